@@ -1,0 +1,51 @@
+"""fti: feature, training and inference pipelines on one embedded-first platform.
+
+>>> import fti
+>>> project = fti.connect()            # ./fti_home, or $FTI_HOME
+>>> fs = project.get_feature_store()
+"""
+
+__version__ = "0.1.0"
+
+from fti.errors import (  # noqa: E402 - __version__ first: project.py reads it
+    AlreadyExistsError,
+    CommitNotFound,
+    ConcurrentModificationError,
+    ConfigurationError,
+    FeatureGroupNotFound,
+    FtiError,
+    InvalidDataError,
+    MissingDependencyError,
+    NotFoundError,
+    SchemaError,
+    ValidationFailed,
+)
+from fti.featurestore import Feature, FeatureGroup, FeatureStore, InsertResult  # noqa: E402
+from fti.offline import CommitInfo  # noqa: E402
+from fti.project import Project, connect  # noqa: E402
+
+__all__ = [
+    "AlreadyExistsError",
+    "CommitInfo",
+    "CommitNotFound",
+    "ConcurrentModificationError",
+    "ConfigurationError",
+    "Expectation",
+    "ExpectationSuite",
+    "Feature",
+    "FeatureGroup",
+    "FeatureGroupNotFound",
+    "FeatureStore",
+    "FtiError",
+    "InsertResult",
+    "InvalidDataError",
+    "MissingDependencyError",
+    "NotFoundError",
+    "Project",
+    "SchemaError",
+    "ValidationFailed",
+    "ValidationReport",
+    "__version__",
+    "connect",
+    "expect",
+]

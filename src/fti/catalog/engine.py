@@ -1,0 +1,97 @@
+"""Catalog engines and schema migrations.
+
+SQLite is the embedded default, PostgreSQL the shared one; both go through SQLAlchemy, and the
+schema is versioned by Alembic so an older project is upgraded in place when a newer fti opens
+it. Migrations are serialized: PostgreSQL by an advisory lock, SQLite by its write lock
+(``BEGIN IMMEDIATE``), so two processes opening a new project at once cannot both create it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from fti.errors import ConfigurationError
+
+_MIGRATIONS = str(Path(__file__).parent / "migrations")
+# Any constant works; it only has to be the same in every fti process.
+_PG_MIGRATION_LOCK = 0x0F71_CA7A
+# Execution option marking a connection that is going to write (see _on_sqlite_begin).
+WRITE_OPTION = "fti_write"
+
+
+def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling is replaced by explicit BEGINs (see below), which is
+    # what SQLAlchemy documents for getting SERIALIZABLE, lock-taking transactions on SQLite.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _on_sqlite_begin(conn: sa.Connection) -> None:
+    # Writers take the write lock up front (IMMEDIATE): a read-then-write transaction can then
+    # never fail half-way with "database is locked" when another process writes concurrently.
+    # Readers stay DEFERRED so that, under WAL, they never wait for anyone.
+    write = conn.get_execution_options().get(WRITE_OPTION)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def create_engine(url: str) -> sa.Engine:
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigurationError(f"invalid catalog URL {url!r}: {exc}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed)
+        sa.event.listen(engine, "connect", _on_sqlite_connect)
+        sa.event.listen(engine, "begin", _on_sqlite_begin)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            return sa.create_engine(parsed, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            from fti.errors import MissingDependencyError
+
+            raise MissingDependencyError("psycopg", "postgres", "The PostgreSQL catalog") from exc
+    raise ConfigurationError(
+        f"unsupported catalog URL {url!r}: use sqlite:///path or postgresql://user@host/db"
+    )
+
+
+def _alembic_config(conn: sa.Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", _MIGRATIONS)
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the catalog schema to the newest revision (a no-op when it already is)."""
+    head = ScriptDirectory(_MIGRATIONS).get_current_head()
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == head:
+            return
+    with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        # Re-check under the lock: another process may have migrated meanwhile.
+        if MigrationContext.configure(conn).get_current_revision() != head:
+            command.upgrade(_alembic_config(conn), "head")
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

@@ -1,0 +1,65 @@
+"""SQLAlchemy table definitions of the catalog (the current schema, migrated by Alembic)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+feature_groups = sa.Table(
+    "feature_groups",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("primary_key", sa.JSON, nullable=False),
+    sa.Column("event_time", sa.String(128)),
+    sa.Column("partition_key", sa.JSON, nullable=False),
+    sa.Column("online_enabled", sa.Boolean, nullable=False),
+    sa.Column("statistics_enabled", sa.Boolean, nullable=False),
+    # Readable feature list (name, type, description) and the exact Arrow schema (IPC, base64).
+    sa.Column("features", sa.JSON),
+    sa.Column("arrow_schema", sa.Text),
+    sa.Column("expectation_suite", sa.JSON),
+    sa.Column("location", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    # Optimistic concurrency: every update checks and bumps it.
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.UniqueConstraint("name", "version", name="uq_feature_groups_name_version"),
+)
+
+statistics = sa.Table(
+    "statistics",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "feature_group_id",
+        sa.Integer,
+        sa.ForeignKey("feature_groups.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("commit_id", sa.Integer, nullable=False),
+    sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("content", sa.JSON, nullable=False),
+    sa.UniqueConstraint("feature_group_id", "commit_id", name="uq_statistics_fg_commit"),
+)
+
+validation_reports = sa.Table(
+    "validation_reports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "feature_group_id",
+        sa.Integer,
+        sa.ForeignKey("feature_groups.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # NULL when the insert was rejected: nothing was committed.
+    sa.Column("commit_id", sa.Integer),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Column("ingestion", sa.String(16), nullable=False),
+    sa.Column("content", sa.JSON, nullable=False),
+)

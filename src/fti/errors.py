@@ -1,0 +1,64 @@
+"""The one exception tree of fti.
+
+Every error the library raises on purpose derives from :class:`FtiError`, so callers (and later
+the HTTP layer, which maps these classes to status codes) can catch them as a family.
+"""
+
+from __future__ import annotations
+
+
+class FtiError(Exception):
+    """Base class of every error fti raises on purpose."""
+
+
+class ConfigurationError(FtiError):
+    """The project configuration (home, URLs, backend names) is invalid."""
+
+
+class MissingDependencyError(FtiError, ImportError):
+    """An optional extra is needed for this feature; the message says which to install."""
+
+    def __init__(self, package: str, extra: str, feature: str) -> None:
+        super().__init__(
+            f"{feature} needs the '{package}' package: install it with "
+            f"pip install 'fti[{extra}]'"
+        )
+
+
+class NotFoundError(FtiError, LookupError):
+    """A named object (feature group, version, commit, ...) does not exist."""
+
+
+class FeatureGroupNotFound(NotFoundError):
+    """No feature group with that name (and version)."""
+
+
+class CommitNotFound(NotFoundError):
+    """No commit of the offline table matches the requested version or time."""
+
+
+class AlreadyExistsError(FtiError):
+    """An object with that name and version already exists."""
+
+
+class ConcurrentModificationError(FtiError):
+    """Another writer changed the definition since it was read; reload and retry."""
+
+
+class SchemaError(FtiError, ValueError):
+    """The data does not fit the feature group's schema, or a schema change is not allowed."""
+
+
+class InvalidDataError(FtiError, ValueError):
+    """The data itself is invalid: null keys, naive timestamps, duplicate rows, ..."""
+
+
+class ValidationFailed(FtiError):
+    """A strict expectation suite rejected an insert; nothing was written.
+
+    ``report`` holds the full validation report (which expectations failed, on which rows).
+    """
+
+    def __init__(self, message: str, report: object) -> None:
+        super().__init__(message)
+        self.report = report

@@ -1,0 +1,264 @@
+"""Feature groups: a versioned table of features, offline (Delta) and optionally online."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from fti import _frames, _progress
+from fti.catalog import FeatureGroupRecord, StoredReport
+from fti.errors import FtiError, SchemaError, ValidationFailed
+from fti.featurestore import ingest
+from fti.featurestore.schema import (
+    Feature,
+    conform,
+    deserialize_schema,
+    schema_to_features,
+    serialize_schema,
+)
+from fti.offline import CommitInfo
+
+if TYPE_CHECKING:
+    from fti.featurestore.feature_store import FeatureStore
+    from fti.validation import ExpectationSuite, ValidationReport
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    """What one ``fg.insert`` committed."""
+
+    commit_id: int
+    rows_inserted: int
+    rows_updated: int
+    validation_report: ValidationReport | None
+    online_rows: int
+
+
+class FeatureGroup:
+    """A versioned table of features keyed by primary key (and event time).
+
+    Obtain one from :meth:`FeatureStore.get_or_create_feature_group`; every insert is one
+    atomic commit of the offline Delta table, readable later with ``read(as_of=commit_id)``.
+    """
+
+    def __init__(self, fs: FeatureStore, record: FeatureGroupRecord) -> None:
+        self._fs = fs
+        self._record = record
+        self._codec_cache: tuple[int, Any] | None = None
+
+    # -- definition -------------------------------------------------------------------------
+
+    id = property(lambda self: self._record.id)
+    name = property(lambda self: self._record.name)
+    version = property(lambda self: self._record.version)
+    description = property(lambda self: self._record.description)
+    primary_key = property(lambda self: list(self._record.primary_key))
+    event_time = property(lambda self: self._record.event_time)
+    partition_key = property(lambda self: list(self._record.partition_key))
+    online_enabled = property(lambda self: self._record.online_enabled)
+    location = property(lambda self: self._record.location)
+    created_at = property(lambda self: self._record.created_at)
+    created_by = property(lambda self: self._record.created_by)
+
+    @property
+    def schema(self) -> pa.Schema | None:
+        """The Arrow schema, or None before the first insert of an undeclared schema."""
+        text = self._record.arrow_schema
+        return None if text is None else deserialize_schema(text)
+
+    @property
+    def features(self) -> list[Feature]:
+        return [Feature(f["name"], f["type"], f["description"]) for f in self._record.features or []]
+
+    @property
+    def expectation_suite(self) -> ExpectationSuite | None:
+        if self._record.expectation_suite is None:
+            return None
+        from fti.validation import ExpectationSuite
+
+        return ExpectationSuite.from_dict(self._record.expectation_suite)
+
+    def __repr__(self) -> str:
+        return f"FeatureGroup(name={self.name!r}, version={self.version})"
+
+    def _refresh(self) -> FeatureGroupRecord:
+        self._record = self._fs._catalog.get_feature_group_by_id(self.id)
+        return self._record
+
+    @property
+    def _online_table(self) -> str:
+        return f"{self.name}_v{self.version}"
+
+    def _codec(self) -> Any:
+        from fti.online import RowCodec
+
+        if self._codec_cache is None or self._codec_cache[0] != self._record.revision:
+            schema = self.schema or self._fs._offline_schema(self)
+            if schema is None:
+                raise FtiError(f"{self!r} has no schema yet: insert data first")
+            self._codec_cache = (
+                self._record.revision,
+                RowCodec(schema, self.primary_key, self.event_time),
+            )
+        return self._codec_cache[1]
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def insert(self, data: Any, *, progress: bool | None = None) -> InsertResult | None:
+        """Upsert rows (pandas, Polars or Arrow) as one atomic commit; None if ``data`` is empty.
+
+        Rows with the primary key and event time of a stored row replace it. Bad input, a schema
+        mismatch or a failed strict expectation raise before anything is written.
+        """
+        table = ingest.to_arrow(data)
+        if table.num_rows == 0:
+            return None
+        table = ingest.normalize(table, self.event_time)
+        show = _progress.wanted(progress, table.num_rows)
+        total = 4 + self.online_enabled
+        with (
+            self._fs._write_lock(self),
+            _progress.steps(f"{self.name} v{self.version}", total, show) as steps,
+        ):
+            steps.step(f"checking {table.num_rows:,} rows")
+            record = self._refresh()
+            stored_schema = self.schema or self._fs._offline_schema(self)
+            schema = stored_schema or self._infer_schema(table)
+            table = conform(table, schema)
+            ingest.check_keys(table, self.primary_key, self.event_time)
+            report = self._validate(table)
+            steps.step("computing statistics")
+            stats = self._fs._describe(table) if record.statistics_enabled else None
+            steps.step("committing offline")
+            result = self._fs._offline.write(
+                self.location,
+                table,
+                upsert_keys=[*self.primary_key, *([self.event_time] if self.event_time else [])],
+                event_time=self.event_time,
+                partition_by=self.partition_key,
+                metadata={"fti.client": self._fs._client},
+            )
+            steps.step("recording commit")
+            if record.arrow_schema is None:
+                self._store_schema(schema)
+            self._fs._catalog.record_commit(
+                self.id,
+                result.version,
+                stats,
+                None if report is None else report.to_dict(),
+                report_success=report is None or report.success,
+            )
+            online_rows = 0
+            if self.online_enabled:
+                steps.step("writing online")
+                online_rows = self._fs._write_online(self, table, result.version)
+        return InsertResult(
+            result.version, result.rows_inserted, result.rows_updated, report, online_rows
+        )
+
+    def _infer_schema(self, table: pa.Table) -> pa.Schema:
+        untyped = [f.name for f in table.schema if pa.types.is_null(f.type)]
+        if untyped:
+            raise SchemaError(
+                f"column(s) {untyped} hold only nulls, so their type is unknown: declare the "
+                "schema with features=[fti.Feature(name, type), ...] when creating the group"
+            )
+        required = {*self.primary_key, *([self.event_time] if self.event_time else [])}
+        return pa.schema([f.with_nullable(f.name not in required) for f in table.schema])
+
+    def _store_schema(self, schema: pa.Schema) -> None:
+        features = [f.to_dict() for f in schema_to_features(schema, {})]
+        self._record = self._fs._catalog.update_feature_group(
+            self.id,
+            self._record.revision,
+            {"features": features, "arrow_schema": serialize_schema(schema)},
+        )
+
+    def _validate(self, table: pa.Table) -> ValidationReport | None:
+        suite = self.expectation_suite
+        if suite is None:
+            return None
+        from fti.validation import validate
+
+        report = validate(table, suite)
+        if not report.success and report.policy == "strict":
+            self._fs._catalog.record_rejected_report(self.id, report.to_dict())
+            raise ValidationFailed(
+                f"insert into {self.name} v{self.version} rejected, nothing was written: "
+                f"{report.summary()}",
+                report,
+            )
+        return report
+
+    def append_features(self, features: Sequence[Feature]) -> None:
+        """Add nullable features in place; older rows read them as null.
+
+        Any other schema change (types, removals, renames) needs a new feature group version.
+        """
+        with self._fs._write_lock(self):
+            self._refresh()
+            schema = self.schema
+            if schema is None:
+                raise SchemaError(f"{self!r} has no schema yet: declare features or insert first")
+            clash = [f.name for f in features if f.name in schema.names]
+            if clash:
+                raise SchemaError(
+                    f"feature(s) {clash} already exist; changing an existing feature needs a new "
+                    "feature group version"
+                )
+            new = pa.schema([*schema, *(pa.field(f.name, f.type, nullable=True) for f in features)])
+            self._fs._offline_add_columns(self, [pa.field(f.name, f.type) for f in features])
+            descriptions = {f.name: f.description for f in [*self.features, *features]}
+            self._record = self._fs._catalog.update_feature_group(
+                self.id,
+                self._record.revision,
+                {
+                    "features": [f.to_dict() for f in schema_to_features(new, descriptions)],
+                    "arrow_schema": serialize_schema(new),
+                },
+            )
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def read(
+        self,
+        as_of: int | dt.datetime | None = None,
+        *,
+        online: bool = False,
+        columns: Sequence[str] | None = None,
+        dataframe_type: str = "pandas",
+    ) -> Any:
+        """The latest state, the state at a commit id or time (``as_of``), or the online rows."""
+        if online:
+            if as_of is not None:
+                raise FtiError("the online store keeps only the latest values: drop as_of")
+            if not self.online_enabled:
+                raise FtiError(f"{self!r} is not online enabled")
+            table = self._fs._read_online(self)
+            if columns:
+                table = table.select(list(columns))
+        else:
+            if isinstance(as_of, dt.datetime) and as_of.tzinfo is None:
+                raise FtiError("as_of must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
+            table = self._fs._offline.read(self.location, as_of, columns)
+        return _frames.to_frame(table, dataframe_type)
+
+    def commit_details(self) -> list[CommitInfo]:
+        """Every commit, oldest first; ``commit_id`` is usable as ``read(as_of=...)``."""
+        return self._fs._offline.history(self.location)
+
+    def statistics(self, commit_id: int | None = None) -> dict[str, Any] | None:
+        """Descriptive statistics of the rows of one commit (the latest one by default)."""
+        return self._fs._catalog.get_statistics(self.id, commit_id)
+
+    def validation_reports(self) -> list[StoredReport]:
+        """Every validation report, oldest first, including rejected inserts."""
+        return self._fs._catalog.list_reports(self.id)
+
+    def delete(self) -> None:
+        """Delete the definition, the offline table and the online rows."""
+        self._fs.delete_feature_group(self.name, self.version)

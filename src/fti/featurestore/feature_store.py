@@ -1,0 +1,227 @@
+"""The feature store: creates, finds and deletes feature groups, and owns their storage."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+from filelock import FileLock
+
+from fti.catalog import Catalog
+from fti.errors import AlreadyExistsError, SchemaError
+from fti.featurestore.feature_group import FeatureGroup
+from fti.featurestore.schema import Feature, check_name, features_to_schema, serialize_schema
+from fti.offline import DeltaOfflineStore
+from fti.online import OnlineStore
+from fti.statistics import describe
+
+if TYPE_CHECKING:
+    from fti.validation import ExpectationSuite
+
+
+class FeatureStore:
+    """Feature groups of one project. Get it with ``fti.connect().get_feature_store()``."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        offline: DeltaOfflineStore,
+        online: OnlineStore,
+        home: Path,
+        client: str,
+    ) -> None:
+        self._catalog = catalog
+        self._offline = offline
+        self._online = online
+        self._home = home
+        self._client = client
+        self._caught_up: set[int] = set()
+
+    # -- feature groups ---------------------------------------------------------------------
+
+    def create_feature_group(
+        self,
+        name: str,
+        version: int = 1,
+        *,
+        primary_key: Sequence[str],
+        event_time: str | None = None,
+        online_enabled: bool = False,
+        description: str = "",
+        partition_key: Sequence[str] | None = None,
+        features: Sequence[Feature] | None = None,
+        expectation_suite: ExpectationSuite | None = None,
+        statistics_enabled: bool = True,
+    ) -> FeatureGroup:
+        """Create a new feature group version; :class:`AlreadyExistsError` if it exists.
+
+        ``features`` declares the schema up front; otherwise the first insert defines it.
+        """
+        check_name(name, "feature group")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise SchemaError(f"version must be a positive integer, got {version!r}")
+        if isinstance(primary_key, str):
+            primary_key = [primary_key]
+        partition_key = [partition_key] if isinstance(partition_key, str) else partition_key or []
+        if not primary_key:
+            raise SchemaError("a feature group needs a primary key (one or more columns)")
+        for column in [*primary_key, *partition_key, *([event_time] if event_time else [])]:
+            check_name(column, "column")
+        schema_fields: dict[str, Any] = {"features": None, "arrow_schema": None}
+        if features is not None:
+            schema_fields = self._declared_schema(features, primary_key, event_time, partition_key)
+        return FeatureGroup(
+            self,
+            self._catalog.create_feature_group(
+                name=name,
+                version=version,
+                description=description,
+                primary_key=list(primary_key),
+                event_time=event_time,
+                partition_key=list(partition_key),
+                online_enabled=online_enabled,
+                statistics_enabled=statistics_enabled,
+                expectation_suite=None if expectation_suite is None else expectation_suite.to_dict(),
+                location=self._offline.table_uri(name, version),
+                created_by=self._client,
+                **schema_fields,
+            ),
+        )
+
+    @staticmethod
+    def _declared_schema(
+        features: Sequence[Feature],
+        primary_key: Sequence[str],
+        event_time: str | None,
+        partition_key: Sequence[str],
+    ) -> dict[str, Any]:
+        names = [f.name for f in features]
+        missing = [c for c in [*primary_key, *partition_key, event_time] if c and c not in names]
+        if missing:
+            raise SchemaError(f"declared features lack the key column(s) {missing}")
+        if len(set(names)) != len(names):
+            raise SchemaError(f"declared features repeat a name: {names}")
+        if event_time is not None:
+            typ = next(f.type for f in features if f.name == event_time)
+            if not (pa.types.is_timestamp(typ) and typ.tz is not None):
+                raise SchemaError(f"event time {event_time!r} must be a UTC timestamp, got {typ}")
+        schema = features_to_schema(features, [*primary_key, *([event_time] if event_time else [])])
+        return {
+            "features": [f.to_dict() for f in features],
+            "arrow_schema": serialize_schema(schema),
+        }
+
+    def get_or_create_feature_group(self, name: str, version: int = 1, **kwargs: Any) -> FeatureGroup:
+        """The existing version if there is one (definition arguments are then ignored).
+
+        Safe under concurrency: when two processes create the same version at once, one
+        creates it and the other gets the same feature group back.
+        """
+        try:
+            return self.get_feature_group(name, version)
+        except LookupError:
+            pass
+        try:
+            return self.create_feature_group(name, version, **kwargs)
+        except AlreadyExistsError:
+            return self.get_feature_group(name, version)
+
+    def get_feature_group(self, name: str, version: int | None = None) -> FeatureGroup:
+        """A feature group by name; the latest version when ``version`` is omitted."""
+        fg = FeatureGroup(self, self._catalog.get_feature_group(name, version))
+        if fg.online_enabled and fg.id not in self._caught_up:
+            self._catch_up_online(fg)
+        return fg
+
+    def get_feature_groups(self, name: str | None = None) -> list[FeatureGroup]:
+        """Every feature group (every version of ``name`` when given), by name and version."""
+        return [FeatureGroup(self, r) for r in self._catalog.list_feature_groups(name)]
+
+    def delete_feature_group(self, name: str, version: int) -> None:
+        """Delete one version: definition, offline table, online rows and statistics."""
+        fg = FeatureGroup(self, self._catalog.get_feature_group(name, version))
+        with self._write_lock(fg):
+            self._catalog.delete_feature_group(fg.id)
+            self._online.drop(fg._online_table)
+            self._offline.delete(fg.location)
+        self._caught_up.discard(fg.id)
+
+    # -- storage plumbing used by FeatureGroup ------------------------------------------------
+
+    @contextlib.contextmanager
+    def _write_lock(self, fg: FeatureGroup) -> Iterator[None]:
+        """Serialize writers of one feature group across processes on this machine.
+
+        Delta commits are atomic on their own; the lock keeps the online store applying
+        commits in commit order, which is what makes equal event times resolve to the
+        latest commit online as they do offline.
+        """
+        locks = self._home / "locks"
+        locks.mkdir(exist_ok=True)
+        with FileLock(locks / f"{fg.name}_v{fg.version}.lock"):
+            yield
+
+    def _offline_schema(self, fg: FeatureGroup) -> pa.Schema | None:
+        """The Delta table's schema when the catalog lacks one (a crash after a first commit)."""
+        table = self._offline.snapshot(fg.location)
+        if table is None:
+            return None
+        schema = table.schema().to_arrow()
+        required = {*fg.primary_key, *([fg.event_time] if fg.event_time else [])}
+        return pa.schema(
+            [pa.field(f.name, f.type, nullable=f.name not in required) for f in schema]
+        )
+
+    def _offline_add_columns(self, fg: FeatureGroup, fields: list[pa.Field]) -> None:
+        table = self._offline.snapshot(fg.location)
+        if table is None:
+            return  # nothing written yet: the catalog schema alone defines the table
+        from deltalake.schema import Field as DeltaField
+
+        table.alter.add_columns([DeltaField.from_arrow(f) for f in fields])
+
+    def _describe(self, table: pa.Table) -> dict[str, Any]:
+        return describe(table)
+
+    def _latest_per_key(self, fg: FeatureGroup, table: pa.Table) -> pa.Table:
+        if fg.event_time is None:
+            return table  # keys are unique within an insert already
+        keys = ", ".join(f'"{k}"' for k in fg.primary_key)
+        con = duckdb.connect()
+        try:
+            con.register("batch", table)
+            return con.sql(
+                f'SELECT * FROM batch QUALIFY row_number() OVER (PARTITION BY {keys} '
+                f'ORDER BY "{fg.event_time}" DESC) = 1'
+            ).to_arrow_table()
+        finally:
+            con.close()
+
+    def _write_online(self, fg: FeatureGroup, table: pa.Table, commit: int) -> int:
+        latest = self._latest_per_key(fg, table)
+        keys, times, values = fg._codec().encode_table(latest)
+        self._online.write(fg._online_table, keys, times, values, commit)
+        return len(keys)
+
+    def _read_online(self, fg: FeatureGroup) -> pa.Table:
+        codec = fg._codec()
+        return codec.to_table(self._online.scan(fg._online_table))
+
+    def _catch_up_online(self, fg: FeatureGroup) -> None:
+        """Re-apply offline commits the online store missed (a crash between the two writes).
+
+        Newest-event-time-wins makes re-applying the latest state per key idempotent, so the
+        repair reads the latest snapshot instead of replaying commits one by one.
+        """
+        with self._write_lock(fg):
+            latest = self._offline.latest_version(fg.location)
+            applied = self._online.applied_commit(fg._online_table)
+            if latest is not None and (applied is None or applied < latest):
+                fg._refresh()
+                table = self._offline.read(fg.location, latest)
+                self._write_online(fg, table, latest)
+        self._caught_up.add(fg.id)

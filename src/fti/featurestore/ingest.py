@@ -1,0 +1,131 @@
+"""Turning what a user inserts into a checked Arrow table, or a clear error.
+
+Everything here runs before anything is written, so a bad insert never leaves a trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fti.errors import InvalidDataError, SchemaError
+from fti.featurestore.schema import check_name, normalize_type
+
+_SHOWN = 10  # rows named in an error message
+
+
+def to_arrow(data: Any) -> pa.Table:
+    """Accept a pandas or Polars DataFrame, or a PyArrow Table / RecordBatch."""
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    module = type(data).__module__.split(".")[0]
+    if module == "pandas":
+        try:
+            return pa.Table.from_pandas(data, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise SchemaError(f"cannot convert the DataFrame to Arrow: {exc}") from exc
+    if module == "polars" and hasattr(data, "to_arrow"):
+        return data.to_arrow()  # type: ignore[no-any-return]
+    raise InvalidDataError(
+        f"cannot insert a {type(data).__name__}: pass a pandas or Polars DataFrame or a "
+        "PyArrow Table"
+    )
+
+
+def normalize(table: pa.Table, event_time: str | None) -> pa.Table:
+    """Check column names and cast every column to the type fti stores."""
+    seen: set[str] = set()
+    for name in table.column_names:
+        check_name(name, "column")
+        if name in seen:
+            raise SchemaError(f"column {name!r} appears twice")
+        seen.add(name)
+    if event_time is not None:
+        if event_time not in seen:
+            raise SchemaError(
+                f"event time column {event_time!r} is missing; columns: {table.column_names}"
+            )
+        typ = table.schema.field(event_time).type
+        if not pa.types.is_timestamp(typ):
+            raise SchemaError(
+                f"event time column {event_time!r} must be a timezone-aware timestamp, got {typ}"
+            )
+        if typ.tz is None:
+            raise SchemaError(
+                f"event time column {event_time!r} holds naive timestamps: make them "
+                "timezone-aware (e.g. pandas .dt.tz_localize('UTC')); fti stores UTC"
+            )
+    columns = []
+    for field in table.schema:
+        column = table.column(field.name)
+        if pa.types.is_null(field.type):
+            columns.append(column)  # typed later from the feature group's schema
+            continue
+        try:
+            target = normalize_type(field.type)
+        except SchemaError as exc:
+            raise SchemaError(f"column {field.name!r}: {exc}") from exc
+        if target != field.type:
+            try:
+                # Timestamps go to microseconds; finer digits are truncated, by design.
+                safe = not pa.types.is_timestamp(field.type)
+                column = column.cast(target, safe=safe)
+            except pa.ArrowInvalid as exc:
+                raise SchemaError(f"column {field.name!r} cannot be stored as {target}: {exc}") from exc
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def _rows(mask: pa.ChunkedArray) -> list[int]:
+    return pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist()[:_SHOWN]  # type: ignore[no-any-return]
+
+
+def check_keys(table: pa.Table, primary_key: Sequence[str], event_time: str | None) -> None:
+    """Required columns present and not null; (primary key, event time) unique."""
+    required = [*primary_key, *([event_time] if event_time else [])]
+    missing = [c for c in required if c not in table.column_names]
+    if missing:
+        raise SchemaError(
+            f"primary key / event time column(s) {missing} missing; columns: {table.column_names}"
+        )
+    for name in required:
+        column = table.column(name)
+        if column.null_count:
+            rows = _rows(column.is_null())
+            what = "event time" if name == event_time else "primary key"
+            raise InvalidDataError(
+                f"{what} column {name!r} has {column.null_count} null value(s), e.g. at rows {rows}"
+            )
+    dupes = _duplicates(table, required)
+    if dupes:
+        detail = "; ".join(f"{key} at rows {rows}" for key, rows in dupes)
+        raise InvalidDataError(
+            f"duplicate (primary key, event time) rows in one insert: {detail}. Each key and event "
+            "time may appear once per insert (later corrections go in a later insert)"
+        )
+
+
+def _duplicates(table: pa.Table, columns: list[str]) -> list[tuple[dict[str, Any], list[int]]]:
+    keys = table.select(columns)
+    counted = keys.group_by(columns).aggregate([([], "count_all")])
+    repeated = counted.filter(pc.greater(counted["count_all"], 1))
+    if repeated.num_rows == 0:
+        return []
+    con = duckdb.connect()
+    con.register("keys", keys.append_column("rid", pa.array(range(keys.num_rows), pa.int64())))
+    con.register("repeated", repeated.slice(0, _SHOWN))
+    on = " AND ".join(f'k."{c}" = r."{c}"' for c in columns)
+    selected = ", ".join(f'r."{c}"' for c in columns)
+    rows = con.execute(
+        f"SELECT {selected}, list(k.rid ORDER BY k.rid) "
+        f"FROM keys k JOIN repeated r ON {on} "
+        f"GROUP BY ALL ORDER BY min(k.rid)"
+    ).fetchall()
+    con.close()
+    return [(dict(zip(columns, row[:-1], strict=True)), list(row[-1])[:_SHOWN]) for row in rows]

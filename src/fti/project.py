@@ -1,0 +1,129 @@
+"""Projects: where a project's state lives and how to open it.
+
+Resolution order for every setting: the argument to :func:`connect`, then an environment
+variable, then ``fti.toml`` in the project's home, then the embedded default.
+
+.. code-block:: toml
+
+    # fti_home/fti.toml: a team project on shared backends
+    [catalog]
+    url = "postgresql://fti@db.internal/fti"
+    [offline]
+    root = "s3://ml-data/fti"
+    [online]
+    store = "redis://cache.internal:6379/0"
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import tomllib
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from fti import __version__
+from fti.catalog import Catalog
+from fti.errors import ConfigurationError
+from fti.featurestore import FeatureStore
+from fti.offline import DeltaOfflineStore
+from fti.online import open_online_store
+
+DEFAULT_HOME = "fti_home"
+
+
+def _client() -> str:
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in some containers
+        user = "unknown"
+    return f"{user}@{socket.gethostname()} pid {os.getpid()} fti {__version__}"
+
+
+def _config(home: Path) -> dict[str, Any]:
+    path = home / "fti.toml"
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path} is not valid TOML: {exc}") from exc
+
+
+class Project:
+    """One fti project: a catalog, an offline store, an online store and its home directory."""
+
+    def __init__(
+        self,
+        home: Path,
+        catalog_url: str,
+        offline_root: str,
+        online_store: str,
+    ) -> None:
+        self.home = home
+        self.catalog_url = catalog_url
+        self.offline_root = offline_root
+        self.online_store = online_store
+        self._client = _client()
+        self._catalog = Catalog(catalog_url)
+        self._online = open_online_store(online_store, home)
+        self._feature_store = FeatureStore(
+            self._catalog, DeltaOfflineStore(offline_root), self._online, home, self._client
+        )
+
+    def get_feature_store(self) -> FeatureStore:
+        return self._feature_store
+
+    def close(self) -> None:
+        self._online.close()
+        self._catalog.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Project(home={str(self.home)!r}, catalog={self._catalog.dialect})"
+
+
+def connect(
+    home: str | os.PathLike[str] | None = None,
+    *,
+    catalog_url: str | None = None,
+    offline_root: str | None = None,
+    online_store: str | None = None,
+) -> Project:
+    """Open the project in ``home`` (default ``$FTI_HOME`` or ``./fti_home``), creating it.
+
+    ``catalog_url`` is ``sqlite:///...`` (default: a file in the home) or ``postgresql://...``;
+    ``offline_root`` a path or URI for the Delta tables (default: ``<home>/offline``);
+    ``online_store`` is ``"sqlite"`` (default), ``"lmdb"`` or a ``redis://`` URL.
+    """
+    path = Path(home if home is not None else os.environ.get("FTI_HOME", DEFAULT_HOME))
+    path = path.expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise ConfigurationError(f"project home {path} exists and is not a directory")
+    path.mkdir(parents=True, exist_ok=True)
+    config = _config(path)
+
+    def pick(arg: str | None, env: str, section: str, key: str, default: str) -> str:
+        value = arg or os.environ.get(env) or config.get(section, {}).get(key) or default
+        return str(value)
+
+    return Project(
+        home=path,
+        catalog_url=pick(
+            catalog_url, "FTI_CATALOG_URL", "catalog", "url", f"sqlite:///{path / 'catalog.sqlite'}"
+        ),
+        offline_root=pick(offline_root, "FTI_OFFLINE_ROOT", "offline", "root", str(path / "offline")),
+        online_store=pick(online_store, "FTI_ONLINE_STORE", "online", "store", "sqlite"),
+    )
