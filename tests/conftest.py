@@ -68,3 +68,16 @@ def postgres_url() -> Iterator[str]:
             )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture
+def project(tmp_path):  # type: ignore[no-untyped-def]
+    import fti
+
+    with fti.connect(tmp_path / "home") as p:
+        yield p
+
+
+@pytest.fixture
+def fs(project):  # type: ignore[no-untyped-def]
+    return project.get_feature_store()

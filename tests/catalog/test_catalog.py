@@ -1,0 +1,153 @@
+"""Catalog conformance: the same tests on SQLite (embedded) and PostgreSQL (the real server)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import fti
+from fti.catalog import Catalog
+from fti.catalog.engine import current_revision, migrate
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def catalog(catalog_url: str) -> Iterator[Catalog]:
+    cat = Catalog(catalog_url)
+    yield cat
+    cat.close()
+
+
+def definition(name: str = "cards", version: int = 1, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "version": version,
+        "description": "d",
+        "primary_key": ["k"],
+        "event_time": "t",
+        "partition_key": [],
+        "online_enabled": True,
+        "statistics_enabled": True,
+        "location": f"/x/{name}/v{version}",
+        "created_by": "me",
+        **extra,
+    }
+
+
+def test_migrations_run_once_and_are_recorded(catalog: Catalog) -> None:
+    assert current_revision(catalog.engine) == "0001"
+    migrate(catalog.engine)  # idempotent
+    tables = set(sa.inspect(catalog.engine).get_table_names())
+    assert {"feature_groups", "statistics", "validation_reports", "alembic_version"} <= tables
+
+
+def test_create_get_list_delete(catalog: Catalog) -> None:
+    first = catalog.create_feature_group(**definition())
+    catalog.create_feature_group(**definition(version=2))
+    catalog.create_feature_group(**definition("other"))
+    assert first.primary_key == ["k"] and first.revision == 1
+    assert first.created_at.tzinfo is not None
+    assert catalog.get_feature_group("cards").version == 2
+    assert catalog.get_feature_group("cards", 1) == first
+    assert [(r.name, r.version) for r in catalog.list_feature_groups()] == [
+        ("cards", 1),
+        ("cards", 2),
+        ("other", 1),
+    ]
+    assert len(catalog.list_feature_groups("cards")) == 2
+    with pytest.raises(fti.AlreadyExistsError, match="'cards' version 1 already exists"):
+        catalog.create_feature_group(**definition())
+    catalog.record_commit(first.id, 0, {"row_count": 1}, {"ok": True})
+    catalog.delete_feature_group(first.id)
+    with pytest.raises(fti.FeatureGroupNotFound):
+        catalog.get_feature_group("cards", 1)
+    assert catalog.get_statistics(first.id) is None
+    assert catalog.list_reports(first.id) == []
+
+
+def test_optimistic_update(catalog: Catalog) -> None:
+    record = catalog.create_feature_group(**definition())
+    updated = catalog.update_feature_group(record.id, record.revision, {"description": "new"})
+    assert (updated.description, updated.revision) == ("new", 2)
+    with pytest.raises(fti.ConcurrentModificationError, match="changed by another writer"):
+        catalog.update_feature_group(record.id, record.revision, {"description": "stale"})
+    assert catalog.get_feature_group("cards").description == "new"
+
+
+def test_statistics_and_reports(catalog: Catalog) -> None:
+    record = catalog.create_feature_group(**definition())
+    catalog.record_commit(record.id, 0, {"row_count": 3}, None)
+    catalog.record_commit(record.id, 1, {"row_count": 5}, {"success": True})
+    catalog.record_rejected_report(record.id, {"success": False})
+    stats = catalog.get_statistics(record.id)
+    assert stats is not None and (stats["commit_id"], stats["row_count"]) == (1, 5)
+    first = catalog.get_statistics(record.id, 0)
+    assert first is not None and first["row_count"] == 3
+    reports = catalog.list_reports(record.id)
+    assert [(r.commit_id, r.ingestion, r.success) for r in reports] == [
+        (1, "INGESTED", True),
+        (None, "REJECTED", False),
+    ]
+
+
+def _create(url: str, barrier: Any, out: Any) -> None:
+    cat = Catalog(url)
+    barrier.wait()
+    try:
+        out.put(cat.create_feature_group(**definition()).id)
+    except fti.AlreadyExistsError:
+        out.put("exists")
+    finally:
+        cat.close()
+
+
+def test_two_processes_creating_one_version_one_wins(catalog_url: str) -> None:
+    Catalog(catalog_url).close()  # migrate first; the race is on the definition
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_create, args=(catalog_url, barrier, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(30)
+    assert sorted(results, key=str).count("exists") == 1
+    assert len([r for r in results if isinstance(r, int)]) == 1
+
+
+def test_feature_store_on_this_catalog(catalog_url: str, tmp_path: Path) -> None:
+    """The whole feature-group flow works on either catalog database."""
+    import pyarrow as pa
+
+    from tests.featurestore.helpers import cards
+
+    with fti.connect(tmp_path / "home", catalog_url=catalog_url) as project:
+        fs = project.get_feature_store()
+        fg = fs.create_feature_group(
+            "cards", primary_key=["cc_num"], event_time="event_ts", online_enabled=True
+        )
+        fg.insert(cards([1, 2], [0, 0], [1.0, 2.0]))
+        fg.insert(cards([1], [0], [3.0]))
+        fg.append_features([fti.Feature("country", "string")])
+    with fti.connect(tmp_path / "home", catalog_url=catalog_url) as project:
+        fg = project.get_feature_store().get_feature_group("cards")
+        assert fg.schema is not None and fg.schema.names[-1] == "country"
+        rows = fg.read(dataframe_type="arrow").sort_by("cc_num")
+        assert rows.column("spend").to_pylist() == [3.0, 2.0]
+        assert fg.read(as_of=0, dataframe_type="arrow").sort_by("cc_num").column(
+            "spend"
+        ).to_pylist() == [1.0, 2.0]
+        stats = fg.statistics()
+        assert stats is not None and stats["row_count"] == 1
+        assert isinstance(fg.read(online=True, dataframe_type="arrow"), pa.Table)
