@@ -23,6 +23,12 @@ from fti.errors import (  # noqa: E402 - __version__ first: project.py reads it
 from fti.featurestore import Feature, FeatureGroup, FeatureStore, InsertResult  # noqa: E402
 from fti.offline import CommitInfo  # noqa: E402
 from fti.project import Project, connect  # noqa: E402
+from fti.validation import (  # noqa: E402
+    Expectation,
+    ExpectationSuite,
+    ValidationReport,
+    expect,
+)
 
 __all__ = [
     "AlreadyExistsError",

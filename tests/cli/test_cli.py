@@ -1,0 +1,76 @@
+"""The CLI is a thin layer: each command prints what the library returns, errors are one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import fti
+from fti.cli import app
+from tests.featurestore.helpers import cards
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    with fti.connect(path) as project:
+        fg = project.get_feature_store().create_feature_group(
+            "cards",
+            primary_key=["cc_num"],
+            event_time="event_ts",
+            online_enabled=True,
+            description="card spend",
+            expectation_suite=fti.ExpectationSuite(
+                name="checks", expectations=[fti.expect.not_null("spend")], policy="warn"
+            ),
+        )
+        fg.insert(cards([1, 2], [0, 0], [1.5, 2.5]))
+        fg.insert(cards([1], [0], [9.5]))
+    return path
+
+
+def invoke(home: Path, *args: str) -> str:
+    result = runner.invoke(app, ["--home", str(home), *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_fg_list(home: Path) -> None:
+    out = invoke(home, "fg", "list")
+    assert "cards" in out and "cc_num" in out and "card spend" in out
+
+
+def test_fg_show(home: Path) -> None:
+    out = invoke(home, "fg", "show", "cards")
+    for text in ("Schema", "primary key", "event time", "Commits", "MERGE", "Statistics of commit 1",
+                 "checks", "not_null", "passed"):
+        assert text in out, text
+
+
+def test_fg_read_latest_as_of_and_online(home: Path) -> None:
+    assert "9.5" in invoke(home, "fg", "read", "cards")
+    old = invoke(home, "fg", "read", "cards", "--as-of", "0")
+    assert "1.5" in old and "9.5" not in old
+    assert "9.5" in invoke(home, "fg", "read", "cards", "--online")
+    assert "1 of 2 rows" in invoke(home, "fg", "read", "cards", "--limit", "1")
+
+
+def test_errors_are_one_clear_line(home: Path) -> None:
+    result = runner.invoke(app, ["--home", str(home), "fg", "show", "nope"])
+    assert result.exit_code == 1
+    assert "feature group 'nope' does not exist" in result.output
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, ["--home", str(home), "fg", "read", "cards", "--as-of", "yesterday"])
+    assert result.exit_code == 2 and "neither a commit id nor an ISO time" in result.output
+    result = runner.invoke(app, ["--home", str(home), "fg", "read", "cards", "--as-of", "99"])
+    assert result.exit_code == 1 and "no commit at 99" in result.output
+
+
+def test_help_explains(home: Path) -> None:
+    out = runner.invoke(app, ["--help"]).output
+    assert "demo" in out and "fg" in out
+    assert "--as-of" in runner.invoke(app, ["fg", "read", "--help"]).output
