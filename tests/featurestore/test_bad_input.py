@@ -80,9 +80,7 @@ BAD_INPUTS = {
         "must be a timezone-aware timestamp, got string",
     ),
     "duplicate key and event time": (
-        pa.table(
-            {"cc_num": [2, 3, 2], "event_ts": utc([T0] * 3), "spend": [1.0, 2.0, 3.0]}
-        ),
+        pa.table({"cc_num": [2, 3, 2], "event_ts": utc([T0] * 3), "spend": [1.0, 2.0, 3.0]}),
         fti.InvalidDataError,
         r"duplicate \(primary key, event time\).*'cc_num': 2.*rows \[0, 2\]",
     ),

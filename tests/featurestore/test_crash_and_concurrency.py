@@ -25,17 +25,16 @@ WRITER = textwrap.dedent(
     """
     import sys, fti
     from tests.featurestore.helpers import cards
-    home, start = sys.argv[1], int(sys.argv[2])
+    home, start, KEYS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     with fti.connect(home) as project:
         fg = project.get_feature_store().get_or_create_feature_group(
             "crash", 1, primary_key=["cc_num"], event_time="event_ts", online_enabled=True)
         for i in range(start, start + 1000):
             # every commit: all keys at event time i, value i (and an upsert of time i - 1)
-            keys = list(range(%(keys)d)) * (2 if i else 1)
-            secs = [i] * %(keys)d + ([i - 1] * %(keys)d if i else [])
+            keys = list(range(KEYS)) * (2 if i else 1)
+            secs = [i] * KEYS + ([i - 1] * KEYS if i else [])
             fg.insert(cards(keys, secs, [float(s) for s in secs]))
     """
-    % {"keys": KEYS}
 )
 
 
@@ -50,7 +49,9 @@ def check_consistent(home: Path) -> int:
         counts = table.group_by("event_ts").aggregate([("cc_num", "count")])
         assert set(counts.column("cc_num_count").to_pylist()) <= {KEYS}
         # value == event second for every row: no half-applied upsert
-        spend_secs = pc.cast(pc.divide(pc.cast(table.column("event_ts"), pa.int64()), 1_000_000), pa.int64())
+        spend_secs = pc.cast(
+            pc.divide(pc.cast(table.column("event_ts"), pa.int64()), 1_000_000), pa.int64()
+        )
         offsets = pc.subtract(spend_secs, pc.cast(table.column("spend"), pa.int64()))
         assert set(offsets.to_pylist()) == {int(fti_t0_seconds())}
         online = fg.read(online=True, dataframe_type="arrow")
@@ -77,7 +78,9 @@ def test_sigkill_during_inserts_leaves_whole_commits(tmp_path: Path) -> None:
     for _ in range(4):
         with log.open("wb") as stderr:
             proc = subprocess.Popen(
-                [sys.executable, "-c", WRITER, str(home), str(done)], cwd=root, stderr=stderr
+                [sys.executable, "-c", WRITER, str(home), str(done), str(KEYS)],
+                cwd=root,
+                stderr=stderr,
             )
             time.sleep(rng.uniform(1.5, 3.0))
             alive = proc.poll() is None
@@ -135,7 +138,9 @@ def _insert_many(home: str, worker: int, out: mp.Queue) -> None:  # type: ignore
 def test_two_processes_creating_the_same_version_get_one_group(tmp_path: Path) -> None:
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(3), ctx.Queue()
-    procs = [ctx.Process(target=_get_or_create, args=(str(tmp_path), barrier, out)) for _ in range(3)]
+    procs = [
+        ctx.Process(target=_get_or_create, args=(str(tmp_path), barrier, out)) for _ in range(3)
+    ]
     for p in procs:
         p.start()
     ids = [out.get(timeout=60) for _ in procs]
@@ -150,7 +155,9 @@ def test_two_processes_creating_the_same_version_get_one_group(tmp_path: Path) -
 @pytest.mark.slow
 def test_concurrent_writers_lose_no_commit(tmp_path: Path) -> None:
     with fti.connect(tmp_path) as project:
-        project.get_feature_store().create_feature_group("shared", primary_key=["k"], online_enabled=True)
+        project.get_feature_store().create_feature_group(
+            "shared", primary_key=["k"], online_enabled=True
+        )
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
     procs = [ctx.Process(target=_insert_many, args=(str(tmp_path), w, out)) for w in range(3)]
@@ -166,3 +173,29 @@ def test_concurrent_writers_lose_no_commit(tmp_path: Path) -> None:
             w * 100 + i for w in range(3) for i in range(8)
         )
         assert fg.read(online=True, dataframe_type="arrow").num_rows == 24
+
+
+def test_crash_before_the_catalog_learned_the_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fti.featurestore.feature_group import FeatureGroup
+
+    home = tmp_path / "home"
+    with fti.connect(home) as project:
+        fg = project.get_feature_store().create_feature_group(
+            "crash", primary_key=["cc_num"], event_time="event_ts", online_enabled=True
+        )
+
+        def crash(*args: object) -> None:
+            raise KeyboardInterrupt("simulated crash after the first offline commit")
+
+        monkeypatch.setattr(FeatureGroup, "_store_schema", crash)
+        with pytest.raises(KeyboardInterrupt):
+            fg.insert(cards([1], [0], [1.0]))
+        monkeypatch.undo()
+    with fti.connect(home) as project:
+        fg = project.get_feature_store().get_feature_group("crash")
+        assert fg.read(online=True, dataframe_type="arrow").column("spend").to_pylist() == [1.0]
+        fg.insert(cards([2], [0], [2.0]))
+        assert fg.schema is not None and fg.schema.names == ["cc_num", "event_ts", "spend"]
+        assert fg.read(dataframe_type="arrow").num_rows == 2

@@ -58,10 +58,13 @@ def demo(
         if report.rows_before_correction is not None:
             console.print(_table("card_features as of commit 0", report.rows_before_correction))
         if report.rows_after_correction is not None:
-            console.print(_table("card_features now (late correction)", report.rows_after_correction))
+            console.print(
+                _table("card_features now (late correction)", report.rows_after_correction)
+            )
         if report.online_sample is not None:
             console.print(_table("online store (newest per card)", report.online_sample))
+        home = opened.home
         console.print(
-            f"Project files are in {opened.home}. Try: [bold]fti --home {opened.home} fg list[/bold]"
-            f" or [bold]fti --home {opened.home} fg show card_features[/bold]"
+            f"Project files are in {home}. Try: [bold]fti --home {home} fg list[/bold]"
+            f" or [bold]fti --home {home} fg show card_features[/bold]"
         )

@@ -27,7 +27,9 @@ def list_groups(ctx: typer.Context) -> None:
     """List every feature group version with its keys and number of commits."""
     with project(ctx) as opened:
         groups = opened.get_feature_store().get_feature_groups()
-        table = Table("name", "version", "primary key", "event time", "online", "commits", "description")
+        table = Table(
+            "name", "version", "primary key", "event time", "online", "commits", "description"
+        )
         for fg in groups:
             table.add_row(
                 fg.name,
@@ -58,11 +60,25 @@ def _show_schema(fg: FeatureGroup) -> None:
 
 
 def _show_commits(fg: FeatureGroup) -> None:
-    table = Table("commit", "committed at", "operation", "inserted", "updated", "client",
-                  title="Commits", title_justify="left")
+    table = Table(
+        "commit",
+        "committed at",
+        "operation",
+        "inserted",
+        "updated",
+        "client",
+        title="Commits",
+        title_justify="left",
+    )
     for c in fg.commit_details():
-        table.add_row(str(c.commit_id), _fmt(c.committed_at), c.operation,
-                      f"{c.rows_inserted:,}", f"{c.rows_updated:,}", c.client or "")
+        table.add_row(
+            str(c.commit_id),
+            _fmt(c.committed_at),
+            c.operation,
+            f"{c.rows_inserted:,}",
+            f"{c.rows_updated:,}",
+            c.client or "",
+        )
     console.print(table)
 
 
@@ -70,13 +86,27 @@ def _show_statistics(fg: FeatureGroup) -> None:
     stats = fg.statistics()
     if stats is None:
         return
-    table = Table("feature", "count", "nulls", "distinct", "min", "mean", "max",
-                  title=f"Statistics of commit {stats['commit_id']} ({stats['row_count']:,} rows)",
-                  title_justify="left")
+    table = Table(
+        "feature",
+        "count",
+        "nulls",
+        "distinct",
+        "min",
+        "mean",
+        "max",
+        title=f"Statistics of commit {stats['commit_id']} ({stats['row_count']:,} rows)",
+        title_justify="left",
+    )
     for name, col in stats["columns"].items():
-        table.add_row(name, _fmt(col.get("count")), _fmt(col.get("null_count")),
-                      _fmt(col.get("distinct_count")), _fmt(col.get("min")),
-                      _fmt(col.get("mean")), _fmt(col.get("max")))
+        table.add_row(
+            name,
+            _fmt(col.get("count")),
+            _fmt(col.get("null_count")),
+            _fmt(col.get("distinct_count")),
+            _fmt(col.get("min")),
+            _fmt(col.get("mean")),
+            _fmt(col.get("max")),
+        )
     console.print(table)
 
 
@@ -84,13 +114,27 @@ def _show_validation(fg: FeatureGroup) -> None:
     suite = fg.expectation_suite
     if suite is None:
         return
-    console.print(f"[bold]Expectation suite[/bold] {suite.name} (policy {suite.policy}): "
-                  + "; ".join(e.describe() for e in suite.expectations))
-    table = Table("report", "commit", "created at", "result", "ingestion", title="Validation reports",
-                  title_justify="left")
+    console.print(
+        f"[bold]Expectation suite[/bold] {suite.name} (policy {suite.policy}): "
+        + "; ".join(e.describe() for e in suite.expectations)
+    )
+    table = Table(
+        "report",
+        "commit",
+        "created at",
+        "result",
+        "ingestion",
+        title="Validation reports",
+        title_justify="left",
+    )
     for r in fg.validation_reports():
-        table.add_row(str(r.id), "" if r.commit_id is None else str(r.commit_id),
-                      _fmt(r.created_at), "passed" if r.success else "failed", r.ingestion)
+        table.add_row(
+            str(r.id),
+            "" if r.commit_id is None else str(r.commit_id),
+            _fmt(r.created_at),
+            "passed" if r.success else "failed",
+            r.ingestion,
+        )
     console.print(table)
 
 
@@ -104,8 +148,10 @@ def show(
     with project(ctx) as opened:
         fg = opened.get_feature_store().get_feature_group(name, version)
         console.print(f"[bold]{fg.name}[/bold] version {fg.version}: {fg.description}")
-        console.print(f"location {fg.location}; online {'enabled' if fg.online_enabled else 'off'};"
-                      f" created {_fmt(fg.created_at)} by {fg.created_by}")
+        console.print(
+            f"location {fg.location}; online {'enabled' if fg.online_enabled else 'off'};"
+            f" created {_fmt(fg.created_at)} by {fg.created_by}"
+        )
         _show_schema(fg)
         _show_commits(fg)
         _show_statistics(fg)
@@ -142,9 +188,11 @@ def read(
     with project(ctx) as opened:
         fg = opened.get_feature_store().get_feature_group(name, version)
         data = fg.read(as_of=when, online=online, dataframe_type="arrow")
-        table = Table(*data.column_names,
-                      title=f"{fg.name} v{fg.version}: {min(limit, data.num_rows)} of "
-                            f"{data.num_rows:,} rows", title_justify="left")
+        table = Table(
+            *data.column_names,
+            title=f"{fg.name} v{fg.version}: {min(limit, data.num_rows)} of {data.num_rows:,} rows",
+            title_justify="left",
+        )
         for row in data.slice(0, limit).to_pylist():
             table.add_row(*(_fmt(v) for v in row.values()))
         console.print(table)

@@ -72,7 +72,9 @@ class FeatureGroup:
 
     @property
     def features(self) -> list[Feature]:
-        return [Feature(f["name"], f["type"], f["description"]) for f in self._record.features or []]
+        return [
+            Feature(f["name"], f["type"], f["description"]) for f in self._record.features or []
+        ]
 
     @property
     def expectation_suite(self) -> ExpectationSuite | None:

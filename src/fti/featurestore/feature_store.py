@@ -85,7 +85,9 @@ class FeatureStore:
                 partition_key=list(partition_key),
                 online_enabled=online_enabled,
                 statistics_enabled=statistics_enabled,
-                expectation_suite=None if expectation_suite is None else expectation_suite.to_dict(),
+                expectation_suite=None
+                if expectation_suite is None
+                else expectation_suite.to_dict(),
                 location=self._offline.table_uri(name, version),
                 created_by=self._client,
                 **schema_fields,
@@ -115,7 +117,9 @@ class FeatureStore:
             "arrow_schema": serialize_schema(schema),
         }
 
-    def get_or_create_feature_group(self, name: str, version: int = 1, **kwargs: Any) -> FeatureGroup:
+    def get_or_create_feature_group(
+        self, name: str, version: int = 1, **kwargs: Any
+    ) -> FeatureGroup:
         """The existing version if there is one (definition arguments are then ignored).
 
         Safe under concurrency: when two processes create the same version at once, one
@@ -170,7 +174,7 @@ class FeatureStore:
         table = self._offline.snapshot(fg.location)
         if table is None:
             return None
-        schema = table.schema().to_arrow()
+        schema = pa.schema(table.schema().to_arrow())  # delta-rs hands back an arro3 schema
         required = {*fg.primary_key, *([fg.event_time] if fg.event_time else [])}
         return pa.schema(
             [pa.field(f.name, f.type, nullable=f.name not in required) for f in schema]
@@ -195,7 +199,7 @@ class FeatureStore:
         try:
             con.register("batch", table)
             return con.sql(
-                f'SELECT * FROM batch QUALIFY row_number() OVER (PARTITION BY {keys} '
+                f"SELECT * FROM batch QUALIFY row_number() OVER (PARTITION BY {keys} "
                 f'ORDER BY "{fg.event_time}" DESC) = 1'
             ).to_arrow_table()
         finally:

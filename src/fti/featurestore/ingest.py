@@ -31,7 +31,7 @@ def to_arrow(data: Any) -> pa.Table:
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise SchemaError(f"cannot convert the DataFrame to Arrow: {exc}") from exc
     if module == "polars" and hasattr(data, "to_arrow"):
-        return data.to_arrow()  # type: ignore[no-any-return]
+        return data.to_arrow()
     raise InvalidDataError(
         f"cannot insert a {type(data).__name__}: pass a pandas or Polars DataFrame or a "
         "PyArrow Table"
@@ -77,7 +77,9 @@ def normalize(table: pa.Table, event_time: str | None) -> pa.Table:
                 safe = not pa.types.is_timestamp(field.type)
                 column = column.cast(target, safe=safe)
             except pa.ArrowInvalid as exc:
-                raise SchemaError(f"column {field.name!r} cannot be stored as {target}: {exc}") from exc
+                raise SchemaError(
+                    f"column {field.name!r} cannot be stored as {target}: {exc}"
+                ) from exc
         columns.append(column)
     return pa.Table.from_arrays(columns, names=table.column_names)
 

@@ -112,10 +112,12 @@ def _castable(source: pa.DataType, target: pa.DataType) -> bool:
     """Whether a column of ``source`` may be written into a feature of ``target``."""
     if source == target or pa.types.is_null(source):
         return True
-    if pa.types.is_integer(source) and (pa.types.is_integer(target) or pa.types.is_floating(target)):
+    if pa.types.is_integer(source) and (
+        pa.types.is_integer(target) or pa.types.is_floating(target)
+    ):
         return True  # the cast itself is checked for overflow
     if pa.types.is_floating(source) and pa.types.is_floating(target):
-        return source.bit_width <= target.bit_width
+        return bool(source.bit_width <= target.bit_width)
     if pa.types.is_timestamp(source) and pa.types.is_timestamp(target):
         return (source.tz is None) == (target.tz is None)
     if pa.types.is_list(source) and pa.types.is_list(target):

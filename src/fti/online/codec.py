@@ -56,7 +56,7 @@ def micros(value: Any) -> int:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
-        delta = value - _EPOCH
+        delta: dt.timedelta = value - _EPOCH
         return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
     raise InvalidDataError(f"expected a datetime, got {value!r}")
 
@@ -71,7 +71,8 @@ class RowCodec:
         self.value_columns = [n for n in schema.names if n not in self.primary_key]
         self._normalizers = [_key_normalizer(schema.field(k)) for k in self.primary_key]
         self._single = len(self.primary_key) == 1
-        self._packb = msgpack.Packer().pack
+        self._width = len(self.value_columns)
+        self._packb: Callable[[Any], bytes] = msgpack.Packer().pack
         for name in self.value_columns:
             typ = schema.field(name).type
             if pa.types.is_decimal(typ) or pa.types.is_struct(typ) or pa.types.is_map(typ):
@@ -105,7 +106,11 @@ class RowCodec:
             keys = [pack(v) for v in key_lists[0]]
         else:
             keys = [pack(list(row)) for row in zip(*key_lists, strict=True)]
-        values = [pack(list(row)) for row in zip(*self._pylists(table, self.value_columns))]
+        value_lists = self._pylists(table, self.value_columns)
+        if value_lists:
+            values = [pack(list(row)) for row in zip(*value_lists, strict=True)]
+        else:  # a group of keys only: every entity maps to an empty row
+            values = [pack([])] * table.num_rows
         if self.event_time is None:
             times = [0] * table.num_rows
         else:
@@ -114,7 +119,11 @@ class RowCodec:
 
     def decode_value(self, value: bytes) -> list[Any]:
         """The raw value list (temporal features as integers) in ``value_columns`` order."""
-        return msgpack.unpackb(value)  # type: ignore[no-any-return]
+        values: list[Any] = msgpack.unpackb(value)
+        if len(values) < self._width:
+            # Written before features were appended (appends only ever add at the end).
+            values.extend([None] * (self._width - len(values)))
+        return values
 
     def to_table(self, pairs: Iterable[tuple[bytes, bytes]]) -> pa.Table:
         """An Arrow table of the schema from stored ``(key, value)`` pairs."""
@@ -125,7 +134,7 @@ class RowCodec:
             decoded = msgpack.unpackb(key)
             for target, v in zip(key_columns, [decoded] if self._single else decoded, strict=True):
                 target.append(v)
-            for target, v in zip(value_columns, msgpack.unpackb(value), strict=True):
+            for target, v in zip(value_columns, self.decode_value(value), strict=True):
                 target.append(v)
         arrays = []
         for field in self.schema:
