@@ -1,0 +1,28 @@
+"""The README's Python example runs as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (block,) = python_blocks()
+    namespace: dict[str, object] = {}
+    exec(compile(block, str(README), "exec"), namespace)
+    fg = namespace["fg"]
+    latest = fg.read().sort_values("cc_num")  # type: ignore[attr-defined]
+    assert latest["spend_7d"].tolist() == [13.0, 80.0]
+    first = fg.read(as_of=0).sort_values("cc_num")  # type: ignore[attr-defined]
+    assert first["spend_7d"].tolist() == [12.5, 80.0]
+    assert (tmp_path / "fti_home" / "catalog.sqlite").exists()
+    namespace["project"].close()  # type: ignore[attr-defined]
