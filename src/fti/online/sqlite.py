@@ -21,9 +21,15 @@ _IN_CHUNK = 900
 
 
 def _quoted(table: str) -> str:
+    # SQLite identifiers are case-insensitive; hex keeps "a" and "A" apart.
     if not _TABLE_NAME.match(table):
         raise ValueError(f"invalid online table name {table!r}")
-    return f'"t_{table}"'
+    return f'"t_{table.encode().hex()}"'
+
+
+def _missing_table(exc: sqlite3.OperationalError) -> bool:
+    # Another process (or store instance) may drop a table at any time: it then reads as empty.
+    return "no such table" in str(exc)
 
 
 class SqliteOnlineStore(OnlineStore):
@@ -33,7 +39,8 @@ class SqliteOnlineStore(OnlineStore):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._known: set[str] = set()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
         conn = self._conn()
         conn.execute(
             "CREATE TABLE IF NOT EXISTS fti_watermarks "
@@ -50,17 +57,9 @@ class SqliteOnlineStore(OnlineStore):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
         return conn
-
-    def _exists(self, table: str) -> bool:
-        if table in self._known:
-            return True
-        row = self._conn().execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (f"t_{table}",)
-        ).fetchone()
-        if row:
-            self._known.add(table)
-        return row is not None
 
     def write(
         self,
@@ -95,25 +94,33 @@ class SqliteOnlineStore(OnlineStore):
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        self._known.add(table)
 
     def get(self, table: str, key: bytes) -> bytes | None:
-        if not self._exists(table):
-            return None
-        row = self._conn().execute(f"SELECT v FROM {_quoted(table)} WHERE k=?", (key,)).fetchone()
+        try:
+            row = (
+                self._conn().execute(f"SELECT v FROM {_quoted(table)} WHERE k=?", (key,)).fetchone()
+            )
+        except sqlite3.OperationalError as exc:
+            if _missing_table(exc):
+                return None
+            raise
         return None if row is None else bytes(row[0])
 
     def get_many(self, table: str, keys: Sequence[bytes]) -> list[bytes | None]:
-        if not keys or not self._exists(table):
-            return [None] * len(keys)
+        if not keys:
+            return []
         name = _quoted(table)
         conn = self._conn()
         found: dict[bytes, bytes] = {}
-        for start in range(0, len(keys), _IN_CHUNK):
-            chunk = keys[start : start + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for k, v in conn.execute(f"SELECT k, v FROM {name} WHERE k IN ({marks})", chunk):
-                found[bytes(k)] = bytes(v)
+        try:
+            for start in range(0, len(keys), _IN_CHUNK):
+                chunk = keys[start : start + _IN_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                for k, v in conn.execute(f"SELECT k, v FROM {name} WHERE k IN ({marks})", chunk):
+                    found[bytes(k)] = bytes(v)
+        except sqlite3.OperationalError as exc:
+            if not _missing_table(exc):
+                raise
         return [found.get(k) for k in keys]
 
     def applied_commit(self, table: str) -> int | None:
@@ -125,15 +132,23 @@ class SqliteOnlineStore(OnlineStore):
         return None if row is None else int(row[0])
 
     def scan(self, table: str) -> Iterator[tuple[bytes, bytes]]:
-        if not self._exists(table):
-            return
-        for k, v in self._conn().execute(f"SELECT k, v FROM {_quoted(table)}"):
+        try:
+            rows = self._conn().execute(f"SELECT k, v FROM {_quoted(table)}").fetchall()
+        except sqlite3.OperationalError as exc:
+            if _missing_table(exc):
+                return
+            raise
+        for k, v in rows:
             yield bytes(k), bytes(v)
 
     def count(self, table: str) -> int:
-        if not self._exists(table):
-            return 0
-        return int(self._conn().execute(f"SELECT count(*) FROM {_quoted(table)}").fetchone()[0])
+        try:
+            row = self._conn().execute(f"SELECT count(*) FROM {_quoted(table)}").fetchone()
+        except sqlite3.OperationalError as exc:
+            if _missing_table(exc):
+                return 0
+            raise
+        return int(row[0])
 
     def drop(self, table: str) -> None:
         conn = self._conn()
@@ -145,10 +160,10 @@ class SqliteOnlineStore(OnlineStore):
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        self._known.discard(table)
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()

@@ -1,0 +1,101 @@
+"""Runs the online store conformance suite against every backend, plus backend-only checks."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from fti.online.base import OnlineStore
+from fti.online.lmdb import LmdbOnlineStore
+from fti.online.redis import RedisOnlineStore
+from fti.online.sqlite import SqliteOnlineStore
+from tests.online.conformance import OnlineStoreConformance
+
+
+class TestSqliteOnlineStore(OnlineStoreConformance):
+    @pytest.fixture
+    def store_factory(self, tmp_path: Path) -> Callable[[], OnlineStore]:
+        return functools.partial(SqliteOnlineStore, tmp_path / "online.sqlite")
+
+
+class TestLmdbOnlineStore(OnlineStoreConformance):
+    @pytest.fixture
+    def store_factory(self, tmp_path: Path) -> Callable[[], OnlineStore]:
+        return functools.partial(LmdbOnlineStore, tmp_path / "online.lmdb", map_size=1 << 30)
+
+    def test_two_stores_on_one_path_share_the_environment(self, tmp_path: Path) -> None:
+        # LMDB forbids opening one environment twice per process; the store must cope.
+        first = LmdbOnlineStore(tmp_path / "db")
+        second = LmdbOnlineStore(tmp_path / "db")
+        first.write("t", [b"k"], [1], [b"v"], 1)
+        first.close()
+        assert second.get("t", b"k") == b"v"
+        second.close()
+        third = LmdbOnlineStore(tmp_path / "db")
+        assert third.applied_commit("t") == 1
+        third.close()
+
+    def test_keys_lmdb_cannot_hold(self, tmp_path: Path) -> None:
+        store = LmdbOnlineStore(tmp_path / "db")
+        with pytest.raises(ValueError, match="1 to 511 bytes"):
+            store.write("t", [b"ok", b""], [1, 1], [b"v", b"v"], 1)
+        store.write("t", [b"ok"], [1], [b"v"], 1)
+        # Keys that can never have been written are misses, not errors.
+        assert (store.get("t", b""), store.get("t", b"x" * 600)) == (None, None)
+        assert store.get_many("t", [b"", b"ok", b"x" * 600]) == [None, b"v", None]
+        store.close()
+
+
+@pytest.mark.redis
+class TestRedisOnlineStore(OnlineStoreConformance):
+    @pytest.fixture
+    def namespace(self, redis_url: str) -> Iterator[str]:
+        import redis
+
+        namespace = f"fti_test_{uuid.uuid4().hex[:12]}"
+        yield namespace
+        client = redis.Redis.from_url(redis_url)
+        leftovers = list(client.scan_iter(match=f"{namespace}:*", count=10_000))
+        for start in range(0, len(leftovers), 1000):
+            client.unlink(*leftovers[start : start + 1000])
+        client.close()
+
+    @pytest.fixture
+    def store_factory(self, redis_url: str, namespace: str) -> Callable[[], OnlineStore]:
+        return functools.partial(RedisOnlineStore, redis_url, namespace=namespace)
+
+    def test_drop_deletes_every_key(
+        self, store: OnlineStore, redis_url: str, namespace: str
+    ) -> None:
+        import redis
+
+        store.write("t", [b"k%d" % i for i in range(12_000)], [1] * 12_000, [b"v"] * 12_000, 1)
+        store.write("keep", [b"k"], [1], [b"v"], 1)
+        store.drop("t")
+        client = redis.Redis.from_url(redis_url)
+        remaining = sorted(client.scan_iter(match=f"{namespace}:*", count=10_000))
+        client.close()
+        assert remaining == [
+            f"{namespace}:keep#commit".encode(),
+            f"{namespace}:keep#keys".encode(),
+            f"{namespace}:keep:k".encode(),
+        ]
+
+    def test_namespaces_are_isolated(self, redis_url: str, namespace: str) -> None:
+        one = RedisOnlineStore(redis_url, namespace=namespace)
+        other = RedisOnlineStore(redis_url, namespace=namespace + "_b")
+        try:
+            one.write("t", [b"k"], [1], [b"one"], 1)
+            assert (other.get("t", b"k"), other.count("t"), other.applied_commit("t")) == (
+                None,
+                0,
+                None,
+            )
+        finally:
+            other.drop("t")
+            one.close()
+            other.close()
