@@ -258,3 +258,28 @@ def test_connect_uses_fti_home(tmp_path: object, monkeypatch: pytest.MonkeyPatch
     monkeypatch.chdir(str(tmp_path))
     with fti.connect() as project:
         assert project.home == (Path(str(tmp_path)) / "fti_home").resolve()
+
+
+def test_lookup_by_key(fs: fti.FeatureStore) -> None:
+    fg = make_fg(fs)
+    fg.insert(cards([1, 2, 1], [0, 5, 9], [1.0, 2.0, None]))
+    assert fg.lookup(1) == {"event_ts": ts(9), "spend": None}
+    assert fg.lookup({"cc_num": 2}, features=["spend"]) == {"spend": 2.0}
+    assert fg.lookup((2,), features=["event_ts"]) == {"event_ts": ts(5)}
+    assert fg.lookup(3) is None
+    assert fg.lookup([2, 3, 1], features=["spend"]) == [{"spend": 2.0}, None, {"spend": None}]
+    assert fg.lookup([]) == []
+    with pytest.raises(fti.SchemaError, match=r"unknown feature\(s\) \['nope'\]"):
+        fg.lookup(1, features=["nope"])
+    with pytest.raises(fti.InvalidDataError, match=r"lacks primary key column\(s\) \['cc_num'\]"):
+        fg.lookup({"card": 1})
+    with pytest.raises(fti.InvalidDataError, match="invalid primary key value"):
+        fg.lookup("not a number")
+    with pytest.raises(fti.InvalidDataError, match="invalid primary key value"):
+        fg.lookup(1.5)
+    # after appending a feature the old rows read it as null
+    fg.append_features([fti.Feature("country", "string")])
+    assert fg.lookup(2) == {"event_ts": ts(5), "spend": 2.0, "country": None}
+    offline_only = fs.create_feature_group("offline_only", primary_key=["k"])
+    with pytest.raises(fti.FtiError, match="not online enabled"):
+        offline_only.lookup(1)

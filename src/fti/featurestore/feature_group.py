@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from fti import _frames, _progress
 from fti.catalog import FeatureGroupRecord, StoredReport
-from fti.errors import FtiError, SchemaError, ValidationFailed
+from fti.errors import FtiError, InvalidDataError, SchemaError, ValidationFailed
 from fti.featurestore import ingest
 from fti.featurestore.schema import (
     Feature,
@@ -49,6 +49,8 @@ class FeatureGroup:
         self._fs = fs
         self._record = record
         self._codec_cache: tuple[int, Any] | None = None
+        self._readers: dict[tuple[str, ...] | None, Any] = {}
+        self._readers_revision = record.revision
 
     # -- definition -------------------------------------------------------------------------
 
@@ -248,6 +250,45 @@ class FeatureGroup:
                 raise FtiError("as_of must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
             table = self._fs._offline.read(self.location, as_of, columns)
         return _frames.to_frame(table, dataframe_type)
+
+    def lookup(self, keys: Any, features: Sequence[str] | None = None) -> Any:
+        """Newest online values by primary key: one entity, or a list of them in one call.
+
+        An entity is a dict of primary-key columns, a tuple in key order, or a bare value
+        for a one-column key. Returns ``{feature: value}`` (every non-key feature unless
+        ``features`` selects some) or ``None`` for an entity the online store does not hold;
+        for a list, a list in the same order.
+        """
+        if not self.online_enabled:
+            raise FtiError(f"{self!r} is not online enabled")
+        codec = self._codec()
+        cache_key = None if features is None else tuple(features)
+        reader = self._readers.get(cache_key)
+        if reader is None or self._readers_revision != self._record.revision:
+            if self._readers_revision != self._record.revision:
+                self._readers, self._readers_revision = {}, self._record.revision
+            reader = self._readers[cache_key] = codec.reader(features)
+        store, table = self._fs._online, self._online_table
+        if not isinstance(keys, list):
+            value = store.get(table, codec.encode_key(self._key_values(keys)))
+            return None if value is None else reader(value)
+        values = store.get_many(table, [codec.encode_key(self._key_values(k)) for k in keys])
+        return [None if v is None else reader(v) for v in values]
+
+    def _key_values(self, entity: Any) -> Sequence[Any]:
+        pk = self._record.primary_key
+        if isinstance(entity, dict):
+            missing = [k for k in pk if k not in entity]
+            if missing:
+                raise InvalidDataError(f"entity {entity!r} lacks primary key column(s) {missing}")
+            return [entity[k] for k in pk]
+        if isinstance(entity, tuple):
+            if len(entity) != len(pk):
+                raise InvalidDataError(f"entity {entity!r} must have one value per key {pk}")
+            return entity
+        if len(pk) != 1:
+            raise InvalidDataError(f"{self!r} has a composite key {pk}: pass a dict or tuple")
+        return (entity,)
 
     def commit_details(self) -> list[CommitInfo]:
         """Every commit, oldest first; ``commit_id`` is usable as ``read(as_of=...)``."""

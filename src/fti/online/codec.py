@@ -10,6 +10,7 @@ slower float round trips) and pickle (unsafe to read from a shared store).
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -33,7 +34,7 @@ def _integer_type(typ: pa.DataType) -> pa.DataType:
 def _key_normalizer(field: pa.Field) -> Callable[[Any], Any]:
     typ = field.type
     if pa.types.is_integer(typ):
-        return int
+        return operator.index  # ints and NumPy ints; a float or string key is an error
     if pa.types.is_string(typ):
         return str
     if pa.types.is_floating(typ):
@@ -47,6 +48,16 @@ def _key_normalizer(field: pa.Field) -> Callable[[Any], Any]:
     if pa.types.is_date32(typ):
         return lambda v: (v - _EPOCH_DATE).days
     raise SchemaError(f"primary key column {field.name!r} of type {typ} is not supported online")
+
+
+def _from_integer(typ: pa.DataType) -> Callable[[int], Any] | None:
+    if pa.types.is_timestamp(typ):
+        tz = dt.UTC if typ.tz is not None else None
+        epoch = _EPOCH.replace(tzinfo=tz)
+        return lambda v: epoch + dt.timedelta(microseconds=v)
+    if pa.types.is_date32(typ):
+        return lambda v: _EPOCH_DATE + dt.timedelta(days=v)
+    return None
 
 
 def micros(value: Any) -> int:
@@ -124,6 +135,34 @@ class RowCodec:
             # Written before features were appended (appends only ever add at the end).
             values.extend([None] * (self._width - len(values)))
         return values
+
+    def reader(self, features: Sequence[str] | None = None) -> Callable[[bytes], dict[str, Any]]:
+        """A decoder of stored values into ``{feature: value}`` for the chosen features.
+
+        Built once per feature selection so the per-lookup work is one msgpack decode and a
+        few list lookups; timestamps come back as UTC datetimes, dates as dates.
+        """
+        names = list(self.value_columns if features is None else features)
+        unknown = [n for n in names if n not in self.value_columns]
+        if unknown:
+            raise SchemaError(
+                f"unknown feature(s) {unknown}; the online row has {self.value_columns}"
+            )
+        positions = [self.value_columns.index(n) for n in names]
+        converters = [_from_integer(self.schema.field(n).type) for n in names]
+        plain = all(c is None for c in converters)
+        decode = self.decode_value
+
+        def read(value: bytes) -> dict[str, Any]:
+            row = decode(value)
+            if plain:
+                return {n: row[p] for n, p in zip(names, positions, strict=True)}
+            return {
+                n: (row[p] if c is None or row[p] is None else c(row[p]))
+                for n, p, c in zip(names, positions, converters, strict=True)
+            }
+
+        return read
 
     def to_table(self, pairs: Iterable[tuple[bytes, bytes]]) -> pa.Table:
         """An Arrow table of the schema from stored ``(key, value)`` pairs."""
