@@ -7,7 +7,7 @@
 
 __version__ = "0.1.0"
 
-from fti.errors import (  # noqa: E402 - __version__ first: project.py reads it
+from fti.errors import (
     AlreadyExistsError,
     CommitNotFound,
     ConcurrentModificationError,
@@ -20,10 +20,10 @@ from fti.errors import (  # noqa: E402 - __version__ first: project.py reads it
     SchemaError,
     ValidationFailed,
 )
-from fti.featurestore import Feature, FeatureGroup, FeatureStore, InsertResult  # noqa: E402
-from fti.offline import CommitInfo  # noqa: E402
-from fti.project import Project, connect  # noqa: E402
-from fti.validation import (  # noqa: E402
+from fti.featurestore import Feature, FeatureGroup, FeatureStore, InsertResult
+from fti.offline import CommitInfo
+from fti.project import Project, connect
+from fti.validation import (
     Expectation,
     ExpectationSuite,
     ValidationReport,

@@ -21,6 +21,4 @@ def to_frame(table: pa.Table, dataframe_type: str) -> Any:
         return pl.from_arrow(table)
     if dataframe_type in ("arrow", "pyarrow"):
         return table
-    raise FtiError(
-        f"unknown dataframe_type {dataframe_type!r}: use 'pandas', 'polars' or 'arrow'"
-    )
+    raise FtiError(f"unknown dataframe_type {dataframe_type!r}: use 'pandas', 'polars' or 'arrow'")

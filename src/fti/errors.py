@@ -20,8 +20,7 @@ class MissingDependencyError(FtiError, ImportError):
 
     def __init__(self, package: str, extra: str, feature: str) -> None:
         super().__init__(
-            f"{feature} needs the '{package}' package: install it with "
-            f"pip install 'fti[{extra}]'"
+            f"{feature} needs the '{package}' package: install it with pip install 'fti[{extra}]'"
         )
 
 

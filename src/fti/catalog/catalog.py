@@ -103,7 +103,9 @@ class Catalog:
         values = {"created_at": utcnow(), "revision": 1, **fields}
         try:
             with self._writer.begin() as conn:
-                new_id = conn.execute(sa.insert(t.feature_groups).values(**values)).inserted_primary_key
+                new_id = conn.execute(
+                    sa.insert(t.feature_groups).values(**values)
+                ).inserted_primary_key
         except sa.exc.IntegrityError as exc:
             raise AlreadyExistsError(
                 f"feature group {fields['name']!r} version {fields['version']} already exists"

@@ -142,6 +142,9 @@ def _rows_for(table: pa.Table, keys: pa.Array) -> pa.Table:
     """The rows of ``keys`` at their newest event time, by key."""
     rows = table.filter(pc.is_in(table.column("cc_num"), keys))
     newest = rows.group_by("cc_num").aggregate([("event_ts", "max")])
-    return rows.join(newest, ["cc_num"]).filter(
-        pc.equal(pc.field("event_ts"), pc.field("event_ts_max"))
-    ).drop_columns(["event_ts_max"]).sort_by("cc_num")
+    return (
+        rows.join(newest, ["cc_num"])
+        .filter(pc.equal(pc.field("event_ts"), pc.field("event_ts_max")))
+        .drop_columns(["event_ts_max"])
+        .sort_by("cc_num")
+    )

@@ -148,14 +148,21 @@ class DeltaOfflineStore:
         table = self._open(uri)
         if table is None or as_of is None:
             return table
-        try:
-            table.load_as_version(as_of)
-        except Exception as exc:  # delta-rs raises several types for a missing version / time
-            first = min(c.commit_id for c in self.history(uri))
+        commits = self.history(uri)
+        if isinstance(as_of, dt.datetime):
+            # The newest commit at or before as_of; delta-rs would silently return the first
+            # commit for an earlier time, but there was no data then.
+            eligible = [c.commit_id for c in commits if c.committed_at <= as_of]
+            version = eligible[-1] if eligible else None
+        else:
+            version = as_of if any(c.commit_id == as_of for c in commits) else None
+        if version is None:
             raise CommitNotFound(
-                f"no commit at {as_of!r}: this table's commits run from {first} to "
-                f"{self.latest_version(uri)} (times before the first commit have no data)"
-            ) from exc
+                f"no commit at {as_of!r}: this table has commits {commits[0].commit_id} "
+                f"({commits[0].committed_at.isoformat()}) to {commits[-1].commit_id} "
+                f"({commits[-1].committed_at.isoformat()})"
+            )
+        table.load_as_version(version)
         return table
 
     def history(self, uri: str) -> list[CommitInfo]:

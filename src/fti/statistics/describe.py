@@ -68,7 +68,11 @@ def describe(table: pa.Table) -> dict[str, Any]:
                     f"stddev_samp({c})",
                     f"approx_quantile({c}, [{quantiles}])",
                 ]
-        row = con.execute(f"SELECT {', '.join(aggregates)} FROM data").fetchone() if aggregates else ()
+        row = (
+            con.execute(f"SELECT {', '.join(aggregates)} FROM data").fetchone()
+            if aggregates
+            else ()
+        )
         values = iter(row or ())
         columns: dict[str, dict[str, Any]] = {}
         for field in table.schema:
@@ -90,7 +94,11 @@ def describe(table: pa.Table) -> dict[str, Any]:
                 stats["mean"], stats["std"] = _json(next(values)), _json(next(values))
                 qs = next(values)
                 stats["quantiles"] = dict(
-                    zip([str(q) for q in QUANTILES], _json(qs) or [None] * len(QUANTILES), strict=True)
+                    zip(
+                        [str(q) for q in QUANTILES],
+                        _json(qs) or [None] * len(QUANTILES),
+                        strict=True,
+                    )
                 )
                 stats["histogram"] = _histogram(con, field.name, stats["min"], stats["max"])
             elif kind == "categorical":
