@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -135,17 +136,25 @@ class FeatureGroup:
             table = conform(table, schema)
             ingest.check_keys(table, self.primary_key, self.event_time)
             report = self._validate(table)
-            steps.step("computing statistics")
-            stats = self._fs._describe(table) if record.statistics_enabled else None
             steps.step("committing offline")
-            result = self._fs._offline.write(
-                self.location,
-                table,
-                upsert_keys=[*self.primary_key, *([self.event_time] if self.event_time else [])],
-                event_time=self.event_time,
-                partition_by=self.partition_key,
-                metadata={"fti.client": self._fs._client},
-            )
+            # Statistics are computed while Delta writes: both run outside the GIL.
+            with ThreadPoolExecutor(1) as pool:
+                stats_job = (
+                    pool.submit(self._fs._describe, table) if record.statistics_enabled else None
+                )
+                result = self._fs._offline.write(
+                    self.location,
+                    table,
+                    upsert_keys=[
+                        *self.primary_key,
+                        *([self.event_time] if self.event_time else []),
+                    ],
+                    event_time=self.event_time,
+                    partition_by=self.partition_key,
+                    metadata={"fti.client": self._fs._client},
+                )
+                steps.step("computing statistics")
+                stats = None if stats_job is None else stats_job.result()
             steps.step("recording commit")
             if record.arrow_schema is None:
                 self._store_schema(schema)

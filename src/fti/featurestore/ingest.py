@@ -114,20 +114,24 @@ def check_keys(table: pa.Table, primary_key: Sequence[str], event_time: str | No
 
 
 def _duplicates(table: pa.Table, columns: list[str]) -> list[tuple[dict[str, Any], list[int]]]:
-    keys = table.select(columns)
-    counted = keys.group_by(columns).aggregate([([], "count_all")])
-    repeated = counted.filter(pc.greater(counted["count_all"], 1))
-    if repeated.num_rows == 0:
-        return []
     con = duckdb.connect()
-    con.register("keys", keys.append_column("rid", pa.array(range(keys.num_rows), pa.int64())))
-    con.register("repeated", repeated.slice(0, _SHOWN))
-    on = " AND ".join(f'k."{c}" = r."{c}"' for c in columns)
-    selected = ", ".join(f'r."{c}"' for c in columns)
-    rows = con.execute(
-        f"SELECT {selected}, list(k.rid ORDER BY k.rid) "
-        f"FROM keys k JOIN repeated r ON {on} "
-        f"GROUP BY ALL ORDER BY min(k.rid)"
-    ).fetchall()
-    con.close()
+    try:
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        con.register("keys", table.select(columns))
+        # The cheap check first (a hash aggregate); row positions only when there is a dupe.
+        ((repeats,),) = con.sql(
+            f"SELECT count(*) - count(DISTINCT ({quoted})) FROM keys"
+        ).fetchall()
+        if not repeats:
+            return []
+        numbered = table.select(columns).append_column(
+            "rid", pa.array(range(table.num_rows), pa.int64())
+        )
+        con.register("numbered", numbered)
+        rows = con.sql(
+            f"SELECT {quoted}, list(rid ORDER BY rid) AS rids FROM numbered GROUP BY ALL "
+            f"HAVING count(*) > 1 ORDER BY min(rid) LIMIT {_SHOWN}"
+        ).fetchall()
+    finally:
+        con.close()
     return [(dict(zip(columns, row[:-1], strict=True)), list(row[-1])[:_SHOWN]) for row in rows]

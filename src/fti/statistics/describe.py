@@ -66,7 +66,7 @@ def describe(table: pa.Table) -> dict[str, Any]:
                 aggregates += [
                     f"avg({c})",
                     f"stddev_samp({c})",
-                    f"approx_quantile({c}, [{quantiles}])",
+                    f"quantile_cont({c}, [{quantiles}])",
                 ]
         row = (
             con.execute(f"SELECT {', '.join(aggregates)} FROM data").fetchone()
