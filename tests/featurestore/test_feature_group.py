@@ -283,3 +283,23 @@ def test_lookup_by_key(fs: fti.FeatureStore) -> None:
     offline_only = fs.create_feature_group("offline_only", primary_key=["k"])
     with pytest.raises(fti.FtiError, match="not online enabled"):
         offline_only.lookup(1)
+
+
+def test_update_feature_description(fs: fti.FeatureStore) -> None:
+    fg = make_fg(fs)
+    fg.insert(cards([1], [0], [1.0]))
+    fg.update_feature_description("spend", "spend in EUR over the day")
+    assert fs.get_feature_group("cards").features[2].description == "spend in EUR over the day"
+    with pytest.raises(fti.SchemaError, match="feature 'nope' does not exist"):
+        fg.update_feature_description("nope", "x")
+
+
+def test_insert_shows_progress_when_asked(
+    fs: fti.FeatureStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fg = make_fg(fs)
+    fg.insert(cards([1, 2], [0, 0], [1.0, 2.0]), progress=True)
+    err = capsys.readouterr().err
+    assert "cards v1" in err and "5/5" in err
+    fg.insert(cards([3], [0], [1.0]))  # small and not a terminal: silent
+    assert capsys.readouterr().err == ""

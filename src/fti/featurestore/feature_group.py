@@ -235,6 +235,21 @@ class FeatureGroup:
                 },
             )
 
+    def update_feature_description(self, name: str, description: str) -> None:
+        """Change the description of one feature (the only in-place change besides appends)."""
+        with self._fs._write_lock(self):
+            record = self._refresh()
+            features = [dict(f) for f in record.features or []]
+            match = [f for f in features if f["name"] == name]
+            if not match:
+                raise SchemaError(
+                    f"feature {name!r} does not exist; features: {[f['name'] for f in features]}"
+                )
+            match[0]["description"] = description
+            self._record = self._fs._catalog.update_feature_group(
+                self.id, record.revision, {"features": features}
+            )
+
     # -- reading ----------------------------------------------------------------------------
 
     def read(
