@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -15,6 +17,15 @@ from fti.project import Project, connect
 
 console = Console()
 errors = Console(stderr=True)
+
+
+def fmt(value: Any) -> str:
+    """A cell of a printed table: short floats and times to the second."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    return "" if value is None else str(value)
 
 
 @dataclass

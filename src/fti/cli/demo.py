@@ -8,15 +8,14 @@ import pyarrow as pa
 import typer
 from rich.table import Table
 
-from fti.cli.common import console, project
+from fti.cli.common import console, fmt, project
 
 
 def _table(title: str, data: pa.Table) -> Table:
-    table = Table(title=title, title_justify="left")
-    for name in data.column_names:
-        table.add_column(name, overflow="fold")
+    data = data.select(["cc_num", "event_ts", "spend_1d", "spend_7d"])
+    table = Table(*data.column_names, title=title, title_justify="left")
     for row in data.to_pylist():
-        table.add_row(*(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row.values()))
+        table.add_row(*(fmt(v) for v in row.values()))
     return table
 
 

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from fti.cli.common import console, errors, project
+from fti.cli.common import console, errors, fmt, project
 from fti.featurestore import FeatureGroup
 
 app = typer.Typer(help="Feature groups: list, show, read.", no_args_is_help=True)
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ", timespec="seconds")
-    return "" if value is None else str(value)
 
 
 @app.command("list")
@@ -73,7 +65,7 @@ def _show_commits(fg: FeatureGroup) -> None:
     for c in fg.commit_details():
         table.add_row(
             str(c.commit_id),
-            _fmt(c.committed_at),
+            fmt(c.committed_at),
             c.operation,
             f"{c.rows_inserted:,}",
             f"{c.rows_updated:,}",
@@ -100,12 +92,12 @@ def _show_statistics(fg: FeatureGroup) -> None:
     for name, col in stats["columns"].items():
         table.add_row(
             name,
-            _fmt(col.get("count")),
-            _fmt(col.get("null_count")),
-            _fmt(col.get("distinct_count")),
-            _fmt(col.get("min")),
-            _fmt(col.get("mean")),
-            _fmt(col.get("max")),
+            fmt(col.get("count")),
+            fmt(col.get("null_count")),
+            fmt(col.get("distinct_count")),
+            fmt(col.get("min")),
+            fmt(col.get("mean")),
+            fmt(col.get("max")),
         )
     console.print(table)
 
@@ -131,7 +123,7 @@ def _show_validation(fg: FeatureGroup) -> None:
         table.add_row(
             str(r.id),
             "" if r.commit_id is None else str(r.commit_id),
-            _fmt(r.created_at),
+            fmt(r.created_at),
             "passed" if r.success else "failed",
             r.ingestion,
         )
@@ -150,7 +142,7 @@ def show(
         console.print(f"[bold]{fg.name}[/bold] version {fg.version}: {fg.description}")
         console.print(
             f"location {fg.location}; online {'enabled' if fg.online_enabled else 'off'};"
-            f" created {_fmt(fg.created_at)} by {fg.created_by}"
+            f" created {fmt(fg.created_at)} by {fg.created_by}"
         )
         _show_schema(fg)
         _show_commits(fg)
@@ -194,5 +186,5 @@ def read(
             title_justify="left",
         )
         for row in data.slice(0, limit).to_pylist():
-            table.add_row(*(_fmt(v) for v in row.values()))
+            table.add_row(*(fmt(v) for v in row.values()))
         console.print(table)
