@@ -80,7 +80,9 @@ def _snapshot_times(
     return start_us + np.arange(snapshots) * slot + offsets  # type: ignore[no-any-return]
 
 
-def generate(scale: float = 1.0, seed: int = 42, start: dt.datetime | None = None) -> CreditCardData:
+def generate(
+    scale: float = 1.0, seed: int = 42, start: dt.datetime | None = None
+) -> CreditCardData:
     """The three tables at ``scale`` (1.0 = 1M card rows), identical for the same seed.
 
     ``start`` is when the data set starts being used: every row lies in the 60 days before
