@@ -77,7 +77,7 @@ def _snapshot_times(
     """Distinct, sorted snapshot times per entity: one random time in each equal time slot."""
     slot = DAYS * _US_PER_DAY // snapshots
     offsets = rng.integers(0, slot, size=(entities, snapshots))
-    return start_us + np.arange(snapshots) * slot + offsets  # type: ignore[no-any-return]
+    return start_us + np.arange(snapshots) * slot + offsets
 
 
 def generate(
