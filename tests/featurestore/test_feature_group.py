@@ -303,3 +303,17 @@ def test_insert_shows_progress_when_asked(
     assert "cards v1" in err and "5/5" in err
     fg.insert(cards([3], [0], [1.0]))  # small and not a terminal: silent
     assert capsys.readouterr().err == ""
+
+
+def test_later_batches_append_and_overlapping_ones_merge(fs: fti.FeatureStore) -> None:
+    fg = make_fg(fs)
+    fg.insert(cards([1, 2], [0, 10], [1.0, 2.0]))
+    fg.insert(cards([1, 2], [20, 30], [3.0, 4.0]))  # strictly later: a plain append
+    fg.insert(cards([1, 3], [10, 30], [5.0, 6.0]))  # reaches back into stored times: a merge
+    ops = [(c.operation, c.rows_inserted, c.rows_updated) for c in fg.commit_details()]
+    assert ops == [("WRITE", 2, 0), ("WRITE", 2, 0), ("MERGE", 2, 0)]
+    rows = sort(fg.read(dataframe_type="arrow"))
+    assert rows.num_rows == 6
+    fg.insert(cards([1], [10], [7.0]))  # same key and time as a stored row: replaces it
+    assert fg.commit_details()[-1].rows_updated == 1
+    assert sort(fg.read(dataframe_type="arrow")).num_rows == 6
