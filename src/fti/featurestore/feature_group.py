@@ -14,6 +14,8 @@ from fti import _frames, _progress
 from fti.catalog import FeatureGroupRecord, StoredReport
 from fti.errors import FtiError, InvalidDataError, SchemaError, ValidationFailed
 from fti.featurestore import ingest
+from fti.featurestore.filters import FeatureRef, Filter
+from fti.featurestore.query import Query
 from fti.featurestore.schema import (
     Feature,
     conform,
@@ -313,6 +315,60 @@ class FeatureGroup:
         if len(pk) != 1:
             raise InvalidDataError(f"{self!r} has a composite key {pk}: pass a dict or tuple")
         return (entity,)
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def select_all(self) -> Query:
+        """A query of every feature, to read, filter or join."""
+        return Query(self, tuple(self._feature_names()))
+
+    def select(self, features: Sequence[str]) -> Query:
+        names = list(features)
+        Query._check_columns(self, names, "feature")
+        return Query(self, tuple(names))
+
+    def select_except(self, features: Sequence[str]) -> Query:
+        Query._check_columns(self, list(features), "feature")
+        return Query(self, tuple(n for n in self._feature_names() if n not in features))
+
+    def filter(self, condition: Filter) -> Query:
+        return self.select_all().filter(condition)
+
+    def __getitem__(self, name: str) -> FeatureRef:
+        """A feature for filter expressions: ``fg["amount"] > 10``."""
+        Query._check_columns(self, [name], "feature")
+        return FeatureRef(self.name, self.version, name)
+
+    def __getattr__(self, name: str) -> FeatureRef:
+        # Only reached for names that are not attributes: fg.amount > 10.
+        if name.startswith("_") or "_record" not in self.__dict__:
+            raise AttributeError(name)
+        if name not in self._feature_names():
+            raise AttributeError(
+                f"{self!r} has no attribute or feature {name!r}; features: {self._feature_names()}"
+            )
+        return FeatureRef(self.name, self.version, name)
+
+    def _feature_names(self) -> list[str]:
+        schema = self.schema
+        if schema is None:
+            raise FtiError(f"{self!r} has no schema yet: insert data or declare features first")
+        return list(schema.names)
+
+    def _latest_commit(self) -> int:
+        latest = self._fs._offline.latest_version(self.location)
+        return -1 if latest is None else latest
+
+    def _commit_at(self, as_of: int | dt.datetime) -> int:
+        return self._fs._offline.version_at(self.location, as_of)
+
+    def _read_snapshot(self, commit: int, columns: Sequence[str]) -> pa.Table:
+        """The given columns at a commit; -1 means "before any commit": no rows."""
+        if commit < 0:
+            schema = self.schema
+            assert schema is not None
+            return schema.empty_table().select(list(columns))
+        return self._fs._offline.read(self.location, commit, columns)
 
     def commit_details(self) -> list[CommitInfo]:
         """Every commit, oldest first; ``commit_id`` is usable as ``read(as_of=...)``."""

@@ -148,7 +148,14 @@ class DeltaOfflineStore:
         table = self._open(uri)
         if table is None or as_of is None:
             return table
+        table.load_as_version(self.version_at(uri, as_of))
+        return table
+
+    def version_at(self, uri: str, as_of: int | dt.datetime) -> int:
+        """The commit id ``as_of`` names: itself, or the newest commit at or before a time."""
         commits = self.history(uri)
+        if not commits:
+            raise CommitNotFound(f"the offline table at {uri} has no commits yet")
         if isinstance(as_of, dt.datetime):
             # The newest commit at or before as_of; delta-rs would silently return the first
             # commit for an earlier time, but there was no data then.
@@ -162,8 +169,7 @@ class DeltaOfflineStore:
                 f"({commits[0].committed_at.isoformat()}) to {commits[-1].commit_id} "
                 f"({commits[-1].committed_at.isoformat()})"
             )
-        table.load_as_version(version)
-        return table
+        return version
 
     def history(self, uri: str) -> list[CommitInfo]:
         table = self._open(uri)

@@ -1,0 +1,329 @@
+"""Queries over feature groups: selections, point-in-time joins and filters, run by DuckDB.
+
+A query is an immutable tree: a root feature group with selected features, and joins to other
+queries (star and snowflake schemas). Executing it pins one Delta commit per feature group,
+loads those snapshots as Arrow and runs one DuckDB statement:
+
+* a joined group **with** an event time is an ``ASOF LEFT JOIN``: for each root row, the row
+  with the greatest event time <= the root row's event time (ties cannot occur: a snapshot
+  holds one row per key and event time); ``max_feature_age`` turns older matches into nulls;
+* a joined group **without** an event time is a plain key join (kind ``"key"``);
+* when the root has no event time, a joined group's newest row per key is used (``"latest"``).
+
+Right-hand join keys must be the joined group's primary key, so every root row yields exactly
+one output row (``inner`` joins drop root rows without a match, by request).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+
+from fti import _frames
+from fti.errors import FtiError, SchemaError
+from fti.featurestore.filters import FeatureRef, Filter
+
+if TYPE_CHECKING:
+    from fti.featurestore.feature_group import FeatureGroup
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Join:
+    query: Query
+    left_on: tuple[str, ...]
+    right_on: tuple[str, ...]
+    join_type: str
+    prefix: str
+    max_feature_age: dt.timedelta | None
+
+
+@dataclass(frozen=True)
+class Node:
+    """One feature group in the flattened query, with what it contributes to the output."""
+
+    alias: str
+    group: FeatureGroup
+    outputs: tuple[tuple[str, str], ...]  # (column in the group, output name)
+    parent: str | None
+    left_on: tuple[str, ...]
+    right_on: tuple[str, ...]
+    join_type: str
+    kind: str  # root, point_in_time, key or latest
+    max_feature_age: dt.timedelta | None
+
+
+@dataclass(frozen=True)
+class Query:
+    """Selected features of a feature group, joined with other queries and filtered."""
+
+    group: FeatureGroup
+    features: tuple[str, ...]
+    joins: tuple[Join, ...] = ()
+    filter_: Filter | None = None
+    pins: Mapping[str, int] = field(default_factory=dict)  # "name:version" -> commit id
+
+    # -- building ---------------------------------------------------------------------------
+
+    def join(
+        self,
+        other: Query | FeatureGroup,
+        on: Sequence[str] | None = None,
+        *,
+        left_on: Sequence[str] | None = None,
+        right_on: Sequence[str] | None = None,
+        join_type: str = "left",
+        prefix: str | None = None,
+        max_feature_age: dt.timedelta | None = None,
+    ) -> Query:
+        """Join another query (or a whole feature group) onto this query's root group."""
+        if not isinstance(other, Query):
+            other = other.select_all()
+        if join_type not in ("left", "inner"):
+            raise FtiError(f"join_type must be 'left' or 'inner', got {join_type!r}")
+        if on is not None and (left_on is not None or right_on is not None):
+            raise FtiError("give either on= or left_on=/right_on=, not both")
+        right_pk = other.group.primary_key
+        if on is None and left_on is None and right_on is None:
+            on = right_pk
+        left = tuple(on if on is not None else left_on or ())
+        right = tuple(on if on is not None else right_on or ())
+        if not left or len(left) != len(right):
+            raise FtiError("left_on and right_on must name the same number of columns")
+        self._check_columns(self.group, left, "left join key")
+        self._check_columns(other.group, right, "right join key")
+        if set(right) != set(right_pk):
+            raise SchemaError(
+                f"joins must match {other.group.name}'s primary key {right_pk} (got {list(right)}),"
+                " so that each row finds at most one row"
+            )
+        if max_feature_age is not None and max_feature_age < dt.timedelta(0):
+            raise FtiError("max_feature_age must not be negative")
+        new = Join(other, left, right, join_type, prefix or "", max_feature_age)
+        return replace(self, joins=(*self.joins, new))
+
+    def filter(self, condition: Filter) -> Query:
+        """Keep rows matching ``condition`` (ANDed with any earlier filter)."""
+        if not isinstance(condition, Filter):
+            raise FtiError(
+                f"filter() takes a feature expression such as fg.amount > 10, not {condition!r}"
+            )
+        combined = condition if self.filter_ is None else self.filter_ & condition
+        return replace(self, filter_=combined)
+
+    def as_of(self, commits: Mapping[str, int] | int | dt.datetime | None) -> Query:
+        """Pin the data read: a commit per group (``{"name:version": id}``), or a time.
+
+        An integer pins every group to that commit id; a datetime pins each group to its
+        newest commit at or before that time.
+        """
+        if commits is None:
+            return replace(self, pins={})
+        if isinstance(commits, Mapping):
+            return replace(self, pins=dict(commits))
+        pins = {}
+        for node in self.nodes():
+            g = node.group
+            pins[f"{g.name}:{g.version}"] = g._commit_at(commits)
+        return replace(self, pins=pins)
+
+    @staticmethod
+    def _check_columns(group: FeatureGroup, names: Sequence[str], what: str) -> None:
+        schema = group.schema
+        known = schema.names if schema is not None else []
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise SchemaError(
+                f"unknown {what}(s) {missing} in {group.name} v{group.version}; features: {known}"
+            )
+
+    # -- flattening -------------------------------------------------------------------------
+
+    def nodes(self) -> list[Node]:
+        """The groups of the query in join order; output names checked for ambiguity."""
+        nodes: list[Node] = []
+        root_time = self.group.event_time
+
+        def visit(query: Query, parent: str | None, join: Join | None, prefix: str) -> None:
+            alias = f"t{len(nodes)}"
+            group = query.group
+            skip = set(join.right_on) if join else set()
+            outputs = tuple((f, prefix + f) for f in query.features if f not in skip)
+            if join is None:
+                kind = "root"
+            elif group.event_time is None:
+                kind = "key"
+            elif root_time is None:
+                kind = "latest"
+            else:
+                kind = "point_in_time"
+            nodes.append(
+                Node(
+                    alias,
+                    group,
+                    outputs,
+                    parent,
+                    join.left_on if join else (),
+                    join.right_on if join else (),
+                    join.join_type if join else "",
+                    kind,
+                    join.max_feature_age if join else None,
+                )
+            )
+            for child in query.joins:
+                visit(child.query, alias, child, prefix + child.prefix)
+
+        visit(self, None, None, "")
+        seen: dict[str, str] = {}
+        for node in nodes:
+            for _, out in node.outputs:
+                if out in seen:
+                    raise SchemaError(
+                        f"ambiguous column {out!r}: it comes from {seen[out]} and "
+                        f"{node.group.name} v{node.group.version}; drop one with select_except() "
+                        "or give the join a prefix="
+                    )
+                seen[out] = f"{node.group.name} v{node.group.version}"
+        return nodes
+
+    @property
+    def output_columns(self) -> list[str]:
+        return [out for node in self.nodes() for _, out in node.outputs]
+
+    # -- SQL --------------------------------------------------------------------------------
+
+    def to_sql(self, spine: str | None = None, order_by: Sequence[str] | None = None) -> str:
+        """The DuckDB statement this query runs (tables named ``<group>_v<version>``)."""
+        nodes = self.nodes()
+        by_alias = {n.alias: n for n in nodes}
+        root = nodes[0]
+        time = root.group.event_time
+        columns = []
+        for node in nodes:
+            for col, out in node.outputs:
+                expr = f"{node.alias}.{q(col)}"
+                if node.max_feature_age is not None and node.kind == "point_in_time":
+                    age = node.max_feature_age // dt.timedelta(microseconds=1)
+                    gap = f"{root.alias}.{q(time or '')} - {node.alias}.{q(node.group.event_time)}"
+                    expr = f"CASE WHEN {gap} <= INTERVAL {age} MICROSECONDS THEN {expr} END"
+                columns.append(f"{expr} AS {q(out)}")
+        sql = [f"SELECT {', '.join(columns)}", f"FROM {spine or table_name(root.group)} AS t0"]
+        for node in nodes[1:]:
+            parent = by_alias[node.parent or "t0"]
+            keys = " AND ".join(
+                f"{parent.alias}.{q(a)} = {node.alias}.{q(b)}"
+                for a, b in zip(node.left_on, node.right_on, strict=True)
+            )
+            join = "LEFT JOIN" if node.join_type == "left" else "JOIN"
+            source = table_name(node.group)
+            if node.kind == "point_in_time":
+                keys += f" AND t0.{q(time or '')} >= {node.alias}.{q(node.group.event_time)}"
+                join = "ASOF " + join
+            elif node.kind == "latest":
+                pk = ", ".join(q(k) for k in node.group.primary_key)
+                source = (
+                    f"(SELECT * FROM {source} QUALIFY row_number() OVER (PARTITION BY {pk} "
+                    f"ORDER BY {q(node.group.event_time)} DESC) = 1)"
+                )
+            sql.append(f"{join} {source} AS {node.alias} ON {keys}")
+        if self.filter_ is not None:
+            sql.append("WHERE " + self.filter_.to_sql(self._column_of(nodes)))
+        order = (
+            order_by
+            if order_by is not None
+            else [
+                *root.group.primary_key,
+                *([time] if time else []),
+            ]
+        )
+        if order:
+            sql.append("ORDER BY " + ", ".join(f"t0.{q(c)}" for c in order))
+        return "\n".join(sql)
+
+    @staticmethod
+    def _column_of(nodes: list[Node]) -> Any:
+        def column(ref: FeatureRef) -> str:
+            matches = [
+                n for n in nodes if (n.group.name, n.group.version) == (ref.group, ref.version)
+            ]
+            if not matches:
+                raise FtiError(
+                    f"the filter uses {ref.group} v{ref.version}.{ref.name}, "
+                    "which is not in the query"
+                )
+            if len(matches) > 1:
+                raise FtiError(f"{ref.group} v{ref.version} appears twice: the filter is ambiguous")
+            Query._check_columns(matches[0].group, [ref.name], "filter feature")
+            return f"{matches[0].alias}.{q(ref.name)}"
+
+        return column
+
+    def to_string(self) -> str:
+        return self.to_sql()
+
+    # -- execution --------------------------------------------------------------------------
+
+    def resolve_commits(self) -> dict[str, int]:
+        """The commit each group will be read at: pinned, or the latest now."""
+        commits = {}
+        for node in self.nodes():
+            key = f"{node.group.name}:{node.group.version}"
+            if key not in commits:
+                commits[key] = self.pins.get(key, node.group._latest_commit())
+        return commits
+
+    def _needed_columns(self, node: Node, nodes: list[Node]) -> list[str]:
+        group = node.group
+        needed = {c for c, _ in node.outputs} | set(node.right_on) | set(group.primary_key)
+        needed |= {c for n in nodes if n.parent == node.alias for c in n.left_on}
+        if group.event_time:
+            needed.add(group.event_time)
+        if self.filter_ is not None:
+            needed |= {
+                r.name
+                for r in self.filter_.refs()
+                if (r.group, r.version) == (group.name, group.version)
+            }
+        return [c for c in (group.schema.names if group.schema else []) if c in needed]
+
+    def _connect(self, commits: Mapping[str, int]) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
+        nodes = self.nodes()
+        for node in nodes:
+            name = table_name(node.group)
+            key = f"{node.group.name}:{node.group.version}"
+            table = node.group._read_snapshot(commits[key], self._needed_columns(node, nodes))
+            con.register(name.strip('"'), table)
+        return con
+
+    def read(self, dataframe_type: str = "pandas") -> Any:
+        """Run the query on the pinned (or latest) commits and return the rows."""
+        return _frames.to_frame(self.to_arrow(), dataframe_type)
+
+    def to_arrow(self, commits: Mapping[str, int] | None = None) -> pa.Table:
+        con = self._connect(commits or self.resolve_commits())
+        try:
+            return con.sql(self.to_sql()).to_arrow_table()
+        finally:
+            con.close()
+
+    def read_batches(self, batch_size: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """Stream the result in Arrow record batches instead of materializing it."""
+        con = self._connect(self.resolve_commits())
+        try:
+            reader = con.sql(self.to_sql()).to_arrow_reader(batch_size)
+            yield from reader
+        finally:
+            con.close()
+
+
+def table_name(group: FeatureGroup) -> str:
+    return q(f"{group.name}_v{group.version}")
