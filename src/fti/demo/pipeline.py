@@ -10,10 +10,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fti import _duckdb
 from fti.demo.data import generate
 from fti.featurestore import FeatureGroup, FeatureStore
 from fti.project import Project
@@ -121,7 +121,7 @@ def run_feature_pipeline(
     # A late correction: the newest snapshot of a few cards is recomputed and re-inserted
     # with the same event time. It replaces those rows in a new commit; commit 0 is unchanged.
     cards = groups["card_features"]
-    con = duckdb.connect()
+    con = _duckdb.connect()
     con.register("cards", data.card_features)
     corrected = con.sql(
         "SELECT * REPLACE (spend_7d * 1.1 AS spend_7d) FROM cards "

@@ -7,10 +7,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 from filelock import FileLock
 
+from fti import _duckdb
 from fti.catalog import Catalog
 from fti.errors import AlreadyExistsError, SchemaError
 from fti.featurestore.feature_group import FeatureGroup
@@ -195,7 +195,7 @@ class FeatureStore:
         if fg.event_time is None:
             return table  # keys are unique within an insert already
         keys = ", ".join(f'"{k}"' for k in fg.primary_key)
-        con = duckdb.connect()
+        con = _duckdb.connect()
         try:
             con.register("batch", table)
             return con.sql(

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fti import _duckdb
 from fti.errors import InvalidDataError, SchemaError
 from fti.featurestore.schema import check_name, normalize_type
 
@@ -114,7 +114,7 @@ def check_keys(table: pa.Table, primary_key: Sequence[str], event_time: str | No
 
 
 def _duplicates(table: pa.Table, columns: list[str]) -> list[tuple[dict[str, Any], list[int]]]:
-    con = duckdb.connect()
+    con = _duckdb.connect()
     try:
         quoted = ", ".join(f'"{c}"' for c in columns)
         con.register("keys", table.select(columns))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pyarrow as pa
 
-from fti import _frames
+from fti import _duckdb, _frames
 from fti.errors import FtiError, SchemaError
 from fti.featurestore.filters import FeatureRef, Filter
 
@@ -295,7 +295,7 @@ class Query:
         return [c for c in (group.schema.names if group.schema else []) if c in needed]
 
     def _connect(self, commits: Mapping[str, int]) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect()
+        con = _duckdb.connect()
         nodes = self.nodes()
         for node in nodes:
             name = table_name(node.group)

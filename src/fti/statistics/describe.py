@@ -13,6 +13,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from fti import _duckdb
+
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 HISTOGRAM_BINS = 20
 TOP_VALUES = 10
@@ -46,7 +48,7 @@ def _q(name: str) -> str:
 
 def describe(table: pa.Table) -> dict[str, Any]:
     """Count, nulls, min/max/mean/std, quantiles, distinct count, histogram or top values."""
-    con = duckdb.connect()
+    con = _duckdb.connect()
     try:
         con.register("data", table)
         aggregates: list[str] = []
