@@ -13,14 +13,24 @@ from fti.errors import (
     ConcurrentModificationError,
     ConfigurationError,
     FeatureGroupNotFound,
+    FeatureViewNotFound,
     FtiError,
     InvalidDataError,
     MissingDependencyError,
     NotFoundError,
     SchemaError,
+    TrainingDatasetNotFound,
     ValidationFailed,
 )
-from fti.featurestore import Feature, FeatureGroup, FeatureStore, InsertResult
+from fti.featurestore import (
+    Feature,
+    FeatureGroup,
+    FeatureStore,
+    FeatureView,
+    Filter,
+    InsertResult,
+    Query,
+)
 from fti.offline import CommitInfo
 from fti.project import Project, connect
 from fti.validation import (
@@ -42,13 +52,18 @@ __all__ = [
     "FeatureGroup",
     "FeatureGroupNotFound",
     "FeatureStore",
+    "FeatureView",
+    "FeatureViewNotFound",
+    "Filter",
     "FtiError",
     "InsertResult",
     "InvalidDataError",
     "MissingDependencyError",
     "NotFoundError",
     "Project",
+    "Query",
     "SchemaError",
+    "TrainingDatasetNotFound",
     "ValidationFailed",
     "ValidationReport",
     "__version__",

@@ -32,6 +32,14 @@ class FeatureGroupNotFound(NotFoundError):
     """No feature group with that name (and version)."""
 
 
+class FeatureViewNotFound(NotFoundError):
+    """No feature view with that name (and version)."""
+
+
+class TrainingDatasetNotFound(NotFoundError):
+    """No training dataset with that version for the feature view."""
+
+
 class CommitNotFound(NotFoundError):
     """No commit of the offline table matches the requested version or time."""
 

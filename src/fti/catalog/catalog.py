@@ -16,7 +16,13 @@ import sqlalchemy as sa
 
 from fti.catalog import tables as t
 from fti.catalog.engine import WRITE_OPTION, create_engine, migrate
-from fti.errors import AlreadyExistsError, ConcurrentModificationError, FeatureGroupNotFound
+from fti.catalog.views import FeatureViewCatalog
+from fti.errors import (
+    AlreadyExistsError,
+    ConcurrentModificationError,
+    FeatureGroupNotFound,
+    FtiError,
+)
 
 
 def utcnow() -> dt.datetime:
@@ -80,8 +86,8 @@ class StoredReport:
     content: dict[str, Any]
 
 
-class Catalog:
-    """Definitions, statistics and validation reports of one project."""
+class Catalog(FeatureViewCatalog):
+    """Definitions, statistics, validation reports and lineage of one project."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -173,6 +179,11 @@ class Catalog:
         return self.get_feature_group_by_id(fg_id)
 
     def delete_feature_group(self, fg_id: int) -> None:
+        """Delete a definition; refused while a feature view reads the group."""
+        users = self.feature_views_of_group(fg_id)
+        if users:
+            names = ", ".join(f"{v.name} v{v.version}" for v in users)
+            raise FtiError(f"feature view(s) {names} read this feature group: delete them first")
         with self._writer.begin() as conn:
             # Explicit deletes: SQLite enforces ON DELETE CASCADE only with foreign_keys=ON,
             # which a connection opened by another tool may not have.

@@ -63,3 +63,68 @@ validation_reports = sa.Table(
     sa.Column("ingestion", sa.String(16), nullable=False),
     sa.Column("content", sa.JSON, nullable=False),
 )
+
+feature_views = sa.Table(
+    "feature_views",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    # The query tree (groups by name and version, selections, joins, filter) as JSON.
+    sa.Column("query", sa.JSON, nullable=False),
+    # The fixed, recorded feature order: name, type and source group of each output column.
+    sa.Column("features", sa.JSON, nullable=False),
+    sa.Column("labels", sa.JSON, nullable=False),
+    sa.Column("inference_helper_columns", sa.JSON, nullable=False),
+    sa.Column("training_helper_columns", sa.JSON, nullable=False),
+    sa.Column("transformation_functions", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.UniqueConstraint("name", "version", name="uq_feature_views_name_version"),
+)
+
+# Lineage: which feature groups a feature view reads, and how each is joined.
+feature_view_groups = sa.Table(
+    "feature_view_groups",
+    metadata,
+    sa.Column(
+        "feature_view_id",
+        sa.Integer,
+        sa.ForeignKey("feature_views.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "feature_group_id",
+        sa.Integer,
+        sa.ForeignKey("feature_groups.id", ondelete="RESTRICT"),
+        primary_key=True,
+    ),
+    sa.Column("join_kind", sa.String(32), nullable=False),
+)
+
+training_datasets = sa.Table(
+    "training_datasets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "feature_view_id",
+        sa.Integer,
+        sa.ForeignKey("feature_views.id", ondelete="RESTRICT"),
+        nullable=False,
+    ),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    # Time window, filter, split specification and seed: everything needed to re-create it.
+    sa.Column("spec", sa.JSON, nullable=False),
+    # The Delta commit of every feature group read ("name:version" -> commit id).
+    sa.Column("commits", sa.JSON, nullable=False),
+    sa.Column("statistics", sa.JSON),
+    sa.Column("transformation_state", sa.JSON),
+    sa.Column("data_format", sa.String(16)),
+    sa.Column("location", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.UniqueConstraint("feature_view_id", "version", name="uq_training_datasets_fv_version"),
+)

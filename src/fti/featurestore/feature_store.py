@@ -11,9 +11,11 @@ import pyarrow as pa
 from filelock import FileLock
 
 from fti import _duckdb
-from fti.catalog import Catalog
+from fti.catalog import Catalog, FeatureViewRecord
 from fti.errors import AlreadyExistsError, SchemaError
 from fti.featurestore.feature_group import FeatureGroup
+from fti.featurestore.feature_view import FeatureView
+from fti.featurestore.query import Query
 from fti.featurestore.schema import Feature, check_name, features_to_schema, serialize_schema
 from fti.offline import DeltaOfflineStore
 from fti.online import OnlineStore
@@ -153,6 +155,114 @@ class FeatureStore:
             self._online.drop(fg._online_table)
             self._offline.delete(fg.location)
         self._caught_up.discard(fg.id)
+
+    # -- feature views ----------------------------------------------------------------------
+
+    def create_feature_view(
+        self,
+        name: str,
+        version: int = 1,
+        *,
+        query: Query,
+        labels: Sequence[str] = (),
+        transformation_functions: Sequence[Any] = (),
+        inference_helper_columns: Sequence[str] = (),
+        training_helper_columns: Sequence[str] = (),
+        description: str = "",
+    ) -> FeatureView:
+        """Create a feature view version; its feature order is fixed from the query now."""
+        check_name(name, "feature view")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise SchemaError(f"version must be a positive integer, got {version!r}")
+        if not isinstance(query, Query):
+            raise SchemaError("query must be a Query, e.g. fg.select_all().join(...)")
+        if transformation_functions:
+            raise SchemaError("model-dependent transformations are not available yet")
+        nodes = query.nodes()
+        outputs = [out for node in nodes for _, out in node.outputs]
+        roles: dict[str, str] = {}
+        for what, names in (
+            ("label", labels),
+            ("inference_helper", inference_helper_columns),
+            ("training_helper", training_helper_columns),
+        ):
+            unknown = [n for n in names if n not in outputs]
+            if unknown:
+                raise SchemaError(f"{what} column(s) {unknown} are not in the query: {outputs}")
+            for n in names:
+                if n in roles:
+                    raise SchemaError(f"column {n!r} is both {roles[n]} and {what}")
+                roles[n] = what
+        keys = {c for n in nodes for c in n.group.primary_key} | {
+            c for n in nodes for c in n.left_on
+        }
+        root = nodes[0]
+        features = []
+        for node in nodes:
+            schema = node.group.schema
+            assert schema is not None
+            for col, out in node.outputs:
+                role = roles.get(out) or (
+                    "event_time"
+                    if node is root and col == root.group.event_time
+                    else "primary_key"
+                    if col in keys and (node is root or out == col)
+                    else "feature"
+                )
+                features.append(
+                    {
+                        "name": out,
+                        "type": str(schema.field(col).type),
+                        "group": node.group.name,
+                        "group_version": node.group.version,
+                        "column": col,
+                        "role": role,
+                    }
+                )
+        groups: dict[int, str] = {}
+        for node in nodes:
+            groups.setdefault(node.group.id, node.kind)
+        record = self._catalog.create_feature_view(
+            groups,
+            name=name,
+            version=version,
+            description=description,
+            query=query.to_dict(),
+            features=features,
+            labels=list(labels),
+            inference_helper_columns=list(inference_helper_columns),
+            training_helper_columns=list(training_helper_columns),
+            transformation_functions=[],
+            created_by=self._client,
+        )
+        return FeatureView(self, record, query)
+
+    def get_or_create_feature_view(self, name: str, version: int = 1, **kwargs: Any) -> FeatureView:
+        """The existing version if there is one (definition arguments are then ignored)."""
+        try:
+            return self.get_feature_view(name, version)
+        except LookupError:
+            pass
+        try:
+            return self.create_feature_view(name, version, **kwargs)
+        except AlreadyExistsError:
+            return self.get_feature_view(name, version)
+
+    def get_feature_view(self, name: str, version: int | None = None) -> FeatureView:
+        """A feature view by name; the latest version when ``version`` is omitted."""
+        return self._view(self._catalog.get_feature_view(name, version))
+
+    def get_feature_views(self, name: str | None = None) -> list[FeatureView]:
+        return [self._view(r) for r in self._catalog.list_feature_views(name)]
+
+    def delete_feature_view(self, name: str, version: int, force: bool = False) -> None:
+        """Delete a view version; refused while training datasets depend on it unless forced."""
+        record = self._catalog.get_feature_view(name, version)
+        self._catalog.delete_feature_view(record.id, force=force)
+
+    def _view(self, record: FeatureViewRecord) -> FeatureView:
+        query = Query.from_dict(record.query, self.get_feature_group)
+        return FeatureView(self, record, query)
 
     # -- storage plumbing used by FeatureGroup ------------------------------------------------
 

@@ -200,9 +200,21 @@ class Query:
 
     # -- SQL --------------------------------------------------------------------------------
 
-    def to_sql(self, spine: str | None = None, order_by: Sequence[str] | None = None) -> str:
-        """The DuckDB statement this query runs (tables named ``<group>_v<version>``)."""
+    def to_sql(
+        self,
+        spine: str | None = None,
+        order_by: Sequence[str] | None = None,
+        latest: bool = False,
+    ) -> str:
+        """The DuckDB statement this query runs (tables named ``<group>_v<version>``).
+
+        ``spine`` replaces the root group's table (its rows drive the joins); ``latest`` reads
+        the newest row per key of every group instead of joining point-in-time, which is what
+        the online store serves.
+        """
         nodes = self.nodes()
+        if latest:
+            nodes = [replace(n, kind="latest") if n.kind == "point_in_time" else n for n in nodes]
         by_alias = {n.alias: n for n in nodes}
         root = nodes[0]
         time = root.group.event_time
@@ -215,7 +227,10 @@ class Query:
                     gap = f"{root.alias}.{q(time or '')} - {node.alias}.{q(node.group.event_time)}"
                     expr = f"CASE WHEN {gap} <= INTERVAL {age} MICROSECONDS THEN {expr} END"
                 columns.append(f"{expr} AS {q(out)}")
-        sql = [f"SELECT {', '.join(columns)}", f"FROM {spine or table_name(root.group)} AS t0"]
+        source = spine or table_name(root.group)
+        if latest and spine is None and time:
+            source = _newest_per_key(source, root.group.primary_key, time)
+        sql = [f"SELECT {', '.join(columns)}", f"FROM {source} AS t0"]
         for node in nodes[1:]:
             parent = by_alias[node.parent or "t0"]
             keys = " AND ".join(
@@ -228,11 +243,7 @@ class Query:
                 keys += f" AND t0.{q(time or '')} >= {node.alias}.{q(node.group.event_time)}"
                 join = "ASOF " + join
             elif node.kind == "latest":
-                pk = ", ".join(q(k) for k in node.group.primary_key)
-                source = (
-                    f"(SELECT * FROM {source} QUALIFY row_number() OVER (PARTITION BY {pk} "
-                    f"ORDER BY {q(node.group.event_time)} DESC) = 1)"
-                )
+                source = _newest_per_key(source, node.group.primary_key, node.group.event_time)
             sql.append(f"{join} {source} AS {node.alias} ON {keys}")
         if self.filter_ is not None:
             sql.append("WHERE " + self.filter_.to_sql(self._column_of(nodes)))
@@ -268,6 +279,52 @@ class Query:
 
     def to_string(self) -> str:
         return self.to_sql()
+
+    # -- serialization (stored with feature views and training datasets) --------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group.name,
+            "version": self.group.version,
+            "features": list(self.features),
+            "joins": [
+                {
+                    "query": j.query.to_dict(),
+                    "left_on": list(j.left_on),
+                    "right_on": list(j.right_on),
+                    "join_type": j.join_type,
+                    "prefix": j.prefix,
+                    "max_feature_age_us": None
+                    if j.max_feature_age is None
+                    else j.max_feature_age // dt.timedelta(microseconds=1),
+                }
+                for j in self.joins
+            ],
+            "filter": None if self.filter_ is None else self.filter_.to_dict(),
+        }
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any], get_group: Any) -> Query:
+        """Rebuild a query; ``get_group(name, version)`` returns the feature group."""
+        joins = tuple(
+            Join(
+                Query.from_dict(j["query"], get_group),
+                tuple(j["left_on"]),
+                tuple(j["right_on"]),
+                j["join_type"],
+                j["prefix"],
+                None
+                if j["max_feature_age_us"] is None
+                else dt.timedelta(microseconds=j["max_feature_age_us"]),
+            )
+            for j in data["joins"]
+        )
+        return Query(
+            get_group(data["group"], data["version"]),
+            tuple(data["features"]),
+            joins,
+            None if data["filter"] is None else Filter.from_dict(data["filter"]),
+        )
 
     # -- execution --------------------------------------------------------------------------
 
@@ -308,10 +365,23 @@ class Query:
         """Run the query on the pinned (or latest) commits and return the rows."""
         return _frames.to_frame(self.to_arrow(), dataframe_type)
 
-    def to_arrow(self, commits: Mapping[str, int] | None = None) -> pa.Table:
+    def to_arrow(
+        self,
+        commits: Mapping[str, int] | None = None,
+        *,
+        spine: pa.Table | None = None,
+        latest: bool = False,
+    ) -> pa.Table:
+        """Run the query; ``spine`` rows replace the root group's rows, in the spine's order."""
         con = self._connect(commits or self.resolve_commits())
         try:
-            return con.sql(self.to_sql()).to_arrow_table()
+            if spine is None:
+                return con.sql(self.to_sql(latest=latest)).to_arrow_table()
+            row = "__fti_spine_row"
+            con.register(
+                "__fti_spine", spine.append_column(row, pa.array(range(spine.num_rows), pa.int64()))
+            )
+            return con.sql(self.to_sql("__fti_spine", [row], latest)).to_arrow_table()
         finally:
             con.close()
 
@@ -323,6 +393,14 @@ class Query:
             yield from reader
         finally:
             con.close()
+
+
+def _newest_per_key(source: str, keys: Sequence[str], time: str | None) -> str:
+    pk = ", ".join(q(k) for k in keys)
+    return (
+        f"(SELECT * FROM {source} QUALIFY row_number() OVER (PARTITION BY {pk} "
+        f"ORDER BY {q(time or '')} DESC) = 1)"
+    )
 
 
 def table_name(group: FeatureGroup) -> str:
