@@ -26,6 +26,8 @@ def test_demo_runs_and_can_run_again(tmp_path: Path) -> None:
         "as of commit 0",
         "late correction",
         "online store",
+        "training dataset version 1",
+        "bit-identical",
     ):
         assert text in out, text
     with fti.connect(home) as project:
@@ -40,3 +42,20 @@ def test_demo_runs_and_can_run_again(tmp_path: Path) -> None:
         assert not transactions.online_enabled
         assert transactions.read(dataframe_type="arrow").num_rows == 20_000
         assert len(fs.get_feature_groups()) == 3
+        views = fs.get_feature_views()
+        assert [(v.name, v.version) for v in views] == [("cc_fraud", 1)]
+        assert [td.version for td in views[0].get_training_datasets()] == [1]
+
+
+def test_fv_and_td_commands_after_the_demo(tmp_path: Path) -> None:
+    runner = CliRunner()
+    home = str(tmp_path / "home")
+    assert runner.invoke(app, ["--home", home, "demo", "--scale", "0.01"]).exit_code == 0
+    out = runner.invoke(app, ["--home", home, "fv", "list"]).output
+    assert "cc_fraud" in out and "is_fraud" in out
+    out = runner.invoke(app, ["--home", home, "fv", "show", "cc_fraud"]).output
+    assert "ASOF LEFT JOIN" in out and "point_in_time" in out and "label" in out
+    out = runner.invoke(app, ["--home", home, "td", "show", "cc_fraud", "1"]).output
+    assert "transactions:1" in out and "Statistics of the train split" in out
+    result = runner.invoke(app, ["--home", home, "td", "show", "cc_fraud", "9"])
+    assert result.exit_code == 1 and "version 9 does not exist" in result.output

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fti.cli import demo, fg
+from fti.cli import demo, fg, fv
 from fti.cli.common import State
 
 app = typer.Typer(
@@ -18,6 +18,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(fg.app, name="fg")
+app.add_typer(fv.fv_app, name="fv")
+app.add_typer(fv.td_app, name="td")
 app.command("demo")(demo.demo)
 
 

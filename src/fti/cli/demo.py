@@ -62,6 +62,21 @@ def demo(
             )
         if report.online_sample is not None:
             console.print(_table("online store (newest per card)", report.online_sample))
+        if report.training is not None:
+            t = report.training
+            console.print(
+                f"[bold]Training data[/bold]: feature view {t.feature_view} v"
+                f"{t.feature_view_version}, training dataset version "
+                f"{t.training_dataset_version} in {t.seconds:.2f} s: X_train {t.train_shape}, "
+                f"X_test {t.test_shape}, fraud rate in train {t.fraud_rate_train:.2%}\n"
+                f"features: {', '.join(t.features)}\ncommits read: {t.commits}\n"
+                f"re-created after the late correction: "
+                + (
+                    "[green]bit-identical[/green]"
+                    if t.recreated_identical
+                    else "[red]DIFFERENT[/red]"
+                )
+            )
         home = opened.home
         console.print(
             f"Project files are in {home}. Try: [bold]fti --home {home} fg list[/bold]"

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -43,6 +44,23 @@ class DemoReport:
     rows_before_correction: pa.Table | None = None
     rows_after_correction: pa.Table | None = None
     online_sample: pa.Table | None = None
+    training: TrainingReport | None = None
+
+
+@dataclass
+class TrainingReport:
+    """The training-data step: a feature view, a split dataset, and its exact re-creation."""
+
+    feature_view: str
+    feature_view_version: int
+    training_dataset_version: int
+    features: list[str]
+    train_shape: tuple[int, int]
+    test_shape: tuple[int, int]
+    fraud_rate_train: float
+    commits: dict[str, int]
+    seconds: float
+    recreated_identical: bool = False
 
 
 def _card_suite() -> ExpectationSuite:
@@ -59,7 +77,9 @@ def _card_suite() -> ExpectationSuite:
 
 
 def _create_groups(fs: FeatureStore) -> dict[str, FeatureGroup]:
-    for name in DEMO_GROUPS:  # the demo owns these names: start from a clean slate
+    for fv in fs.get_feature_views("cc_fraud"):  # the demo owns these names: start afresh
+        fv.delete(force=True)
+    for name in DEMO_GROUPS:
         for fg in fs.get_feature_groups(name):
             fg.delete()
     return {
@@ -118,6 +138,9 @@ def run_feature_pipeline(
         on_step(f"inserting {table.num_rows:,} rows into {name}")
         report.inserts.append(_timed_insert(groups[name], table))
 
+    on_step("creating feature view cc_fraud and a train/test split (point-in-time joins)")
+    report.training, split = _training_data(fs, groups)
+
     # A late correction: the newest snapshot of a few cards is recomputed and re-inserted
     # with the same event time. It replaces those rows in a new commit; commit 0 is unchanged.
     cards = groups["card_features"]
@@ -135,7 +158,49 @@ def run_feature_pipeline(
     report.rows_before_correction = _rows_for(cards.read(as_of=0, dataframe_type="arrow"), keys)
     report.rows_after_correction = _rows_for(cards.read(dataframe_type="arrow"), keys)
     report.online_sample = _rows_for(cards.read(online=True, dataframe_type="arrow"), keys)
+    on_step("re-creating the training dataset after the correction")
+    fv = fs.get_feature_view("cc_fraud", 1)
+    again = fv.get_train_test_split(report.training.training_dataset_version)
+    report.training.recreated_identical = all(
+        a.equals(b) for a, b in zip(again, split, strict=True)
+    )
     return report
+
+
+def _training_data(
+    fs: FeatureStore, groups: dict[str, FeatureGroup]
+) -> tuple[TrainingReport, tuple[pd.DataFrame, ...]]:
+    query = (
+        groups["transactions"]
+        .select_all()
+        .join(groups["card_features"].select_except(["event_ts"]))
+        .join(groups["merchant_features"].select_except(["event_ts"]), prefix="m_")
+    )
+    fv = fs.create_feature_view(
+        "cc_fraud",
+        1,
+        query=query,
+        labels=["is_fraud"],
+        description="Card transactions with card and merchant features as of each transaction",
+    )
+    start = time.perf_counter()
+    split = fv.train_test_split(test_size=0.2, seed=42)
+    seconds = time.perf_counter() - start
+    x_train, x_test, y_train, _ = split
+    version = fv.last_training_dataset_version
+    assert version is not None
+    report = TrainingReport(
+        feature_view=fv.name,
+        feature_view_version=fv.version,
+        training_dataset_version=version,
+        features=list(x_train.columns),
+        train_shape=x_train.shape,
+        test_shape=x_test.shape,
+        fraud_rate_train=float(y_train["is_fraud"].mean()),
+        commits=dict(fv.get_training_dataset(version).commits),
+        seconds=seconds,
+    )
+    return report, split
 
 
 def _rows_for(table: pa.Table, keys: pa.Array) -> pa.Table:
