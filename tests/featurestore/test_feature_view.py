@@ -199,3 +199,24 @@ def test_training_data_is_recreated_bit_identically(
     for a, b in zip(after, before, strict=True):
         assert a.equals(b)
     assert ts(1) > T0
+
+
+@pytest.mark.parametrize("data_format", ["parquet", "csv"])
+def test_create_training_data_writes_files(fs: fti.FeatureStore, data_format: str) -> None:
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    _, _, fv = build(fs)
+    version = fv.create_training_data(data_format=data_format, test_size=0.5, seed=1)
+    td = fv.get_training_dataset(version)
+    assert td.data_format == data_format and td.location is not None
+    read = pq.read_table if data_format == "parquet" else pcsv.read_csv
+    train, test = (read(f"{td.location}/{s}.{data_format}") for s in ("train", "test"))
+    assert train.num_rows + test.num_rows == 4
+    assert "tx_id" in train.column_names and "is_fraud" in train.column_names
+    x_train, x_test, _, _ = fv.get_train_test_split(
+        version, primary_key=True, dataframe_type="arrow"
+    )
+    assert sorted(train.column("tx_id").to_pylist()) == sorted(x_train.column("tx_id").to_pylist())
+    with pytest.raises(fti.FtiError, match="data_format"):
+        fv.create_training_data(data_format="xlsx")

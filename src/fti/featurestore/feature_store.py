@@ -298,6 +298,26 @@ class FeatureStore:
 
         table.alter.add_columns([DeltaField.from_arrow(f) for f in fields])
 
+    def _training_data_location(self, fv: FeatureView, version: int) -> str:
+        return f"{self._offline.root}/_training_datasets/{fv.name}_v{fv.version}/{version}"
+
+    def _write_file(self, table: pa.Table, uri: str, data_format: str) -> None:
+        """Write one file, local path or URI; written under a temporary name, then renamed, so
+        a reader never sees half a file."""
+        import pyarrow.csv as pcsv
+        import pyarrow.fs as pafs
+        import pyarrow.parquet as pq
+
+        fs, path = pafs.FileSystem.from_uri(uri if "://" in uri else f"file://{uri}")
+        fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        partial = path + ".partial"
+        with fs.open_output_stream(partial) as out:
+            if data_format == "parquet":
+                pq.write_table(table, out)
+            else:
+                pcsv.write_csv(table, out)
+        fs.move(partial, path)
+
     def _describe(self, table: pa.Table) -> dict[str, Any]:
         return describe(table)
 

@@ -249,6 +249,42 @@ class FeatureView:
             record, dataframe_type, primary_key, event_time, training_helper_columns
         )
 
+    # -- materialized training data (files for other tools) ----------------------------------
+
+    def create_training_data(
+        self,
+        start_time: dt.datetime | str | None = None,
+        end_time: dt.datetime | str | None = None,
+        extra_filter: Filter | None = None,
+        description: str = "",
+        data_format: str = "parquet",
+        statistics_config: bool = True,
+        *,
+        test_size: float | None = None,
+        validation_size: float | None = None,
+        seed: int = 42,
+    ) -> int:
+        """Write a new training-dataset version as files (``parquet`` or ``csv``), one per
+        split, and return its version. The files hold whole rows (keys, event time, labels);
+        ``get_training_data(version)`` still re-creates the data from the pinned commits."""
+        if data_format not in ("parquet", "csv"):
+            raise FtiError(f"data_format must be 'parquet' or 'csv', got {data_format!r}")
+        split = (
+            random_split(test_size or 0.0, validation_size or 0.0, seed)
+            if test_size is not None or validation_size is not None
+            else Split()
+        )
+        spec = make_spec(start_time, end_time, extra_filter, split)
+        record = self._create(spec, description, statistics_config)
+        assert self._cache is not None
+        location = self._fs._training_data_location(self, record.version)
+        for name, table in self._cache[1].items():
+            self._fs._write_file(table, f"{location}/{name}.{data_format}", data_format)
+        self._fs._catalog.update_training_dataset(
+            record.id, {"location": location, "data_format": data_format}
+        )
+        return record.version
+
     def _frames_of(
         self,
         record: TrainingDatasetRecord,
