@@ -214,9 +214,7 @@ def test_create_training_data_writes_files(fs: fti.FeatureStore, data_format: st
     train, test = (read(f"{td.location}/{s}.{data_format}") for s in ("train", "test"))
     assert train.num_rows + test.num_rows == 4
     assert "tx_id" in train.column_names and "is_fraud" in train.column_names
-    x_train, x_test, _, _ = fv.get_train_test_split(
-        version, primary_key=True, dataframe_type="arrow"
-    )
+    x_train, _, _, _ = fv.get_train_test_split(version, primary_key=True, dataframe_type="arrow")
     assert sorted(train.column("tx_id").to_pylist()) == sorted(x_train.column("tx_id").to_pylist())
     with pytest.raises(fti.FtiError, match="data_format"):
         fv.create_training_data(data_format="xlsx")

@@ -323,13 +323,20 @@ class FeatureGroup:
         return Query(self, tuple(self._feature_names()))
 
     def select(self, features: Sequence[str]) -> Query:
-        names = list(features)
+        names = [features] if isinstance(features, str) else list(features)
         Query._check_columns(self, names, "feature")
+        if not names:
+            raise FtiError("select() needs at least one feature")
+        if len(set(names)) != len(names):
+            raise FtiError(f"select() names a feature twice: {names}")
         return Query(self, tuple(names))
 
     def select_except(self, features: Sequence[str]) -> Query:
         Query._check_columns(self, list(features), "feature")
-        return Query(self, tuple(n for n in self._feature_names() if n not in features))
+        names = tuple(n for n in self._feature_names() if n not in features)
+        if not names:
+            raise FtiError("select_except() would leave no feature")
+        return Query(self, names)
 
     def filter(self, condition: Filter) -> Query:
         return self.select_all().filter(condition)
@@ -341,7 +348,7 @@ class FeatureGroup:
 
     def __getattr__(self, name: str) -> FeatureRef:
         # Only reached for names that are not attributes: fg.amount > 10.
-        if name.startswith("_") or "_record" not in self.__dict__:
+        if name.startswith("_") or "_record" not in self.__dict__ or self.schema is None:
             raise AttributeError(name)
         if name not in self._feature_names():
             raise AttributeError(

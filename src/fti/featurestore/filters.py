@@ -20,6 +20,8 @@ _COMPARISONS = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=
 
 def literal(value: Any) -> str:
     """A SQL literal for a filter value; anything else is an error, never string-pasted."""
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()  # NumPy scalars (np.float64 is a float whose repr is not SQL)
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -38,8 +40,6 @@ def literal(value: Any) -> str:
         return f"TIMESTAMPTZ '{value.astimezone(dt.UTC).isoformat()}'"
     if isinstance(value, dt.date):
         return f"DATE '{value.isoformat()}'"
-    if hasattr(value, "item"):  # NumPy scalars
-        return literal(value.item())
     raise FtiError(f"cannot use {value!r} ({type(value).__name__}) in a filter")
 
 
@@ -94,7 +94,10 @@ class Filter(ABC):
         if kind == "logic":
             return Logic(data["op"], tuple(Filter.from_dict(c) for c in data["children"]))
         ref = FeatureRef(data["group"], data["version"], data["feature"])
-        return Condition(ref, data["op"], _from_json(data["value"]))
+        value = data["value"]
+        if data["op"] == "isin":
+            return Condition(ref, "isin", [_from_json(v) for v in value])
+        return Condition(ref, data["op"], _from_json(value))
 
 
 def _check(value: object) -> Filter:
@@ -135,6 +138,8 @@ class FeatureRef:
         return self._cmp(">=", value)
 
     def isin(self, values: Iterable[Any]) -> Condition:
+        if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+            raise FtiError(f"isin() takes a list of values, not {values!r}")
         return Condition(self, "isin", list(values))
 
     def like(self, pattern: str) -> Condition:
@@ -182,6 +187,45 @@ class Condition(Filter):
             "op": self.op,
             "value": _json_value(value) if self.op != "isin" else value,
         }
+
+
+def _fits(value: Any, typ: Any) -> bool:
+    import pyarrow as pa
+
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()
+    if not isinstance(value, bool | int | float | str | dt.date):
+        return True  # None is handled by its own message, anything else by literal()
+    if pa.types.is_boolean(typ):
+        return isinstance(value, bool)
+    if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return isinstance(value, str)
+    if pa.types.is_timestamp(typ):
+        return isinstance(value, dt.datetime)
+    if pa.types.is_date(typ):
+        return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+    return True
+
+
+def check_types(condition: Filter, type_of: Callable[[FeatureRef], Any]) -> None:
+    """Refuse a filter value that cannot be compared with its feature's type."""
+    if isinstance(condition, Logic):
+        for child in condition.children:
+            check_types(child, type_of)
+        return
+    assert isinstance(condition, Condition)
+    if condition.op in ("isnull", "like"):
+        return
+    typ = type_of(condition.ref)
+    values = condition.value if condition.op == "isin" else [condition.value]
+    for value in values:
+        if not _fits(value, typ):
+            raise FtiError(
+                f"filter on {condition.ref.name} ({typ}) compares with {value!r} "
+                f"({type(value).__name__})"
+            )
 
 
 @dataclass(frozen=True, eq=False)

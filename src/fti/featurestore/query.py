@@ -25,8 +25,8 @@ import duckdb
 import pyarrow as pa
 
 from fti import _duckdb, _frames
-from fti.errors import FtiError, SchemaError
-from fti.featurestore.filters import FeatureRef, Filter
+from fti.errors import CommitNotFound, FtiError, SchemaError
+from fti.featurestore.filters import FeatureRef, Filter, check_types
 
 if TYPE_CHECKING:
     from fti.featurestore.feature_group import FeatureGroup
@@ -87,6 +87,7 @@ class Query:
         """Join another query (or a whole feature group) onto this query's root group."""
         if not isinstance(other, Query):
             other = other.select_all()
+        on, left_on, right_on = ([v] if isinstance(v, str) else v for v in (on, left_on, right_on))
         if join_type not in ("left", "inner"):
             raise FtiError(f"join_type must be 'left' or 'inner', got {join_type!r}")
         if on is not None and (left_on is not None or right_on is not None):
@@ -127,18 +128,30 @@ class Query:
         """
         if commits is None:
             return replace(self, pins={})
+        groups = {f"{n.group.name}:{n.group.version}": n.group for n in self.nodes()}
         if isinstance(commits, Mapping):
+            unknown = [k for k in commits if k not in groups]
+            if unknown:
+                raise FtiError(f"as_of names {unknown}, not in the query: {list(groups)}")
             return replace(self, pins=dict(commits))
+        if isinstance(commits, dt.datetime) and commits.tzinfo is None:
+            raise FtiError("as_of must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
         pins = {}
-        for node in self.nodes():
-            g = node.group
-            pins[f"{g.name}:{g.version}"] = g._commit_at(commits)
+        for key, group in groups.items():
+            try:
+                pins[key] = group._commit_at(commits)
+            except CommitNotFound as exc:
+                raise CommitNotFound(f"{group.name} v{group.version}: {exc}") from exc
         return replace(self, pins=pins)
 
     @staticmethod
     def _check_columns(group: FeatureGroup, names: Sequence[str], what: str) -> None:
         schema = group.schema
-        known = schema.names if schema is not None else []
+        if schema is None:
+            raise SchemaError(
+                f"{group.name} v{group.version} has no schema yet: insert data or declare features"
+            )
+        known = schema.names
         missing = [n for n in names if n not in known]
         if missing:
             raise SchemaError(
@@ -182,6 +195,8 @@ class Query:
                 visit(child.query, alias, child, prefix + child.prefix)
 
         visit(self, None, None, "")
+        if not any(node.outputs for node in nodes):
+            raise FtiError("the query selects no features")
         seen: dict[str, str] = {}
         for node in nodes:
             for _, out in node.outputs:
@@ -218,15 +233,11 @@ class Query:
         by_alias = {n.alias: n for n in nodes}
         root = nodes[0]
         time = root.group.event_time
-        columns = []
-        for node in nodes:
-            for col, out in node.outputs:
-                expr = f"{node.alias}.{q(col)}"
-                if node.max_feature_age is not None and node.kind == "point_in_time":
-                    age = node.max_feature_age // dt.timedelta(microseconds=1)
-                    gap = f"{root.alias}.{q(time or '')} - {node.alias}.{q(node.group.event_time)}"
-                    expr = f"CASE WHEN {gap} <= INTERVAL {age} MICROSECONDS THEN {expr} END"
-                columns.append(f"{expr} AS {q(out)}")
+        columns = [
+            f"{_expression(node, col, time)} AS {q(out)}"
+            for node in nodes
+            for col, out in node.outputs
+        ]
         source = spine or table_name(root.group)
         if latest and spine is None and time:
             source = _newest_per_key(source, root.group.primary_key, time)
@@ -245,8 +256,10 @@ class Query:
             elif node.kind == "latest":
                 source = _newest_per_key(source, node.group.primary_key, node.group.event_time)
             sql.append(f"{join} {source} AS {node.alias} ON {keys}")
-        if self.filter_ is not None:
-            sql.append("WHERE " + self.filter_.to_sql(self._column_of(nodes)))
+        condition = self._all_filters()
+        if condition is not None:
+            check_types(condition, lambda ref: self._type_of(nodes, ref))
+            sql.append("WHERE " + condition.to_sql(self._column_of(nodes, time)))
         order = (
             order_by
             if order_by is not None
@@ -259,8 +272,28 @@ class Query:
             sql.append("ORDER BY " + ", ".join(f"t0.{q(c)}" for c in order))
         return "\n".join(sql)
 
+    def _all_filters(self) -> Filter | None:
+        """This query's filter ANDed with those of every joined sub-query."""
+        parts = [self.filter_] if self.filter_ is not None else []
+        parts += [f for j in self.joins if (f := j.query._all_filters()) is not None]
+        if not parts:
+            return None
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = combined & part
+        return combined
+
     @staticmethod
-    def _column_of(nodes: list[Node]) -> Any:
+    def _type_of(nodes: list[Node], ref: FeatureRef) -> pa.DataType:
+        for node in nodes:
+            schema = node.group.schema
+            same = (node.group.name, node.group.version) == (ref.group, ref.version)
+            if same and schema is not None and ref.name in schema.names:
+                return schema.field(ref.name).type
+        return pa.null()  # unknown: _column_of names the problem
+
+    @staticmethod
+    def _column_of(nodes: list[Node], time: str | None) -> Any:
         def column(ref: FeatureRef) -> str:
             matches = [
                 n for n in nodes if (n.group.name, n.group.version) == (ref.group, ref.version)
@@ -273,7 +306,8 @@ class Query:
             if len(matches) > 1:
                 raise FtiError(f"{ref.group} v{ref.version} appears twice: the filter is ambiguous")
             Query._check_columns(matches[0].group, [ref.name], "filter feature")
-            return f"{matches[0].alias}.{q(ref.name)}"
+            # the value the output shows (e.g. nulled by max_feature_age), not the raw column
+            return _expression(matches[0], ref.name, time)
 
         return column
 
@@ -343,10 +377,11 @@ class Query:
         needed |= {c for n in nodes if n.parent == node.alias for c in n.left_on}
         if group.event_time:
             needed.add(group.event_time)
-        if self.filter_ is not None:
+        condition = self._all_filters()
+        if condition is not None:
             needed |= {
                 r.name
-                for r in self.filter_.refs()
+                for r in condition.refs()
                 if (r.group, r.version) == (group.name, group.version)
             }
         return [c for c in (group.schema.names if group.schema else []) if c in needed]
@@ -382,6 +417,9 @@ class Query:
                 "__fti_spine", spine.append_column(row, pa.array(range(spine.num_rows), pa.int64()))
             )
             return con.sql(self.to_sql("__fti_spine", [row], latest)).to_arrow_table()
+        except (duckdb.ConversionException, duckdb.BinderException) as exc:
+            # Bad filter values or spine columns: the user's input, so a clear fti error.
+            raise FtiError(f"the query cannot run on this input: {exc}") from exc
         finally:
             con.close()
 
@@ -393,6 +431,16 @@ class Query:
             yield from reader
         finally:
             con.close()
+
+
+def _expression(node: Node, column: str, root_time: str | None) -> str:
+    """A group's column as the query outputs it: nulled when older than max_feature_age."""
+    expr = f"{node.alias}.{q(column)}"
+    if node.max_feature_age is not None and node.kind == "point_in_time":
+        age = node.max_feature_age // dt.timedelta(microseconds=1)
+        gap = f"t0.{q(root_time or '')} - {node.alias}.{q(node.group.event_time)}"
+        expr = f"CASE WHEN {gap} <= INTERVAL {age} MICROSECONDS THEN {expr} END"
+    return expr
 
 
 def _newest_per_key(source: str, keys: Sequence[str], time: str | None) -> str:
