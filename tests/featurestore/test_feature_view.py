@@ -218,3 +218,12 @@ def test_create_training_data_writes_files(fs: fti.FeatureStore, data_format: st
     assert sorted(train.column("tx_id").to_pylist()) == sorted(x_train.column("tx_id").to_pylist())
     with pytest.raises(fti.FtiError, match="data_format"):
         fv.create_training_data(data_format="xlsx")
+
+
+def test_read_batches_streams_the_batch_data(fs: fti.FeatureStore) -> None:
+    tx, _, fv = build(fs)
+    tx.insert(spine_rows(list(range(10, 30)), [1] * 20, list(range(60, 80)), [False] * 20))
+    batches = list(fv.read_batches(start_time=ts(30), batch_size=7))
+    assert len(batches) >= 3 and all(b.num_rows <= 7 for b in batches)
+    streamed = pa.Table.from_batches(batches)
+    assert streamed.equals(fv.get_batch_data(start_time=ts(30), dataframe_type="arrow"))

@@ -9,7 +9,7 @@ it returns bit-identical data however many rows arrived since.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -381,6 +381,32 @@ class FeatureView:
         else:
             table = query.to_arrow(commits, latest=latest_features)
         return _frames.to_frame(table.select(columns), dataframe_type)
+
+    def read_batches(
+        self,
+        start_time: dt.datetime | str | None = None,
+        end_time: dt.datetime | str | None = None,
+        *,
+        batch_size: int = 100_000,
+        primary_key: bool = False,
+        event_time: bool = False,
+        inference_helpers: bool = False,
+    ) -> Iterator[pa.RecordBatch]:
+        """Batch data (as ``get_batch_data``) streamed in Arrow record batches, for results
+        too large to hold at once."""
+        extra = self._batch_spec.extra_filter if self._batch_spec else None
+        spec = make_spec(start_time, end_time, extra, Split())
+        columns = self._columns(
+            labels=False,
+            primary_key=primary_key,
+            event_time=event_time,
+            training_helpers=False,
+            inference_helpers=inference_helpers,
+        )
+        condition = spec.row_filter(self._root_time())
+        query = self.query if condition is None else self.query.filter(condition)
+        for batch in query.read_batches(batch_size):
+            yield batch.select(columns)
 
     def _spine(self, data: Any) -> pa.Table:
         """The caller's rows in place of the root group's: keys, event time and root features.
