@@ -25,4 +25,9 @@ def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     first = fg.read(as_of=0).sort_values("cc_num")  # type: ignore[attr-defined]
     assert first["spend_7d"].tolist() == [12.5, 80.0]
     assert (tmp_path / "fti_home" / "catalog.sqlite").exists()
+    x, y = namespace["X"], namespace["y"]
+    assert list(x.columns) == ["amount", "spend_7d"]  # type: ignore[attr-defined]
+    assert x["spend_7d"].tolist() == [13.0, 80.0]  # type: ignore[index]
+    assert y["is_fraud"].tolist() == [False, True]  # type: ignore[index]
+    assert namespace["X_again"].equals(x)  # type: ignore[attr-defined]
     namespace["project"].close()  # type: ignore[attr-defined]
