@@ -227,3 +227,27 @@ def test_read_batches_streams_the_batch_data(fs: fti.FeatureStore) -> None:
     assert len(batches) >= 3 and all(b.num_rows <= 7 for b in batches)
     streamed = pa.Table.from_batches(batches)
     assert streamed.equals(fv.get_batch_data(start_time=ts(30), dataframe_type="arrow"))
+
+
+def test_helper_columns(fs: fti.FeatureStore) -> None:
+    tx, card, _ = build(fs)
+    fv = fs.create_feature_view(
+        "helpers",
+        query=tx.select_all().join(card.select_except(["event_ts"])),
+        labels=["is_fraud"],
+        training_helper_columns=["amount"],
+        inference_helper_columns=["spend"],
+    )
+    roles = {f["name"]: f["role"] for f in fv.features}
+    assert (roles["amount"], roles["spend"]) == ("training_helper", "inference_helper")
+    x, _ = fv.training_data(dataframe_type="arrow")
+    assert x.column_names == []  # both non-key columns are helpers here
+    x, _ = fv.training_data(training_helper_columns=True, dataframe_type="arrow")
+    assert x.column_names == ["amount"]
+    assert fv.get_batch_data(dataframe_type="arrow").column_names == []
+    batch = fv.get_batch_data(inference_helpers=True, dataframe_type="arrow")
+    assert batch.column_names == ["spend"]
+    with pytest.raises(fti.SchemaError, match="both label and training_helper"):
+        fs.create_feature_view(
+            "clash", query=fv.query, labels=["amount"], training_helper_columns=["amount"]
+        )
