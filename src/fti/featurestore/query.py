@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from fti import _duckdb, _frames
 from fti.errors import CommitNotFound, FtiError, SchemaError
@@ -221,15 +220,12 @@ class Query:
         spine: str | None = None,
         order_by: Sequence[str] | None = None,
         latest: bool = False,
-        sort_keys: bool = False,
     ) -> str:
         """The DuckDB statement this query runs (tables named ``<group>_v<version>``).
 
         ``spine`` replaces the root group's table (its rows drive the joins); ``latest`` reads
         the newest row per key of every group instead of joining point-in-time, which is what
-        the online store serves. Rows come ordered by the root's key and event time (or the
-        spine's order); with ``sort_keys`` the order columns are returned as ``__fti_sort_<i>``
-        instead, for the caller to sort (Arrow sorts a result faster than DuckDB here).
+        the online store serves.
         """
         nodes = self.nodes()
         if latest:
@@ -272,10 +268,7 @@ class Query:
                 *([time] if time else []),
             ]
         )
-        if order and sort_keys:
-            keys = ", ".join(f"t0.{q(c)} AS {q(f'{SORT_PREFIX}{i}')}" for i, c in enumerate(order))
-            sql[0] += ", " + keys
-        elif order:
+        if order:
             sql.append("ORDER BY " + ", ".join(f"t0.{q(c)}" for c in order))
         return "\n".join(sql)
 
@@ -418,13 +411,12 @@ class Query:
         con = self._connect(commits or self.resolve_commits())
         try:
             if spine is None:
-                sql = self.to_sql(latest=latest, sort_keys=True)
-            else:
-                row = "__fti_spine_row"
-                numbered = spine.append_column(row, pa.array(range(spine.num_rows), pa.int64()))
-                con.register("__fti_spine", numbered)
-                sql = self.to_sql("__fti_spine", [row], latest, sort_keys=True)
-            return _sorted(con.sql(sql).to_arrow_table())
+                return con.sql(self.to_sql(latest=latest)).to_arrow_table()
+            row = "__fti_spine_row"
+            con.register(
+                "__fti_spine", spine.append_column(row, pa.array(range(spine.num_rows), pa.int64()))
+            )
+            return con.sql(self.to_sql("__fti_spine", [row], latest)).to_arrow_table()
         except (duckdb.ConversionException, duckdb.BinderException) as exc:
             # Bad filter values or spine columns: the user's input, so a clear fti error.
             raise FtiError(f"the query cannot run on this input: {exc}") from exc
@@ -439,18 +431,6 @@ class Query:
             yield from reader
         finally:
             con.close()
-
-
-SORT_PREFIX = "__fti_sort_"
-
-
-def _sorted(table: pa.Table) -> pa.Table:
-    """Sort by the ``__fti_sort_<i>`` columns, then drop them."""
-    keys = [c for c in table.column_names if c.startswith(SORT_PREFIX)]
-    if not keys:
-        return table
-    order = pc.sort_indices(table, [(k, "ascending") for k in keys])
-    return table.take(order).drop_columns(keys)
 
 
 def _expression(node: Node, column: str, root_time: str | None) -> str:
