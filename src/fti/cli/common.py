@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from fti.errors import FtiError
 from fti.project import Project, connect
@@ -26,6 +27,30 @@ def fmt(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
     return "" if value is None else str(value)
+
+
+def statistics_table(title: str, stats: dict[str, Any]) -> Table:
+    """Per-feature count, nulls, distinct, min, mean and max of stored statistics."""
+    table = Table(
+        "feature",
+        "count",
+        "nulls",
+        "distinct",
+        "min",
+        "mean",
+        "max",
+        title=f"{title} ({stats['row_count']:,} rows)",
+        title_justify="left",
+    )
+    for name, col in stats["columns"].items():
+        table.add_row(
+            name,
+            *(
+                fmt(col.get(k))
+                for k in ("count", "null_count", "distinct_count", "min", "mean", "max")
+            ),
+        )
+    return table
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fti.cli.common import console, errors, fmt, project
+from fti.cli.common import console, errors, fmt, project, statistics_table
 from fti.featurestore import FeatureGroup
 
 app = typer.Typer(help="Feature groups: list, show, read.", no_args_is_help=True)
@@ -78,28 +78,7 @@ def _show_statistics(fg: FeatureGroup) -> None:
     stats = fg.statistics()
     if stats is None:
         return
-    table = Table(
-        "feature",
-        "count",
-        "nulls",
-        "distinct",
-        "min",
-        "mean",
-        "max",
-        title=f"Statistics of commit {stats['commit_id']} ({stats['row_count']:,} rows)",
-        title_justify="left",
-    )
-    for name, col in stats["columns"].items():
-        table.add_row(
-            name,
-            fmt(col.get("count")),
-            fmt(col.get("null_count")),
-            fmt(col.get("distinct_count")),
-            fmt(col.get("min")),
-            fmt(col.get("mean")),
-            fmt(col.get("max")),
-        )
-    console.print(table)
+    console.print(statistics_table(f"Statistics of commit {stats['commit_id']}", stats))
 
 
 def _show_validation(fg: FeatureGroup) -> None:

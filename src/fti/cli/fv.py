@@ -9,7 +9,7 @@ import typer
 from rich.syntax import Syntax
 from rich.table import Table
 
-from fti.cli.common import console, fmt, project
+from fti.cli.common import console, fmt, project, statistics_table
 
 fv_app = typer.Typer(help="Feature views: list, show.", no_args_is_help=True)
 td_app = typer.Typer(help="Training datasets: show.", no_args_is_help=True)
@@ -93,23 +93,4 @@ def show_dataset(
             console.print(f"files: {td.location} ({td.data_format})")
         stats = td.statistics
         if stats:
-            table = Table(
-                "feature",
-                "count",
-                "nulls",
-                "min",
-                "mean",
-                "max",
-                title=f"Statistics of the train split ({stats['row_count']:,} rows)",
-                title_justify="left",
-            )
-            for name, col in stats["columns"].items():
-                table.add_row(
-                    name,
-                    fmt(col.get("count")),
-                    fmt(col.get("null_count")),
-                    fmt(col.get("min")),
-                    fmt(col.get("mean")),
-                    fmt(col.get("max")),
-                )
-            console.print(table)
+            console.print(statistics_table("Statistics of the train split", stats))

@@ -344,6 +344,27 @@ class FeatureView:
         spec = Spec.from_dict(record.spec)
         self._batch_spec = Spec(None, None, spec.extra_filter, Split())
 
+    def _batch_query(
+        self,
+        start_time: dt.datetime | str | None,
+        end_time: dt.datetime | str | None,
+        primary_key: bool,
+        event_time: bool,
+        inference_helpers: bool,
+    ) -> tuple[Query, list[str]]:
+        """The query of batch data (window and the scoring dataset's filter) and its columns."""
+        extra = self._batch_spec.extra_filter if self._batch_spec else None
+        spec = make_spec(start_time, end_time, extra, Split())
+        columns = self._columns(
+            labels=False,
+            primary_key=primary_key,
+            event_time=event_time,
+            training_helpers=False,
+            inference_helpers=inference_helpers,
+        )
+        condition = spec.row_filter(self._root_time())
+        return (self.query if condition is None else self.query.filter(condition)), columns
+
     def get_batch_data(
         self,
         start_time: dt.datetime | str | None = None,
@@ -362,17 +383,9 @@ class FeatureView:
         newest row per entity of every group (what the online store serves), or ``spine=`` rows
         supplied by the caller (they replace the root group's rows, order kept).
         """
-        extra = self._batch_spec.extra_filter if self._batch_spec else None
-        spec = make_spec(start_time, end_time, extra, Split())
-        columns = self._columns(
-            labels=False,
-            primary_key=primary_key,
-            event_time=event_time,
-            training_helpers=False,
-            inference_helpers=inference_helpers,
+        query, columns = self._batch_query(
+            start_time, end_time, primary_key, event_time, inference_helpers
         )
-        condition = spec.row_filter(self._root_time())
-        query = self.query if condition is None else self.query.filter(condition)
         commits = query.resolve_commits()
         if spine is not None:
             if latest_features:
@@ -394,17 +407,9 @@ class FeatureView:
     ) -> Iterator[pa.RecordBatch]:
         """Batch data (as ``get_batch_data``) streamed in Arrow record batches, for results
         too large to hold at once."""
-        extra = self._batch_spec.extra_filter if self._batch_spec else None
-        spec = make_spec(start_time, end_time, extra, Split())
-        columns = self._columns(
-            labels=False,
-            primary_key=primary_key,
-            event_time=event_time,
-            training_helpers=False,
-            inference_helpers=inference_helpers,
+        query, columns = self._batch_query(
+            start_time, end_time, primary_key, event_time, inference_helpers
         )
-        condition = spec.row_filter(self._root_time())
-        query = self.query if condition is None else self.query.filter(condition)
         for batch in query.read_batches(batch_size):
             yield batch.select(columns)
 
