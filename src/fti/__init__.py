@@ -33,6 +33,7 @@ from fti.featurestore import (
 )
 from fti.offline import CommitInfo
 from fti.project import Project, connect
+from fti.statistics import StatisticsConfig
 from fti.validation import (
     Expectation,
     ExpectationSuite,
@@ -63,6 +64,7 @@ __all__ = [
     "Project",
     "Query",
     "SchemaError",
+    "StatisticsConfig",
     "TrainingDatasetNotFound",
     "ValidationFailed",
     "ValidationReport",

@@ -77,6 +77,32 @@ def test_training_data_point_in_time_and_columns(fs: fti.FeatureStore) -> None:
     assert td.statistics is not None and td.statistics["row_count"] == 4
 
 
+def test_statistics_config(fs: fti.FeatureStore) -> None:
+    _, _, fv = build(fs)
+    fv.training_data(statistics_config=False)
+    assert fv.get_training_dataset(1).statistics is None
+    fv.training_data(statistics_config={"columns": ["amount", "spend"], "correlations": True})
+    stats = fv.get_training_dataset(2).statistics
+    assert stats is not None and set(stats["columns"]) == {"amount", "spend"}
+    assert "histogram" in stats["columns"]["amount"]
+    corr = stats["correlations"]
+    assert corr["columns"] == ["amount", "spend"]
+    assert corr["matrix"][0][0] == 1.0 and corr["matrix"][0][1] == corr["matrix"][1][0]
+    fv.training_data(statistics_config=fti.StatisticsConfig(histograms=False))
+    stats = fv.get_training_dataset(3).statistics
+    assert stats is not None and "histogram" not in stats["columns"]["amount"]
+    assert "correlations" not in stats
+    for bad, match in [
+        ({"columns": ["nope"]}, r"unknown column\(s\) \['nope'\]"),
+        ({"histogram": True}, r"unknown statistics_config key\(s\) \['histogram'\]"),
+        ({"enabled": "yes"}, "must be a bool"),
+        ("yes", "must be a bool, a dict or a StatisticsConfig"),
+    ]:
+        with pytest.raises(fti.FtiError, match=match):
+            fv.training_data(statistics_config=bad)  # type: ignore[arg-type]
+    assert len(fv.get_training_datasets()) == 3  # the refused calls recorded nothing
+
+
 def test_late_rows_leave_a_version_unchanged_and_a_new_version_sees_them(
     fs: fti.FeatureStore,
 ) -> None:

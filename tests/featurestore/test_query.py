@@ -836,6 +836,52 @@ def test_same_query_read_twice_is_identical(store: Store) -> None:
     assert query.read(dataframe_type="arrow").equals(first)
 
 
+def test_parquet_scan_equals_reading_arrow_snapshots(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Local snapshots are scanned from their Parquet files; the Arrow path gives the same."""
+    query = (
+        store.tx.select_all()
+        .join(store.card, prefix="c_")
+        .join(store.merchant.select(["category"]).join(store.region.select(["tax"])))
+        .join(store.profile)
+    )
+    assert store.tx._snapshot_files(store.tx._latest_commit())  # the Parquet path is taken
+    scanned = query.to_arrow()
+    monkeypatch.setattr(fti.FeatureGroup, "_snapshot_files", lambda self, commit: None)
+    assert query.to_arrow().equals(scanned)
+
+
+def test_appended_feature_reads_as_typed_nulls_before_it_was_written(
+    fs: fti.FeatureStore,
+) -> None:
+    root = fs.create_feature_group("root", primary_key=["k"], event_time="event_ts")
+    root.insert(pa.table({"k": [1, 2], "event_ts": utc([10, 10])}))
+    feat = fs.create_feature_group("feat", primary_key=["k"], event_time="event_ts")
+    feat.insert(pa.table({"k": [1, 2], "event_ts": utc([0, 0]), "v": [1.0, 2.0]}))
+    feat.append_features([fti.Feature("country", "string"), fti.Feature("n", "int32")])
+    query = root.select_all().join(feat.select_except(["event_ts"]))
+    before = query.to_arrow()  # no file has the new columns yet
+    assert before.schema.field("country").type == pa.string()
+    assert before.schema.field("n").type == pa.int32()
+    assert before.column("country").to_pylist() == [None, None]
+    feat.insert(
+        pa.table(
+            {
+                "k": [2],
+                "event_ts": utc([5]),
+                "v": [3.0],
+                "country": ["NL"],
+                "n": pa.array([7], pa.int32()),
+            }
+        )
+    )
+    after = query.to_arrow()
+    assert after.column("country").to_pylist() == [None, "NL"]
+    assert after.column("n").to_pylist() == [None, 7]
+    assert query.as_of({"feat:1": 1}).to_arrow().equals(before)
+
+
 def test_row_order_is_by_root_key_and_time_whatever_the_insert_order(
     fs: fti.FeatureStore,
 ) -> None:
@@ -973,3 +1019,50 @@ def test_as_of_missing_commit_names_the_group(fs: fti.FeatureStore) -> None:
     root, feat = _counter(fs)
     with pytest.raises(fti.CommitNotFound, match="root"):
         root.select_all().join(feat.select(["v"])).as_of(2)
+
+
+# -- latest rows from the online store -------------------------------------------------------
+
+
+def test_latest_rows_from_the_online_store_equal_the_offline_history(
+    fs: fti.FeatureStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fti.featurestore import feature_store
+
+    root = fs.create_feature_group(
+        "root", primary_key=["k"], event_time="event_ts", online_enabled=True
+    )
+    feat = fs.create_feature_group(
+        "feat", primary_key=["k"], event_time="event_ts", online_enabled=True
+    )
+    root.insert(pa.table({"k": [1, 1, 2, 3], "event_ts": utc([0, 9, 3, 4]), "r": [1, 2, 3, 4]}))
+    feat.insert(pa.table({"k": [1, 2, 2], "event_ts": utc([5, 1, 8]), "v": [0.5, None, 2.5]}))
+    feat.insert(pa.table({"k": [1, 2], "event_ts": utc([2, 8]), "v": [9.0, 7.5]}))  # late, tie
+    query = root.select_all().join(feat.select(["v"]))
+    monkeypatch.setattr(feature_store, "ONLINE_SCAN_FACTOR", 10**12)
+    offline = query.to_arrow(latest=True)
+    assert offline.to_pydict() == {
+        "k": [1, 2, 3],
+        "event_ts": [ts(9), ts(3), ts(4)],
+        "r": [2, 3, 4],
+        "v": [0.5, 7.5, None],  # newest event wins; the tie went to the later commit
+    }
+    calls: list[str] = []
+    read_online = feature_store.FeatureStore._read_online
+
+    def spy(self: feature_store.FeatureStore, fg: fti.FeatureGroup) -> pa.Table:
+        calls.append(fg.name)
+        return read_online(self, fg)
+
+    monkeypatch.setattr(feature_store.FeatureStore, "_read_online", spy)
+    monkeypatch.setattr(feature_store, "ONLINE_SCAN_FACTOR", 0)
+    assert query.to_arrow(latest=True).equals(offline)
+    assert sorted(calls) == ["feat", "root"]
+    # An online store behind the pinned commit is not used: the offline history is.
+    calls.clear()
+    assert query.as_of({"feat:1": 0}).to_arrow(latest=True).column("v").to_pylist() == [
+        0.5,
+        2.5,
+        None,
+    ]
+    assert calls == ["root"]

@@ -377,6 +377,15 @@ class FeatureGroup:
             return schema.empty_table().select(list(columns))
         return self._fs._offline.read(self.location, commit, columns)
 
+    def _online_latest(self, commit: int, columns: Sequence[str]) -> pa.Table | None:
+        """Newest row per key at ``commit`` from the online store, when that is cheaper."""
+        table = self._fs._online_latest(self, commit)
+        return None if table is None else table.select(list(columns))
+
+    def _snapshot_files(self, commit: int) -> list[str] | None:
+        """The Parquet files holding exactly the rows of a commit, when files alone do."""
+        return None if commit < 0 else self._fs._offline.parquet_files(self.location, commit)
+
     def commit_details(self) -> list[CommitInfo]:
         """Every commit, oldest first; ``commit_id`` is usable as ``read(as_of=...)``."""
         return self._fs._offline.history(self.location)

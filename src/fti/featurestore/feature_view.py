@@ -9,7 +9,7 @@ it returns bit-identical data however many rows arrived since.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -21,6 +21,7 @@ from fti.featurestore import ingest
 from fti.featurestore.filters import FeatureRef, Filter
 from fti.featurestore.query import Query
 from fti.featurestore.training_data import Spec, Split, make_spec, random_split, time_split
+from fti.statistics import StatisticsConfig
 
 if TYPE_CHECKING:
     from fti.featurestore.feature_store import FeatureStore
@@ -96,20 +97,27 @@ class FeatureView:
 
     # -- training data ----------------------------------------------------------------------
 
-    def _create(self, spec: Spec, description: str, statistics: bool) -> TrainingDatasetRecord:
+    def _create(
+        self,
+        spec: Spec,
+        description: str,
+        statistics_config: bool | Mapping[str, Any] | StatisticsConfig,
+    ) -> TrainingDatasetRecord:
+        config = StatisticsConfig.of(statistics_config)
+        features = self._columns(
+            labels=True,
+            primary_key=False,
+            event_time=False,
+            training_helpers=False,
+            inference_helpers=False,
+        )
+        described = config.select(features)  # bad column names fail before any work
         commits = self.query.resolve_commits()
         table = self._rows(spec, commits)
         parts = spec.split.assign(table, self.query.group.event_time)
         stats = None
-        if statistics:
-            features = self._columns(
-                labels=True,
-                primary_key=False,
-                event_time=False,
-                training_helpers=False,
-                inference_helpers=False,
-            )
-            stats = self._fs._describe(parts["train"].select(features))
+        if config.enabled:
+            stats = self._fs._describe(parts["train"].select(described), config)
         record = self._fs._catalog.create_training_dataset(
             self.id,
             description=description,
@@ -155,7 +163,7 @@ class FeatureView:
         end_time: dt.datetime | str | None = None,
         extra_filter: Filter | None = None,
         description: str = "",
-        statistics_config: bool = True,
+        statistics_config: bool | Mapping[str, Any] | StatisticsConfig = True,
         *,
         primary_key: bool = False,
         event_time: bool = False,
@@ -178,7 +186,7 @@ class FeatureView:
         test_end: dt.datetime | str | None = None,
         description: str = "",
         extra_filter: Filter | None = None,
-        statistics_config: bool = True,
+        statistics_config: bool | Mapping[str, Any] | StatisticsConfig = True,
         seed: int = 42,
         *,
         primary_key: bool = False,
@@ -219,7 +227,7 @@ class FeatureView:
         test_end: dt.datetime | str | None = None,
         description: str = "",
         extra_filter: Filter | None = None,
-        statistics_config: bool = True,
+        statistics_config: bool | Mapping[str, Any] | StatisticsConfig = True,
         seed: int = 42,
         *,
         primary_key: bool = False,
@@ -258,7 +266,7 @@ class FeatureView:
         extra_filter: Filter | None = None,
         description: str = "",
         data_format: str = "parquet",
-        statistics_config: bool = True,
+        statistics_config: bool | Mapping[str, Any] | StatisticsConfig = True,
         *,
         test_size: float | None = None,
         validation_size: float | None = None,
@@ -380,8 +388,10 @@ class FeatureView:
         """Features (no labels) for batch inference on the newest commits.
 
         By the root's event-time window (point-in-time joins), ``latest_features=True`` for the
-        newest row per entity of every group (what the online store serves), or ``spine=`` rows
-        supplied by the caller (they replace the root group's rows, order kept).
+        newest row per entity of every group (what the online store serves; read from the
+        online store itself when it holds the latest commit and the history is long, so the
+        cost follows the number of entities, not of rows), or ``spine=`` rows supplied by the
+        caller (they replace the root group's rows, order kept).
         """
         query, columns = self._batch_query(
             start_time, end_time, primary_key, event_time, inference_helpers

@@ -17,10 +17,17 @@ from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import CommitProperties, DeltaTable, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from fti.errors import CommitNotFound
+
+# Readers (pyarrow, DuckDB) parallelize over row groups; delta-rs would otherwise write one
+# row group per file, so a 1M-row commit would be read by one thread. 122,880 rows is
+# DuckDB's own row-group size.
+ROW_GROUP_ROWS = 122_880
+# Reader features under which a table's Parquet files still hold its rows as they are.
+_PLAIN_PARQUET_READER_FEATURES = {"timestampNtz", "v2Checkpoint", "vacuumProtocolCheck"}
 
 # Custom commit metadata fti adds to every Delta commit; Delta itself records the commit time
 # and the rows inserted / updated (operationMetrics).
@@ -94,6 +101,7 @@ class DeltaOfflineStore:
                 partition_by=list(partition_by) or None,
                 storage_options=self.storage_options,
                 commit_properties=props,
+                writer_properties=self._writer_properties(),
             )
             version = self.latest_version(uri)
             assert version is not None
@@ -106,6 +114,7 @@ class DeltaOfflineStore:
                 source_alias="s",
                 target_alias="t",
                 commit_properties=props,
+                writer_properties=self._writer_properties(),
             )
             .when_matched_update_all()
             .when_not_matched_insert_all()
@@ -116,6 +125,10 @@ class DeltaOfflineStore:
             int(metrics["num_target_rows_inserted"]),
             int(metrics["num_target_rows_updated"]),
         )
+
+    @staticmethod
+    def _writer_properties() -> WriterProperties:
+        return WriterProperties(max_row_group_size=ROW_GROUP_ROWS)
 
     @staticmethod
     def _appends_only(table: DeltaTable, data: pa.Table, event_time: str | None) -> bool:
@@ -143,6 +156,42 @@ class DeltaOfflineStore:
         if table is None:
             raise CommitNotFound(f"the offline table at {uri} has no commits yet")
         return table.to_pyarrow_table(columns=list(columns) if columns else None)
+
+    def parquet_files(self, uri: str, version: int) -> list[str] | None:
+        """The local Parquet files that hold exactly the rows of commit ``version``, or None
+        when the files alone do not (remote storage, partition values kept in the log,
+        deletion vectors or column mapping): then read through ``read``.
+
+        Engines that scan Parquet themselves (DuckDB) read these in parallel and overlap the
+        scan with their own work, which a materialized Arrow snapshot cannot.
+        """
+        if not self.is_local():
+            return None
+        try:
+            table = self._open(uri, version)
+        except DeltaError:
+            return None  # e.g. no such commit: ``read`` says so clearly
+        if table is None:
+            return None
+        protocol = table.protocol()
+        if protocol.min_reader_version == 2:  # column mapping
+            return None
+        if not set(protocol.reader_features or ()) <= _PLAIN_PARQUET_READER_FEATURES:
+            return None
+        if table.metadata().partition_columns:
+            return None
+        return list(table.file_uris()) or None
+
+    def row_count(self, uri: str, version: int) -> int | None:
+        """Rows in commit ``version`` from the log's file statistics (None when unknown)."""
+        try:
+            table = self._open(uri, version)
+        except DeltaError:
+            return None
+        if table is None:
+            return None
+        counts = pa.table(table.get_add_actions(flatten=True)).column("num_records")
+        return None if counts.null_count else int(pc.sum(counts).as_py() or 0)
 
     def snapshot(self, uri: str, as_of: int | dt.datetime | None = None) -> DeltaTable | None:
         table = self._open(uri)

@@ -1,5 +1,6 @@
-"""Descriptive statistics of feature data (per commit, and later per training dataset)."""
+"""Descriptive statistics of feature data (per commit and per training dataset)."""
 
+from fti.statistics.config import StatisticsConfig
 from fti.statistics.describe import describe
 
-__all__ = ["describe"]
+__all__ = ["StatisticsConfig", "describe"]

@@ -46,8 +46,12 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def describe(table: pa.Table) -> dict[str, Any]:
-    """Count, nulls, min/max/mean/std, quantiles, distinct count, histogram or top values."""
+def describe(
+    table: pa.Table, *, histograms: bool = True, correlations: bool = False
+) -> dict[str, Any]:
+    """Count, nulls, min/max/mean/std, quantiles, distinct count; with ``histograms`` a
+    histogram (numeric) or the top values (categorical); with ``correlations`` the Pearson
+    correlation matrix of the numeric columns."""
     con = _duckdb.connect()
     try:
         con.register("data", table)
@@ -102,10 +106,19 @@ def describe(table: pa.Table) -> dict[str, Any]:
                         strict=True,
                     )
                 )
-                stats["histogram"] = _histogram(con, field.name, stats["min"], stats["max"])
-            elif kind == "categorical":
+                if histograms:
+                    stats["histogram"] = _histogram(con, field.name, stats["min"], stats["max"])
+            elif kind == "categorical" and histograms:
                 stats["top_values"] = _top_values(con, field.name)
-        return {"row_count": table.num_rows, "columns": columns}
+        result: dict[str, Any] = {"row_count": table.num_rows, "columns": columns}
+        if correlations:
+            numeric = {
+                f.name: f"(CASE WHEN isfinite({_q(f.name)}::DOUBLE) THEN {_q(f.name)}::DOUBLE END)"
+                for f in table.schema
+                if kinds[f.name] == "numeric"
+            }
+            result["correlations"] = _correlations(con, numeric)
+        return result
     finally:
         con.close()
 
@@ -136,3 +149,20 @@ def _top_values(con: duckdb.DuckDBPyConnection, name: str) -> list[dict[str, Any
         f"GROUP BY {c} ORDER BY n DESC, {c} LIMIT {TOP_VALUES}"
     ).fetchall()
     return [{"value": _json(v), "count": int(n)} for v, n in rows]
+
+
+def _correlations(con: duckdb.DuckDBPyConnection, columns: dict[str, str]) -> dict[str, Any]:
+    """Pearson correlations of every pair in one scan over the finite values (null where
+    undefined, e.g. a constant column); ``columns`` maps names to SQL expressions."""
+    names, exprs = list(columns), list(columns.values())
+    pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
+    matrix: list[list[float | None]] = [
+        [1.0 if i == j else None for j in range(len(names))] for i in range(len(names))
+    ]
+    if pairs:
+        row = con.execute(
+            "SELECT " + ", ".join(f"corr({exprs[i]}, {exprs[j]})" for i, j in pairs) + " FROM data"
+        ).fetchone()
+        for (i, j), value in zip(pairs, row or (), strict=True):
+            matrix[i][j] = matrix[j][i] = _json(value)
+    return {"columns": names, "matrix": matrix}

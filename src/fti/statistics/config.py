@@ -1,0 +1,62 @@
+"""What statistics to compute for a training dataset (``statistics_config=``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fti.errors import FtiError
+
+
+@dataclass(frozen=True)
+class StatisticsConfig:
+    """``enabled``: compute statistics at all; ``histograms``: histograms of numeric columns
+    and top values of categorical ones; ``correlations``: the Pearson correlation matrix of
+    the numeric columns; ``columns``: restrict to these columns (all by default)."""
+
+    enabled: bool = True
+    histograms: bool = True
+    correlations: bool = False
+    columns: tuple[str, ...] | None = None
+
+    @staticmethod
+    def of(value: bool | Mapping[str, Any] | StatisticsConfig | None) -> StatisticsConfig:
+        """Accept ``True``/``False``, a dict of the fields, or a config."""
+        if isinstance(value, StatisticsConfig):
+            return value
+        if value is None or isinstance(value, bool):
+            return StatisticsConfig(enabled=value is not False)
+        if not isinstance(value, Mapping):
+            raise FtiError(
+                f"statistics_config must be a bool, a dict or a StatisticsConfig, not {value!r}"
+            )
+        known = {"enabled", "histograms", "correlations", "columns"}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise FtiError(f"unknown statistics_config key(s) {unknown}; known: {sorted(known)}")
+        for flag in ("enabled", "histograms", "correlations"):
+            if flag in value and not isinstance(value[flag], bool):
+                raise FtiError(f"statistics_config[{flag!r}] must be a bool")
+        columns = value.get("columns")
+        if columns is not None:
+            if isinstance(columns, str) or not isinstance(columns, Sequence):
+                raise FtiError("statistics_config['columns'] must be a list of column names")
+            columns = tuple(columns)
+        return StatisticsConfig(
+            enabled=value.get("enabled", True),
+            histograms=value.get("histograms", True),
+            correlations=value.get("correlations", False),
+            columns=columns,
+        )
+
+    def select(self, available: Sequence[str]) -> list[str]:
+        """The columns to describe; unknown names are an error listing the candidates."""
+        if self.columns is None:
+            return list(available)
+        missing = [c for c in self.columns if c not in available]
+        if missing:
+            raise FtiError(
+                f"statistics_config names unknown column(s) {missing}; columns: {list(available)}"
+            )
+        return [c for c in available if c in self.columns]
