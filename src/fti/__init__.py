@@ -20,6 +20,7 @@ from fti.errors import (
     NotFoundError,
     SchemaError,
     TrainingDatasetNotFound,
+    TransformationError,
     ValidationFailed,
 )
 from fti.featurestore import (
@@ -34,6 +35,7 @@ from fti.featurestore import (
 from fti.offline import CommitInfo
 from fti.project import Project, connect
 from fti.statistics import StatisticsConfig
+from fti.transform import UDF, udf
 from fti.validation import (
     Expectation,
     ExpectationSuite,
@@ -42,6 +44,7 @@ from fti.validation import (
 )
 
 __all__ = [
+    "UDF",
     "AlreadyExistsError",
     "CommitInfo",
     "CommitNotFound",
@@ -66,9 +69,11 @@ __all__ = [
     "SchemaError",
     "StatisticsConfig",
     "TrainingDatasetNotFound",
+    "TransformationError",
     "ValidationFailed",
     "ValidationReport",
     "__version__",
     "connect",
     "expect",
+    "udf",
 ]

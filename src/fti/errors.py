@@ -69,3 +69,8 @@ class ValidationFailed(FtiError):
     def __init__(self, message: str, report: object) -> None:
         super().__init__(message)
         self.report = report
+
+
+class TransformationError(FtiError):
+    """A transformation function failed or returned the wrong thing; names the function and
+    the inputs it failed on."""

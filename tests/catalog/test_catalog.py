@@ -46,10 +46,27 @@ def definition(name: str = "cards", version: int = 1, **extra: Any) -> dict[str,
 
 
 def test_migrations_run_once_and_are_recorded(catalog: Catalog) -> None:
-    assert current_revision(catalog.engine) == "0002"
+    assert current_revision(catalog.engine) == "0003"
     migrate(catalog.engine)  # idempotent
     tables = set(sa.inspect(catalog.engine).get_table_names())
-    assert {"feature_groups", "statistics", "validation_reports", "alembic_version"} <= tables
+    assert {
+        "feature_groups",
+        "statistics",
+        "validation_reports",
+        "transformation_functions",
+        "alembic_version",
+    } <= tables
+
+
+def test_transformation_functions_are_versioned_by_content(catalog: Catalog) -> None:
+    assert catalog.register_function("f", "a" * 64, "def f(x): ...", "me") == 1
+    assert catalog.register_function("f", "a" * 64, "def f(x): ...", "me") == 1  # same code
+    assert catalog.register_function("f", "b" * 64, "def f(x): 1", "me") == 2
+    assert catalog.register_function("g", "b" * 64, "def g(x): 1", "me") == 1
+    assert catalog.get_function("f", 2) == ("b" * 64, "def f(x): 1")
+    assert [(n, v) for n, v, _ in catalog.list_functions()] == [("f", 1), ("f", 2), ("g", 1)]
+    with pytest.raises(fti.NotFoundError, match="'f' version 3 does not exist"):
+        catalog.get_function("f", 3)
 
 
 def test_create_get_list_delete(catalog: Catalog) -> None:

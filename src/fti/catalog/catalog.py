@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from fti.catalog import tables as t
 from fti.catalog.engine import WRITE_OPTION, create_engine, migrate
+from fti.catalog.transforms import TransformationCatalog
 from fti.catalog.views import FeatureViewCatalog
 from fti.errors import (
     AlreadyExistsError,
@@ -48,6 +49,7 @@ class FeatureGroupRecord:
     features: list[dict[str, Any]] | None
     arrow_schema: str | None
     expectation_suite: dict[str, Any] | None
+    transformation_functions: list[dict[str, Any]]
     location: str
     created_at: dt.datetime
     created_by: str
@@ -69,6 +71,7 @@ class FeatureGroupRecord:
             features=m["features"],
             arrow_schema=m["arrow_schema"],
             expectation_suite=m["expectation_suite"],
+            transformation_functions=list(m["transformation_functions"] or []),
             location=m["location"],
             created_at=_aware(m["created_at"]),
             created_by=m["created_by"],
@@ -86,7 +89,7 @@ class StoredReport:
     content: dict[str, Any]
 
 
-class Catalog(FeatureViewCatalog):
+class Catalog(FeatureViewCatalog, TransformationCatalog):
     """Definitions, statistics, validation reports and lineage of one project."""
 
     def __init__(self, url: str) -> None:

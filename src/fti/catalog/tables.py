@@ -22,6 +22,8 @@ feature_groups = sa.Table(
     sa.Column("features", sa.JSON),
     sa.Column("arrow_schema", sa.Text),
     sa.Column("expectation_suite", sa.JSON),
+    # On-demand transformations: [{name, version, hash, inputs, outputs}] in run order.
+    sa.Column("transformation_functions", sa.JSON),
     sa.Column("location", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("created_by", sa.String(256), nullable=False),
@@ -127,4 +129,20 @@ training_datasets = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("created_by", sa.String(256), nullable=False),
     sa.UniqueConstraint("feature_view_id", "version", name="uq_training_datasets_fv_version"),
+)
+
+# Every transformation function's source, versioned by content: the same name with new code is
+# a new version, the same code is the same version.
+transformation_functions = sa.Table(
+    "transformation_functions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.UniqueConstraint("name", "version", name="uq_transformation_functions_name_version"),
+    sa.UniqueConstraint("name", "hash", name="uq_transformation_functions_name_hash"),
 )

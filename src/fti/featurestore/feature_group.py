@@ -15,6 +15,7 @@ from fti.catalog import FeatureGroupRecord, StoredReport
 from fti.errors import FtiError, InvalidDataError, SchemaError, ValidationFailed
 from fti.featurestore import ingest
 from fti.featurestore.filters import FeatureRef, Filter
+from fti.featurestore.on_demand import apply_on_demand
 from fti.featurestore.query import Query
 from fti.featurestore.schema import (
     Feature,
@@ -27,6 +28,7 @@ from fti.offline import CommitInfo
 
 if TYPE_CHECKING:
     from fti.featurestore.feature_store import FeatureStore
+    from fti.transform import UDF
     from fti.validation import ExpectationSuite, ValidationReport
 
 
@@ -92,6 +94,11 @@ class FeatureGroup:
     def __repr__(self) -> str:
         return f"FeatureGroup(name={self.name!r}, version={self.version})"
 
+    @property
+    def transformation_functions(self) -> list[UDF]:
+        """The on-demand transformations, as recorded at creation (rebuilt from their source)."""
+        return self._fs._load_transformations(self._record.transformation_functions)
+
     def _refresh(self) -> FeatureGroupRecord:
         self._record = self._fs._catalog.get_feature_group_by_id(self.id)
         return self._record
@@ -125,6 +132,8 @@ class FeatureGroup:
         if table.num_rows == 0:
             return None
         table = ingest.normalize(table, self.event_time)
+        if self._record.transformation_functions:
+            table = apply_on_demand(table, self.transformation_functions)
         show = _progress.wanted(progress, table.num_rows)
         total = 4 + self.online_enabled
         with (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,19 +15,21 @@ from fti.catalog import Catalog, FeatureViewRecord
 from fti.errors import AlreadyExistsError, SchemaError
 from fti.featurestore.feature_group import FeatureGroup
 from fti.featurestore.feature_view import FeatureView
+from fti.featurestore.on_demand import check_on_demand, with_outputs
 from fti.featurestore.query import Query
 from fti.featurestore.schema import Feature, check_name, features_to_schema, serialize_schema
 from fti.offline import DeltaOfflineStore
 from fti.online import OnlineStore
 from fti.statistics import StatisticsConfig, describe
+from fti.transform import UDF
 
 if TYPE_CHECKING:
     from fti.validation import ExpectationSuite
 
 
 # Reading the latest rows from the online store decodes each key in Python (~3 µs a row);
-# DuckDB picks the newest of the offline history at ~0.06-0.1 µs a row. Past this many history rows
-# per key the online store is the cheaper source (bench/latest.py measures the crossover).
+# DuckDB picks the newest of the offline history at ~0.06-0.1 µs a row. Past this many history
+# rows per key the online store is the cheaper source (bench/latest.py measures the crossover).
 ONLINE_SCAN_FACTOR = 50
 
 
@@ -48,6 +50,7 @@ class FeatureStore:
         self._home = home
         self._client = client
         self._caught_up: set[int] = set()
+        self._functions: dict[tuple[Any, ...], UDF] = {}
 
     # -- feature groups ---------------------------------------------------------------------
 
@@ -64,10 +67,14 @@ class FeatureStore:
         features: Sequence[Feature] | None = None,
         expectation_suite: ExpectationSuite | None = None,
         statistics_enabled: bool = True,
+        transformation_functions: Sequence[UDF] = (),
     ) -> FeatureGroup:
         """Create a new feature group version; :class:`AlreadyExistsError` if it exists.
 
         ``features`` declares the schema up front; otherwise the first insert defines it.
+        ``transformation_functions`` are on-demand transformations (``@fti.udf``): every insert
+        computes their outputs from the inserted rows and stores them as features; online
+        feature vectors compute them from the request instead.
         """
         check_name(name, "feature group")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
@@ -79,9 +86,15 @@ class FeatureStore:
             raise SchemaError("a feature group needs a primary key (one or more columns)")
         for column in [*primary_key, *partition_key, *([event_time] if event_time else [])]:
             check_name(column, "column")
+        odts = check_on_demand(transformation_functions, [*primary_key, event_time])
         schema_fields: dict[str, Any] = {"features": None, "arrow_schema": None}
         if features is not None:
+            features = with_outputs(features, odts)
             schema_fields = self._declared_schema(features, primary_key, event_time, partition_key)
+            names = [f.name for f in features]
+            for f in odts:
+                f.check_inputs([*names, *f.drop], f"the features of {name!r} (or drop=)")
+        refs = [self._register(f) for f in odts]
         return FeatureGroup(
             self,
             self._catalog.create_feature_group(
@@ -98,9 +111,28 @@ class FeatureStore:
                 else expectation_suite.to_dict(),
                 location=self._offline.table_uri(name, version),
                 created_by=self._client,
+                transformation_functions=refs,
                 **schema_fields,
             ),
         )
+
+    def _register(self, function: UDF) -> dict[str, Any]:
+        """Store the function's source (versioned by hash) and return the reference to keep."""
+        version = self._catalog.register_function(
+            function.name, function.hash, function.source, self._client
+        )
+        return {**function.reference(), "version": version}
+
+    def _load_transformations(self, refs: Sequence[Mapping[str, Any]]) -> list[UDF]:
+        """The stored functions, rebuilt from their recorded source (cached per process)."""
+        out = []
+        for ref in refs:
+            key = (ref["name"], ref["version"], tuple(ref["inputs"]), tuple(ref["outputs"]))
+            if key not in self._functions:
+                hash_, source = self._catalog.get_function(ref["name"], ref["version"])
+                self._functions[key] = UDF.from_dict({**ref, "hash": hash_, "source": source})
+            out.append(self._functions[key])
+        return out
 
     @staticmethod
     def _declared_schema(
