@@ -148,7 +148,8 @@ class UDF:
         if self.wants_statistics:
             args.append(statistics)
         try:
-            result = self.fn(*args)
+            with np.errstate(all="ignore"):  # as on the row path: nan/inf, not warnings
+                result = self.fn(*args)
         except Exception as exc:
             raise self._failure(exc, f"columns {list(self.inputs)}") from exc
         arrays = []
