@@ -22,3 +22,10 @@ def to_frame(table: pa.Table, dataframe_type: str) -> Any:
     if dataframe_type in ("arrow", "pyarrow"):
         return table
     raise FtiError(f"unknown dataframe_type {dataframe_type!r}: use 'pandas', 'polars' or 'arrow'")
+
+
+def kind_of(data: Any) -> str:
+    """The ``dataframe_type`` that gives back the same kind of frame as ``data``."""
+    if isinstance(data, pa.Table):
+        return "arrow"
+    return "polars" if type(data).__module__.startswith("polars") else "pandas"

@@ -40,6 +40,10 @@ class TrainingDatasetNotFound(NotFoundError):
     """No training dataset with that version for the feature view."""
 
 
+class FeatureVectorNotFound(NotFoundError):
+    """The online store has no row for a serving key (and the missing policy is ``error``)."""
+
+
 class CommitNotFound(NotFoundError):
     """No commit of the offline table matches the requested version or time."""
 

@@ -13,8 +13,10 @@ from filelock import FileLock
 from fti import _duckdb
 from fti.catalog import Catalog, FeatureViewRecord
 from fti.errors import AlreadyExistsError, SchemaError
+from fti.featurestore import model_dependent
 from fti.featurestore.feature_group import FeatureGroup
 from fti.featurestore.feature_view import FeatureView
+from fti.featurestore.model_dependent import check_model_dependent
 from fti.featurestore.on_demand import check_on_demand, with_outputs
 from fti.featurestore.query import Query
 from fti.featurestore.schema import Feature, check_name, features_to_schema, serialize_schema
@@ -208,14 +210,17 @@ class FeatureStore:
         training_helper_columns: Sequence[str] = (),
         description: str = "",
     ) -> FeatureView:
-        """Create a feature view version; its feature order is fixed from the query now."""
+        """Create a feature view version; its feature order is fixed from the query now.
+
+        ``transformation_functions`` are model-dependent transformations (``fti.builtins.*``
+        or ``@fti.udf`` functions, applied in order): fitted on the train split of each
+        training dataset and applied with that state to training, batch and serving data.
+        """
         check_name(name, "feature view")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise SchemaError(f"version must be a positive integer, got {version!r}")
         if not isinstance(query, Query):
             raise SchemaError("query must be a Query, e.g. fg.select_all().join(...)")
-        if transformation_functions:
-            raise SchemaError("model-dependent transformations are not available yet")
         nodes = query.nodes()
         outputs = [out for node in nodes for _, out in node.outputs]
         roles: dict[str, str] = {}
@@ -257,6 +262,8 @@ class FeatureStore:
                         "role": role,
                     }
                 )
+        transforms = check_model_dependent(transformation_functions, features)
+        refs = [model_dependent.reference(t, self._register) for t in transforms]
         groups: dict[int, str] = {}
         for node in nodes:
             groups.setdefault(node.group.id, node.kind)
@@ -270,7 +277,7 @@ class FeatureStore:
             labels=list(labels),
             inference_helper_columns=list(inference_helper_columns),
             training_helper_columns=list(training_helper_columns),
-            transformation_functions=[],
+            transformation_functions=refs,
             created_by=self._client,
         )
         return FeatureView(self, record, query)

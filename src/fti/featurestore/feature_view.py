@@ -17,11 +17,14 @@ import pyarrow as pa
 from fti import _frames
 from fti.catalog import FeatureViewRecord, TrainingDatasetRecord
 from fti.errors import FtiError
-from fti.featurestore import ingest
+from fti.featurestore import ingest, model_dependent
 from fti.featurestore.filters import FeatureRef, Filter
 from fti.featurestore.query import Query
+from fti.featurestore.schema import parse_type
+from fti.featurestore.serving import RETURN_TYPES, ServingPlan
 from fti.featurestore.training_data import Spec, Split, make_spec, random_split, time_split
 from fti.statistics import StatisticsConfig
+from fti.transform import ModelTransform, Pipeline
 
 if TYPE_CHECKING:
     from fti.featurestore.feature_store import FeatureStore
@@ -35,6 +38,10 @@ class FeatureView:
         self._record = record
         self.query = query
         self._batch_spec: Spec | None = None
+        # (training-dataset version, MDT state) that batch data and serving apply
+        self._scoring: tuple[int, list[Any]] | None = None
+        self._serving: Any = None
+        self._pipeline_cache: Pipeline | None = None
         self._batch_commits: dict[str, int] | None = None
         self.last_training_dataset_version: int | None = None
         # The split rows of the dataset just created, so its frames are not computed twice.
@@ -52,6 +59,24 @@ class FeatureView:
     def features(self) -> list[dict[str, Any]]:
         """Every output column in its fixed order: name, type, source group and role."""
         return [dict(f) for f in self._record.features]
+
+    @property
+    def transformation_functions(self) -> list[ModelTransform]:
+        """The model-dependent transformations, in the order they apply."""
+        return list(self._pipeline.transforms)
+
+    @property
+    def _pipeline(self) -> Pipeline:
+        if self._pipeline_cache is None:
+            refs = self._record.transformation_functions
+            transforms = model_dependent.load(refs, self._fs._load_transformations)
+            self._pipeline_cache = Pipeline(transforms)
+        return self._pipeline_cache
+
+    def _states(self, record: TrainingDatasetRecord) -> list[Any]:
+        if not self._pipeline:
+            return []
+        return model_dependent.states_of(record.transformation_state, record.version)
 
     @property
     def primary_keys(self) -> list[str]:
@@ -83,6 +108,15 @@ class FeatureView:
         if inference_helpers:
             keep.add("inference_helper")
         return [f["name"] for f in self._record.features if f["role"] in keep]
+
+    def _feature_columns(self) -> list[str]:
+        return self._columns(
+            labels=False,
+            primary_key=False,
+            event_time=False,
+            training_helpers=False,
+            inference_helpers=False,
+        )
 
     def _root_time(self) -> FeatureRef | None:
         group = self.query.group
@@ -118,13 +152,17 @@ class FeatureView:
         stats = None
         if config.enabled:
             stats = self._fs._describe(parts["train"].select(described), config)
+        state = None
+        if self._pipeline:  # fitted on the train split only: test rows never leak into it
+            x_train = parts["train"].select(self._feature_columns())
+            state = {"steps": self._pipeline.fit(x_train)}
         record = self._fs._catalog.create_training_dataset(
             self.id,
             description=description,
             spec=spec.to_dict(),
             commits=commits,
             statistics=stats,
-            transformation_state=None,
+            transformation_state=state,
             data_format=None,
             location=None,
             created_by=self._fs._client,
@@ -141,6 +179,7 @@ class FeatureView:
         primary_key: bool,
         event_time: bool,
         training_helper_columns: bool,
+        states: list[Any] | None,
     ) -> list[Any]:
         x_columns = self._columns(
             labels=False,
@@ -151,7 +190,10 @@ class FeatureView:
         )
         out: list[Any] = []
         for name in names:
-            out.append(_frames.to_frame(parts[name].select(x_columns), dataframe_type))
+            x = parts[name].select(x_columns)
+            if states is not None:  # every split with the train split's state
+                x = self._pipeline.apply(x, states)
+            out.append(_frames.to_frame(x, dataframe_type))
         for name in names:
             y = parts[name].select(self.labels)
             out.append(_frames.to_frame(y, dataframe_type) if self.labels else None)
@@ -169,12 +211,17 @@ class FeatureView:
         event_time: bool = False,
         training_helper_columns: bool = False,
         dataframe_type: str = "pandas",
+        transform: bool = True,
     ) -> tuple[Any, Any]:
-        """``X, y`` for the window, recorded as a new training-dataset version."""
+        """``X, y`` for the window, recorded as a new training-dataset version.
+
+        Model-dependent transformations are fitted on the rows (the train split of a split
+        method) and applied; ``transform=False`` returns the untransformed features.
+        """
         spec = make_spec(start_time, end_time, extra_filter, Split())
         record = self._create(spec, description, statistics_config)
         return self._frames_of(
-            record, dataframe_type, primary_key, event_time, training_helper_columns
+            record, dataframe_type, primary_key, event_time, training_helper_columns, transform
         )
 
     def train_test_split(
@@ -193,6 +240,7 @@ class FeatureView:
         event_time: bool = False,
         training_helper_columns: bool = False,
         dataframe_type: str = "pandas",
+        transform: bool = True,
     ) -> tuple[Any, Any, Any, Any]:
         """``X_train, X_test, y_train, y_test``: a random split (``test_size``, ``seed``) or a
         time split (``test_start`` ...); statistics and model-dependent state use train only."""
@@ -212,7 +260,7 @@ class FeatureView:
         spec = make_spec(window[0], window[1], extra_filter, split)
         record = self._create(spec, description, statistics_config)
         return self._frames_of(
-            record, dataframe_type, primary_key, event_time, training_helper_columns
+            record, dataframe_type, primary_key, event_time, training_helper_columns, transform
         )
 
     def train_validation_test_split(
@@ -234,6 +282,7 @@ class FeatureView:
         event_time: bool = False,
         training_helper_columns: bool = False,
         dataframe_type: str = "pandas",
+        transform: bool = True,
     ) -> tuple[Any, Any, Any, Any, Any, Any]:
         """``X_train, X_val, X_test, y_train, y_val, y_test`` by fractions or time ranges."""
         if test_size is not None or validation_size is not None:
@@ -254,7 +303,7 @@ class FeatureView:
         spec = make_spec(window[0], window[1], extra_filter, split)
         record = self._create(spec, description, statistics_config)
         return self._frames_of(
-            record, dataframe_type, primary_key, event_time, training_helper_columns
+            record, dataframe_type, primary_key, event_time, training_helper_columns, transform
         )
 
     # -- materialized training data (files for other tools) ----------------------------------
@@ -300,8 +349,10 @@ class FeatureView:
         primary_key: bool,
         event_time: bool,
         training_helper_columns: bool,
+        transform: bool,
     ) -> tuple[Any, ...]:
         spec = Spec.from_dict(record.spec)
+        states = self._states(record) if transform and self._pipeline else None
         if self._cache is not None and self._cache[0] == record.version:
             parts = self._cache[1]
         else:
@@ -315,6 +366,7 @@ class FeatureView:
                 primary_key,
                 event_time,
                 training_helper_columns,
+                states,
             )
         )
 
@@ -326,13 +378,14 @@ class FeatureView:
         event_time: bool = False,
         training_helper_columns: bool = False,
         dataframe_type: str = "pandas",
+        transform: bool = True,
     ) -> tuple[Any, ...]:
         """Re-create a training dataset exactly: ``X, y`` (or the split's frames in the order
         of ``train_test_split`` / ``train_validation_test_split``)."""
         record = self.get_training_dataset(training_dataset_version)
         self._cache = None
         return self._frames_of(
-            record, dataframe_type, primary_key, event_time, training_helper_columns
+            record, dataframe_type, primary_key, event_time, training_helper_columns, transform
         )
 
     get_train_test_split = get_training_data
@@ -347,10 +400,48 @@ class FeatureView:
     # -- batch data -------------------------------------------------------------------------
 
     def init_batch_scoring(self, training_dataset_version: int) -> None:
-        """Apply that training dataset's filters to batch data (and later its transformations)."""
+        """Apply that training dataset's filters and transformation state to batch data."""
         record = self.get_training_dataset(training_dataset_version)
         spec = Spec.from_dict(record.spec)
         self._batch_spec = Spec(None, None, spec.extra_filter, Split())
+        self._scoring = (record.version, self._states(record))
+
+    def _scoring_states(self, transform: bool) -> list[Any] | None:
+        """The state batch data and serving apply, ``None`` for untransformed output."""
+        if not transform or not self._pipeline:
+            return None
+        if self._scoring is None:
+            raise FtiError(
+                f"{self!r} has model-dependent transformations, fitted per training dataset: "
+                "call fv.init_batch_scoring(training_dataset_version=N) or "
+                "fv.init_serving(training_dataset_version=N) first, or pass transform=False"
+            )
+        return self._scoring[1]
+
+    def transform(self, data: Any) -> Any:
+        """Apply the model-dependent transformations of the initialized training dataset to
+        untransformed features: a dict (one vector, as logged), a list of dicts, or a
+        DataFrame / Arrow table (returned as the same kind)."""
+        states = self._scoring_states(True)
+        if states is None:
+            return data
+        if isinstance(data, dict):
+            return self._transform_rows([data], states)[0]
+        if isinstance(data, list) and all(isinstance(d, dict) for d in data):
+            return self._transform_rows(data, states)
+        table = ingest.to_arrow(data)
+        out = self._pipeline.apply(table, states)
+        return _frames.to_frame(out, _frames.kind_of(data))
+
+    def _transform_rows(self, rows: list[dict[str, Any]], states: list[Any]) -> list[Any]:
+        schema = pa.schema([(f["name"], parse_type(f["type"])) for f in self.features])
+        run = self._pipeline.row_runner(schema, states)
+        out = []
+        for row in rows:
+            row = dict(row)
+            run(row)
+            out.append(row)
+        return out
 
     def _batch_query(
         self,
@@ -384,6 +475,7 @@ class FeatureView:
         event_time: bool = False,
         inference_helpers: bool = False,
         dataframe_type: str = "pandas",
+        transform: bool = True,
     ) -> Any:
         """Features (no labels) for batch inference on the newest commits.
 
@@ -392,7 +484,11 @@ class FeatureView:
         online store itself when it holds the latest commit and the history is long, so the
         cost follows the number of entities, not of rows), or ``spine=`` rows supplied by the
         caller (they replace the root group's rows, order kept).
+
+        Model-dependent transformations apply with the state of the training dataset chosen
+        by ``init_batch_scoring`` / ``init_serving``; ``transform=False`` skips them.
         """
+        states = self._scoring_states(transform)
         query, columns = self._batch_query(
             start_time, end_time, primary_key, event_time, inference_helpers
         )
@@ -403,7 +499,10 @@ class FeatureView:
             table = query.to_arrow(commits, spine=self._spine(spine))
         else:
             table = query.to_arrow(commits, latest=latest_features)
-        return _frames.to_frame(table.select(columns), dataframe_type)
+        table = table.select(columns)
+        if states is not None:
+            table = self._pipeline.apply(table, states)
+        return _frames.to_frame(table, dataframe_type)
 
     def read_batches(
         self,
@@ -414,14 +513,20 @@ class FeatureView:
         primary_key: bool = False,
         event_time: bool = False,
         inference_helpers: bool = False,
+        transform: bool = True,
     ) -> Iterator[pa.RecordBatch]:
         """Batch data (as ``get_batch_data``) streamed in Arrow record batches, for results
         too large to hold at once."""
+        states = self._scoring_states(transform)
         query, columns = self._batch_query(
             start_time, end_time, primary_key, event_time, inference_helpers
         )
         for batch in query.read_batches(batch_size):
-            yield batch.select(columns)
+            batch = batch.select(columns)
+            if states is not None:
+                table = self._pipeline.apply(pa.Table.from_batches([batch]), states)
+                batch = table.combine_chunks().to_batches()[0]
+            yield batch
 
     def _spine(self, data: Any) -> pa.Table:
         """The caller's rows in place of the root group's: keys, event time and root features.
@@ -442,6 +547,133 @@ class FeatureView:
         for label in absent_labels:
             spine = spine.append_column(label, pa.nulls(spine.num_rows, schema.field(label).type))
         return spine
+
+    # -- online feature vectors ---------------------------------------------------------------
+
+    def init_serving(
+        self, training_dataset_version: int | None = None, *, missing: str = "error"
+    ) -> None:
+        """Prepare online feature vectors (and batch scoring) with that training dataset's
+        transformation state; needed once per process when the view has model-dependent
+        transformations or ``missing="impute"``.
+
+        ``missing`` is what a serving key without an online row gets: ``"error"`` (raise
+        :class:`fti.FeatureVectorNotFound`), ``"impute"`` (the training mean, or most frequent
+        value, of each of that group's features) or ``"null"``.
+        """
+        statistics = None
+        if training_dataset_version is not None:
+            self.init_batch_scoring(training_dataset_version)
+            statistics = self.get_training_dataset(training_dataset_version).statistics
+        states = self._scoring_states(True)
+        self._serving = ServingPlan(self, self._pipeline, states, statistics, missing)
+
+    def _plan(self) -> Any:
+        if self._serving is None:
+            self.init_serving()  # fails with a clear message when the view needs a version
+        return self._serving
+
+    @property
+    def serving_keys(self) -> list[str]:
+        """The keys a feature vector request names: the root's primary key when the root is
+        online, and every join key."""
+        return list(self._plan().serving_keys)
+
+    @property
+    def serving_schema(self) -> dict[str, Any]:
+        """What a request must and may carry, and what it returns."""
+        plan = self._plan()
+        types = {f["name"]: f["type"] for f in self.features}
+
+        def typed(names: Sequence[str]) -> list[dict[str, str]]:
+            return [{"name": n, "type": types.get(n, "any")} for n in names]
+
+        return {
+            "serving_keys": typed(plan.serving_keys),
+            "required_passed_features": typed(plan.required_passed),
+            "passed_features": typed(plan.base),
+            "request_parameters": typed(plan.request_parameters),
+            "required_request_parameters": typed(plan.required_request_parameters),
+            "features": [{"name": f.name, "type": str(f.type)} for f in plan.schema],
+            "missing": plan.missing,
+        }
+
+    def get_feature_vector(
+        self,
+        serving_keys: Mapping[str, Any],
+        passed_features: Mapping[str, Any] | None = None,
+        request_parameters: Mapping[str, Any] | None = None,
+        return_type: str = "list",
+        transform: bool = True,
+        details: bool = False,
+    ) -> Any:
+        """The features of one entity from the online store, transformed as in training.
+
+        ``return_type``: ``"list"`` (the view's order), ``"dict"``, ``"numpy"``, ``"pandas"``
+        or ``"polars"``. ``passed_features`` override looked-up values;
+        ``request_parameters`` feed on-demand transformations. ``details=True`` returns a
+        :class:`FeatureVector` with the untransformed values and what was imputed.
+        """
+        return self._vectors(
+            [serving_keys],
+            [passed_features],
+            [request_parameters],
+            return_type,
+            transform,
+            details,
+            single=True,
+        )
+
+    def get_feature_vectors(
+        self,
+        serving_keys: Sequence[Mapping[str, Any]],
+        passed_features: Sequence[Mapping[str, Any] | None] | None = None,
+        request_parameters: Sequence[Mapping[str, Any] | None] | None = None,
+        return_type: str = "list",
+        transform: bool = True,
+        details: bool = False,
+    ) -> Any:
+        """Feature vectors of many entities in one online round trip (lists aligned with
+        ``serving_keys``); a list of vectors, or one DataFrame / 2-D array. With
+        ``details=True`` a list of :class:`FeatureVector` (each vector a list, or a dict)."""
+        if isinstance(serving_keys, Mapping) or not isinstance(serving_keys, Sequence):
+            raise FtiError("serving_keys must be a list of dicts, one per entity")
+        n = len(serving_keys)
+        passed = [None] * n if passed_features is None else list(passed_features)
+        params = [None] * n if request_parameters is None else list(request_parameters)
+        if len(passed) != n or len(params) != n:
+            raise FtiError(
+                f"passed_features and request_parameters need one entry per serving key ({n})"
+            )
+        return self._vectors(
+            serving_keys, passed, params, return_type, transform, details, single=False
+        )
+
+    def _vectors(
+        self,
+        keys: Sequence[Any],
+        passed: Sequence[Any],
+        params: Sequence[Any],
+        return_type: str,
+        transform: bool,
+        details: bool,
+        single: bool,
+    ) -> Any:
+        if return_type not in RETURN_TYPES:
+            raise FtiError(f"return_type must be one of {list(RETURN_TYPES)}, got {return_type!r}")
+        plan = self._plan()
+        rows = plan.vectors(keys, passed, params, transform, details)
+        vectors = plan.shape([r for r, _ in rows], return_type, single, transform)
+        if not details:
+            return vectors
+        infos = [info for _, info in rows]
+        if single:
+            infos[0].vector = vectors
+            return infos[0]
+        per_row = return_type if return_type == "dict" else "list"
+        for info, (row, _) in zip(infos, rows, strict=True):
+            info.vector = plan.shape([row], per_row, True, transform)
+        return infos
 
     # -- lifecycle --------------------------------------------------------------------------
 

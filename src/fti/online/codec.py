@@ -50,7 +50,8 @@ def _key_normalizer(field: pa.Field) -> Callable[[Any], Any]:
     raise SchemaError(f"primary key column {field.name!r} of type {typ} is not supported online")
 
 
-def _from_integer(typ: pa.DataType) -> Callable[[int], Any] | None:
+def from_integer(typ: pa.DataType) -> Callable[[int], Any] | None:
+    """How a stored integer becomes a datetime or date again (``None``: stored as is)."""
     if pa.types.is_timestamp(typ):
         tz = dt.UTC if typ.tz is not None else None
         epoch = _EPOCH.replace(tzinfo=tz)
@@ -149,7 +150,7 @@ class RowCodec:
                 f"unknown feature(s) {unknown}; the online row has {self.value_columns}"
             )
         positions = [self.value_columns.index(n) for n in names]
-        converters = [_from_integer(self.schema.field(n).type) for n in names]
+        converters = [from_integer(self.schema.field(n).type) for n in names]
         plain = all(c is None for c in converters)
         decode = self.decode_value
 

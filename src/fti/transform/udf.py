@@ -98,8 +98,9 @@ class UDF:
         self, types: Mapping[str, pa.DataType], statistics: Any = None
     ) -> Callable[[Sequence[Any]], list[Any]]:
         """A function from one row's input values (``inputs`` order) to its output values,
-        prepared once for the input ``types`` so a call does little beyond the user's code."""
-        input_types = [types[c] for c in self.inputs]
+        prepared once for the input ``types`` so a call does little beyond the user's code.
+        An input without a type (request data) is typed by its value."""
+        input_types = [types.get(c) for c in self.inputs]
         convert = [_python_converter(t) for _, t in self.outputs]
         split = self._split
         fn, extra = self.fn, ([statistics] if self.wants_statistics else [])
@@ -116,10 +117,7 @@ class UDF:
             scalars = [_numpy_scalar(t) for t in input_types]
 
             def prepare(values: Sequence[Any]) -> list[Any]:
-                return [
-                    v if c is None else (_NAN if v is None else c(v))
-                    for v, c in zip(values, scalars, strict=True)
-                ]
+                return [v if c is None else c(v) for v, c in zip(values, scalars, strict=True)]
 
             finish = _identity
         else:
@@ -313,13 +311,28 @@ def _hash(source: str) -> str:
 _NAN = np.float64("nan")
 
 
-def _numpy_scalar(typ: pa.DataType) -> Callable[[Any], Any] | None:
+def _float(v: Any) -> Any:
+    return _NAN if v is None else np.float64(v)
+
+
+def _int(v: Any) -> Any:
+    return _NAN if v is None else np.int64(v)
+
+
+def _by_value(v: Any) -> Any:
+    kind = type(v)
+    return np.float64(v) if kind is float else np.int64(v) if kind is int else v
+
+
+def _numpy_scalar(typ: pa.DataType | None) -> Callable[[Any], Any] | None:
     """Numeric values row-wise as NumPy scalars, which compute as pandas columns do (IEEE:
     ``0/0`` is nan, ``1/0`` inf, not an exception); a null is nan, as in a pandas column."""
+    if typ is None:
+        return _by_value
     if pa.types.is_floating(typ):
-        return np.float64
+        return _float
     if pa.types.is_integer(typ):
-        return np.int64
+        return _int
     return None
 
 

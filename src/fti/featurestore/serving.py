@@ -1,0 +1,398 @@
+"""Online feature vectors: serving keys in, the model's input row out, in microseconds.
+
+Everything that does not depend on the request is resolved once, in :class:`ServingPlan`
+(built by ``fv.init_serving``): which online table each joined group is read from and with
+which serving keys, where each feature sits in the stored row, the on-demand transformations
+with the source of each input, and the model-dependent transformations with their fitted
+state. A request then does, in order:
+
+1. one ``multi_get`` on the online store for every online group of every requested entity
+   (one LMDB read transaction / one Redis ``MGET``);
+2. the passed features, which override looked-up values (and stand in for the features of
+   groups that are not online);
+3. on-demand transformations, from request parameters and the looked-up row;
+4. model-dependent transformations with the training dataset's state;
+5. the features in the view's fixed (transformed) order.
+
+Serving keys are the root group's primary key when the root is online, plus every join key
+(the left side's column names), so every lookup happens in that one round trip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from fti import _frames
+from fti.errors import FeatureVectorNotFound, FtiError, InvalidDataError
+from fti.featurestore.schema import parse_type
+from fti.online.codec import from_integer, micros
+
+if TYPE_CHECKING:
+    from fti.featurestore.feature_view import FeatureView
+    from fti.transform import Pipeline
+
+MISSING_POLICIES = ("error", "impute", "null")
+RETURN_TYPES = ("list", "dict", "numpy", "pandas", "polars")
+
+
+@dataclass
+class FeatureVector:
+    """A feature vector with what a log or a monitor needs besides the values."""
+
+    vector: Any  # in the requested return type
+    untransformed: dict[str, Any]  # before model-dependent transformations
+    imputed: list[str] = field(default_factory=list)  # features filled by the missing policy
+    missing: list[str] = field(default_factory=list)  # "group:version" without a row
+
+
+@dataclass
+class _Lookup:
+    """One online-enabled group of the view."""
+
+    group: str  # "name:version"
+    table: str
+    encode: Callable[[Sequence[Any]], bytes]
+    key_names: list[str]  # serving keys, in the group's primary-key order
+    decode: Callable[[bytes], list[Any]]
+    targets: list[tuple[str, int, Callable[[Any], Any] | None]]  # (name in row, position, conv)
+    features: list[str]  # the view features it provides (for the missing policy)
+    max_age_us: int | None
+    event_position: int | None
+
+
+@dataclass
+class _OnDemand:
+    run: Callable[[Sequence[Any]], list[Any]]
+    # per input: (request parameter name, True: read row[name] / False: serving key name /
+    # None: a required request parameter)
+    inputs: list[tuple[str, bool | None, str]]
+    outputs: list[tuple[int, str]]  # (position in the UDF's outputs, name in the row)
+
+
+def _validator(name: str, typ: pa.DataType) -> Callable[[Any], None]:
+    """A check that a passed value fits the feature's type (None always does)."""
+    if pa.types.is_floating(typ):
+        ok: tuple[type, ...] = (float, int, np.floating, np.integer)
+    elif pa.types.is_integer(typ):
+        ok = (int, np.integer)
+    elif pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        ok = (str,)
+    elif pa.types.is_boolean(typ):
+        ok = (bool, np.bool_)
+    elif pa.types.is_timestamp(typ):
+        ok = (dt.datetime,)
+    elif pa.types.is_date(typ):
+        ok = (dt.date,)
+    else:
+        return lambda value: None
+    no_bool = not pa.types.is_boolean(typ)
+
+    def check(value: Any) -> None:
+        if value is None:
+            return
+        if not isinstance(value, ok) or (no_bool and isinstance(value, bool | np.bool_)):
+            raise InvalidDataError(
+                f"passed feature {name!r} must be a {typ} value, got {value!r} "
+                f"({type(value).__name__})"
+            )
+
+    return check
+
+
+class ServingPlan:
+    """Everything a feature vector needs that does not depend on the request."""
+
+    def __init__(
+        self,
+        fv: FeatureView,
+        pipeline: Pipeline,
+        states: list[Any] | None,
+        statistics: Mapping[str, Any] | None,
+        missing: str,
+    ) -> None:
+        if missing not in MISSING_POLICIES:
+            raise FtiError(f"missing must be one of {list(MISSING_POLICIES)}, got {missing!r}")
+        self.missing = missing
+        self._store = fv._fs._online
+        features = {f["name"]: f for f in fv.features}
+        self.base = fv._feature_columns()
+        base_schema = pa.schema([(n, parse_type(features[n]["type"])) for n in self.base])
+        self.base_schema = base_schema
+        self.schema = pipeline.schema(base_schema, states) if states is not None else base_schema
+        self.names = self.schema.names
+        self._mdt = pipeline.row_runner(base_schema, states) if states is not None else None
+        self._validators = {n: _validator(n, base_schema.field(n).type) for n in self.base}
+
+        self.serving_keys: list[str] = []
+        self.lookups: list[_Lookup] = []
+        provided: set[str] = set()
+        self._on_demand: list[_OnDemand] = []
+        self._extras: list[str] = []  # stored ODT inputs the view does not select
+        request_parameters: dict[str, None] = {}
+        required_params: dict[str, None] = {}
+        base = set(self.base)
+        for node in fv.query.nodes():
+            group = node.group
+            view_names = {col: out for col, out in node.outputs}
+            if node.parent is None:
+                key_names = list(group.primary_key) if group.online_enabled else []
+            else:  # the left column joined to each primary-key column, in key order
+                by_right = dict(zip(node.right_on, node.left_on, strict=True))
+                key_names = [by_right[k] for k in group.primary_key]
+            if group.online_enabled:
+                self.serving_keys += [k for k in key_names if k not in self.serving_keys]
+                self.lookups.append(self._lookup(node, key_names, view_names, base))
+                provided |= {n for n, _, _ in self.lookups[-1].targets}
+            for udf in group.transformation_functions:
+                outputs = [(i, view_names[o]) for i, o in enumerate(udf.output_names)]
+                outputs = [(i, n) for i, n in outputs if n in base]
+                if not outputs:
+                    continue
+                stored = self.lookups[-1] if group.online_enabled else None
+                schema = group.schema
+                assert schema is not None
+                keys = dict(zip(group.primary_key, key_names, strict=False))
+                inputs: list[tuple[str, bool | None, str]] = []
+                for col in udf.inputs:
+                    request_parameters[col] = None
+                    name = view_names.get(col, "")
+                    if name in base:
+                        inputs.append((col, True, name))
+                    elif col in keys:
+                        inputs.append((col, False, keys[col]))
+                    elif stored is not None and col in schema.names:
+                        name = f"{node.alias}.{col}"
+                        typ = schema.field(col).type
+                        position = group._codec().value_columns.index(col)
+                        stored.targets.append((name, position, from_integer(typ)))
+                        self._extras.append(name)
+                        inputs.append((col, True, name))
+                    else:
+                        required_params[col] = None
+                        inputs.append((col, None, col))
+                types = {c: schema.field(c).type for c in udf.inputs if c in schema.names}
+                run = udf.row_runner(types)
+                self._on_demand.append(_OnDemand(run, inputs, outputs))
+                provided |= {n for _, n in outputs}
+        self.request_parameters = list(request_parameters)
+        self.required_request_parameters = list(required_params)
+        self.required_passed = [n for n in self.base if n not in provided]
+        self._imputes = self._impute_values(statistics) if missing == "impute" else {}
+        self._template = dict.fromkeys([*self.base, *self._extras])
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _lookup(
+        self, node: Any, key_names: list[str], view_names: dict[str, str], base: set[str]
+    ) -> _Lookup:
+        group = node.group
+        codec = group._codec()
+        columns = codec.value_columns
+        targets = []
+        for col, name in view_names.items():
+            if name in base and col in columns:
+                typ = group.schema.field(col).type
+                targets.append((name, columns.index(col), from_integer(typ)))
+        event_position = None
+        max_age = None
+        if node.max_feature_age is not None and group.event_time is not None:
+            event_position = columns.index(group.event_time)
+            max_age = node.max_feature_age // dt.timedelta(microseconds=1)
+        return _Lookup(
+            f"{group.name}:{group.version}",
+            group._online_table,
+            codec.encode_key,
+            key_names,
+            codec.decode_value,
+            targets,
+            [t[0] for t in targets],
+            max_age,
+            event_position,
+        )
+
+    def _impute_values(self, statistics: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Per feature, the training value that stands in for a missing one: the mean of a
+        numeric feature (rounded for integers), the most frequent value of a categorical one."""
+        if statistics is None:
+            raise FtiError(
+                "missing='impute' needs the training dataset's statistics; create it with "
+                "statistics_config=True"
+            )
+        columns = statistics.get("columns", {})
+        out: dict[str, Any] = {}
+        for name in self.base:
+            stats = columns.get(name, {})
+            if stats.get("kind") == "numeric" and stats.get("mean") is not None:
+                mean = stats["mean"]
+                integer = pa.types.is_integer(self.base_schema.field(name).type)
+                out[name] = round(mean) if integer else float(mean)
+            elif stats.get("top_values"):
+                out[name] = stats["top_values"][0]["value"]
+            else:
+                out[name] = None
+        return out
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def _keys(self, keys: Any) -> Mapping[str, Any]:
+        if not isinstance(keys, Mapping):
+            raise InvalidDataError(
+                f"serving_keys must be a dict of {self.serving_keys}, got {keys!r}"
+            )
+        if len(keys) != len(self.serving_keys) or any(k not in keys for k in self.serving_keys):
+            unknown = [k for k in keys if k not in self.serving_keys]
+            if unknown:
+                raise InvalidDataError(
+                    f"unknown serving key(s) {unknown}; the serving keys are {self.serving_keys}"
+                )
+            absent = [k for k in self.serving_keys if k not in keys]
+            raise InvalidDataError(f"missing serving key(s) {absent}")
+        return keys
+
+    def _passed(self, given: Any) -> Mapping[str, Any]:
+        passed: Mapping[str, Any] = given or {}
+        if not isinstance(passed, Mapping):
+            raise InvalidDataError(f"passed_features must be a dict, got {passed!r}")
+        validators = self._validators
+        for name, value in passed.items():
+            check = validators.get(name)
+            if check is None:
+                raise InvalidDataError(
+                    f"unknown passed feature {name!r}; the view's features are {self.base}"
+                )
+            check(value)
+        absent = [n for n in self.required_passed if n not in passed]
+        if absent:
+            raise InvalidDataError(
+                f"passed feature(s) {absent} are required: their feature groups are not online"
+            )
+        return passed
+
+    def _params(self, given: Any) -> Mapping[str, Any]:
+        params: Mapping[str, Any] = given or {}
+        if not isinstance(params, Mapping):
+            raise InvalidDataError(f"request_parameters must be a dict, got {params!r}")
+        for name in params:
+            if name not in self.request_parameters:
+                raise InvalidDataError(
+                    f"unknown request parameter {name!r}; the on-demand transformations read "
+                    f"{self.request_parameters}"
+                )
+        absent = [n for n in self.required_request_parameters if n not in params]
+        if absent:
+            raise InvalidDataError(f"missing request parameter(s) {absent}")
+        return params
+
+    def vectors(
+        self,
+        keys: Sequence[Any],
+        passed: Sequence[Any],
+        params: Sequence[Any],
+        transform: bool,
+        details: bool,
+    ) -> list[tuple[dict[str, Any], FeatureVector | None]]:
+        """Rows (dicts by feature name) for each entity, with details when asked."""
+        keys = [self._keys(k) for k in keys]
+        passed = [self._passed(p) for p in passed]
+        params = [self._params(p) for p in params]
+        requests = []
+        for lookup in self.lookups:
+            encoded = []
+            for entity in keys:
+                try:
+                    encoded.append(lookup.encode([entity[k] for k in lookup.key_names]))
+                except InvalidDataError as exc:
+                    raise InvalidDataError(f"serving key(s) {lookup.key_names}: {exc}") from exc
+            requests.append((lookup.table, encoded))
+        found = self._store.multi_get(requests) if requests else []
+        now = None
+        out = []
+        for i, entity in enumerate(keys):
+            row = self._template.copy()
+            given, request = passed[i], params[i]
+            imputed: list[str] = []
+            absent: list[str] = []
+            for lookup, values in zip(self.lookups, found, strict=True):
+                value = values[i]
+                if value is not None and lookup.max_age_us is not None:
+                    now = now or micros(dt.datetime.now(dt.UTC))
+                    stored = lookup.decode(value)[lookup.event_position]  # type: ignore[index]
+                    if stored is None or now - stored > lookup.max_age_us:
+                        value = None  # too old, as the offline join says
+                if value is None:
+                    self._on_missing(lookup, entity, row, given, imputed, absent)
+                    continue
+                decoded = lookup.decode(value)
+                for name, position, convert in lookup.targets:
+                    v = decoded[position]
+                    row[name] = v if convert is None or v is None else convert(v)
+            if given:
+                row.update(given)
+            for odt in self._on_demand:
+                args = [
+                    request[col] if col in request else row[name] if in_row else entity[name]
+                    for col, in_row, name in odt.inputs
+                ]
+                results = odt.run(args)
+                for position, name in odt.outputs:
+                    row[name] = results[position]
+            for name in self._extras:
+                del row[name]
+            info = None
+            if details:
+                info = FeatureVector(None, dict(row), imputed, absent)
+            if transform and self._mdt is not None:
+                self._mdt(row)
+            out.append((row, info))
+        return out
+
+    def _on_missing(
+        self,
+        lookup: _Lookup,
+        entity: Mapping[str, Any],
+        row: dict[str, Any],
+        given: Mapping[str, Any],
+        imputed: list[str],
+        absent: list[str],
+    ) -> None:
+        needed = [n for n in lookup.features if n not in given]
+        if not needed:
+            return  # every feature of the group was passed
+        if self.missing == "error":
+            key = {k: entity[k] for k in lookup.key_names}
+            raise FeatureVectorNotFound(
+                f"no online row in {lookup.group} for {key} (features {needed}); pass them as "
+                "passed_features or init_serving(missing='impute' | 'null')"
+            )
+        absent.append(lookup.group)
+        if self.missing == "impute":
+            for name in needed:
+                row[name] = self._imputes.get(name)
+                imputed.append(name)
+
+    # -- output -----------------------------------------------------------------------------
+
+    def shape(
+        self, rows: list[dict[str, Any]], return_type: str, single: bool, transform: bool
+    ) -> Any:
+        """The rows in the view's order as ``return_type``; one vector when ``single``."""
+        schema = self.schema if transform else self.base_schema
+        names = schema.names
+        if return_type == "list":
+            out: Any = [[row[n] for n in names] for row in rows]
+        elif return_type == "dict":
+            out = [{n: row[n] for n in names} for row in rows]
+        elif return_type == "numpy":
+            out = np.array([[row[n] for n in names] for row in rows])
+        elif return_type in ("pandas", "polars"):
+            table = pa.Table.from_pylist([{n: row[n] for n in names} for row in rows], schema)
+            return _frames.to_frame(table, return_type)
+        else:
+            raise FtiError(f"return_type must be one of {list(RETURN_TYPES)}, got {return_type!r}")
+        return out[0] if single else out
