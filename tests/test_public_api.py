@@ -22,6 +22,9 @@ def test_contract_names_exist() -> None:
         "expect",
         "FtiError",
         "ValidationFailed",
+        "udf",
+        "builtins",
+        "FeatureVectorNotFound",
     }
     assert expected <= set(fti.__all__)
 

@@ -7,12 +7,14 @@
 
 __version__ = "0.1.0"
 
+from fti import builtins
 from fti.errors import (
     AlreadyExistsError,
     CommitNotFound,
     ConcurrentModificationError,
     ConfigurationError,
     FeatureGroupNotFound,
+    FeatureVectorNotFound,
     FeatureViewNotFound,
     FtiError,
     InvalidDataError,
@@ -32,6 +34,7 @@ from fti.featurestore import (
     InsertResult,
     Query,
 )
+from fti.featurestore.serving import FeatureVector
 from fti.offline import CommitInfo
 from fti.project import Project, connect
 from fti.statistics import StatisticsConfig
@@ -56,6 +59,8 @@ __all__ = [
     "FeatureGroup",
     "FeatureGroupNotFound",
     "FeatureStore",
+    "FeatureVector",
+    "FeatureVectorNotFound",
     "FeatureView",
     "FeatureViewNotFound",
     "Filter",
@@ -73,6 +78,7 @@ __all__ = [
     "ValidationFailed",
     "ValidationReport",
     "__version__",
+    "builtins",
     "connect",
     "expect",
     "udf",

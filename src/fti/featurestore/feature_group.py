@@ -132,7 +132,9 @@ class FeatureGroup:
         if table.num_rows == 0:
             return None
         table = ingest.normalize(table, self.event_time)
+        input_types = None
         if self._record.transformation_functions:
+            input_types = self._input_types(table)
             table = apply_on_demand(table, self.transformation_functions)
         show = _progress.wanted(progress, table.num_rows)
         total = 4 + self.online_enabled
@@ -169,6 +171,10 @@ class FeatureGroup:
             steps.step("recording commit")
             if record.arrow_schema is None:
                 self._store_schema(schema)
+            if input_types:
+                self._record = self._fs._catalog.update_feature_group(
+                    self.id, self._record.revision, {"transformation_functions": input_types}
+                )
             self._fs._catalog.record_commit(
                 self.id,
                 result.version,
@@ -193,6 +199,24 @@ class FeatureGroup:
             )
         required = {*self.primary_key, *([self.event_time] if self.event_time else [])}
         return pa.schema([f.with_nullable(f.name not in required) for f in table.schema])
+
+    def _input_types(self, table: pa.Table) -> list[dict[str, Any]] | None:
+        """The ODT references with the types of their inputs, when not yet recorded: request
+        inputs (``drop``) are not stored, so online vectors learn their types from here."""
+        refs = self._record.transformation_functions
+        if all("input_types" in ref for ref in refs):
+            return None
+        return [
+            {
+                **ref,
+                "input_types": {
+                    c: str(table.schema.field(c).type)
+                    for c in ref["inputs"]
+                    if c in table.column_names
+                },
+            }
+            for ref in refs
+        ]
 
     def _store_schema(self, schema: pa.Schema) -> None:
         features = [f.to_dict() for f in schema_to_features(schema, {})]

@@ -40,7 +40,7 @@ class FeatureView:
         self._batch_spec: Spec | None = None
         # (training-dataset version, MDT state) that batch data and serving apply
         self._scoring: tuple[int, list[Any]] | None = None
-        self._serving: Any = None
+        self._serving: ServingPlan | None = None
         self._pipeline_cache: Pipeline | None = None
         self._batch_commits: dict[str, int] | None = None
         self.last_training_dataset_version: int | None = None
@@ -565,12 +565,14 @@ class FeatureView:
         if training_dataset_version is not None:
             self.init_batch_scoring(training_dataset_version)
             statistics = self.get_training_dataset(training_dataset_version).statistics
-        states = self._scoring_states(True)
+        # Without a version a view with MDTs serves untransformed vectors only.
+        states = self._scoring[1] if self._scoring and self._pipeline else None
         self._serving = ServingPlan(self, self._pipeline, states, statistics, missing)
 
-    def _plan(self) -> Any:
+    def _plan(self) -> ServingPlan:
         if self._serving is None:
-            self.init_serving()  # fails with a clear message when the view needs a version
+            self.init_serving()
+        assert self._serving is not None
         return self._serving
 
     @property
@@ -592,8 +594,11 @@ class FeatureView:
             "serving_keys": typed(plan.serving_keys),
             "required_passed_features": typed(plan.required_passed),
             "passed_features": typed(plan.base),
-            "request_parameters": typed(plan.request_parameters),
-            "required_request_parameters": typed(plan.required_request_parameters),
+            "request_parameters": [
+                {"name": n, "type": str(plan.parameter_types.get(n, "any"))}
+                for n in plan.request_parameters
+            ],
+            "required_request_parameters": list(plan.required_request_parameters),
             "features": [{"name": f.name, "type": str(f.type)} for f in plan.schema],
             "missing": plan.missing,
         }
@@ -662,11 +667,13 @@ class FeatureView:
         if return_type not in RETURN_TYPES:
             raise FtiError(f"return_type must be one of {list(RETURN_TYPES)}, got {return_type!r}")
         plan = self._plan()
+        if transform and plan.untransformed_only:
+            self._scoring_states(True)  # raises: which training dataset's state?
         rows = plan.vectors(keys, passed, params, transform, details)
         vectors = plan.shape([r for r, _ in rows], return_type, single, transform)
         if not details:
             return vectors
-        infos = [info for _, info in rows]
+        infos = [info for _, info in rows if info is not None]
         if single:
             infos[0].vector = vectors
             return infos[0]

@@ -75,7 +75,7 @@ class _OnDemand:
     outputs: list[tuple[int, str]]  # (position in the UDF's outputs, name in the row)
 
 
-def _validator(name: str, typ: pa.DataType) -> Callable[[Any], None]:
+def _validator(name: str, typ: pa.DataType, what: str = "passed feature") -> Callable[[Any], None]:
     """A check that a passed value fits the feature's type (None always does)."""
     if pa.types.is_floating(typ):
         ok: tuple[type, ...] = (float, int, np.floating, np.integer)
@@ -98,8 +98,7 @@ def _validator(name: str, typ: pa.DataType) -> Callable[[Any], None]:
             return
         if not isinstance(value, ok) or (no_bool and isinstance(value, bool | np.bool_)):
             raise InvalidDataError(
-                f"passed feature {name!r} must be a {typ} value, got {value!r} "
-                f"({type(value).__name__})"
+                f"{what} {name!r} must be a {typ} value, got {value!r} ({type(value).__name__})"
             )
 
     return check
@@ -127,6 +126,7 @@ class ServingPlan:
         self.schema = pipeline.schema(base_schema, states) if states is not None else base_schema
         self.names = self.schema.names
         self._mdt = pipeline.row_runner(base_schema, states) if states is not None else None
+        self.untransformed_only = bool(pipeline) and states is None
         self._validators = {n: _validator(n, base_schema.field(n).type) for n in self.base}
 
         self.serving_keys: list[str] = []
@@ -134,6 +134,7 @@ class ServingPlan:
         provided: set[str] = set()
         self._on_demand: list[_OnDemand] = []
         self._extras: list[str] = []  # stored ODT inputs the view does not select
+        self.parameter_types: dict[str, pa.DataType] = {}
         request_parameters: dict[str, None] = {}
         required_params: dict[str, None] = {}
         base = set(self.base)
@@ -149,7 +150,8 @@ class ServingPlan:
                 self.serving_keys += [k for k in key_names if k not in self.serving_keys]
                 self.lookups.append(self._lookup(node, key_names, view_names, base))
                 provided |= {n for n, _, _ in self.lookups[-1].targets}
-            for udf in group.transformation_functions:
+            refs = group._record.transformation_functions
+            for udf, ref in zip(group.transformation_functions, refs, strict=True):
                 outputs = [(i, view_names[o]) for i, o in enumerate(udf.output_names)]
                 outputs = [(i, n) for i, n in outputs if n in base]
                 if not outputs:
@@ -176,7 +178,12 @@ class ServingPlan:
                     else:
                         required_params[col] = None
                         inputs.append((col, None, col))
-                types = {c: schema.field(c).type for c in udf.inputs if c in schema.names}
+                # as the insert typed them (request inputs are not stored, but recorded)
+                types = {c: parse_type(t) for c, t in ref.get("input_types", {}).items()}
+                types.update({c: schema.field(c).type for c in udf.inputs if c in schema.names})
+                for col in udf.inputs:
+                    if col in types:
+                        self.parameter_types[col] = types[col]
                 run = udf.row_runner(types)
                 self._on_demand.append(_OnDemand(run, inputs, outputs))
                 provided |= {n for _, n in outputs}
@@ -185,6 +192,9 @@ class ServingPlan:
         self.required_passed = [n for n in self.base if n not in provided]
         self._imputes = self._impute_values(statistics) if missing == "impute" else {}
         self._template = dict.fromkeys([*self.base, *self._extras])
+        self._param_validators = {
+            n: _validator(n, t, "request parameter") for n, t in self.parameter_types.items()
+        }
 
     # -- building ---------------------------------------------------------------------------
 
@@ -278,12 +288,16 @@ class ServingPlan:
         params: Mapping[str, Any] = given or {}
         if not isinstance(params, Mapping):
             raise InvalidDataError(f"request_parameters must be a dict, got {params!r}")
-        for name in params:
+        validators = self._param_validators
+        for name, value in params.items():
             if name not in self.request_parameters:
                 raise InvalidDataError(
                     f"unknown request parameter {name!r}; the on-demand transformations read "
                     f"{self.request_parameters}"
                 )
+            check = validators.get(name)
+            if check is not None:
+                check(value)
         absent = [n for n in self.required_request_parameters if n not in params]
         if absent:
             raise InvalidDataError(f"missing request parameter(s) {absent}")
@@ -324,7 +338,7 @@ class ServingPlan:
                     now = now or micros(dt.datetime.now(dt.UTC))
                     stored = lookup.decode(value)[lookup.event_position]  # type: ignore[index]
                     if stored is None or now - stored > lookup.max_age_us:
-                        value = None  # too old, as the offline join says
+                        continue  # too old: null features, as the offline join gives
                 if value is None:
                     self._on_missing(lookup, entity, row, given, imputed, absent)
                     continue
