@@ -27,6 +27,9 @@ def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert (tmp_path / "fti_home" / "catalog.sqlite").exists()
     x, y = namespace["X"], namespace["y"]
     assert list(x.columns) == ["amount", "spend_7d"]  # type: ignore[attr-defined]
+    assert x["amount"].tolist() == [1.0, -1.0]  # type: ignore[index]  # 40 and 9.5, scaled
+    scaled = (25.0 - (40.0 + 9.5) / 2) / ((40.0 - 9.5) / 2)
+    assert namespace["vector"] == [scaled, 13.0]
     assert x["spend_7d"].tolist() == [13.0, 80.0]  # type: ignore[index]
     assert y["is_fraud"].tolist() == [False, True]  # type: ignore[index]
     assert namespace["X_again"].equals(x)  # type: ignore[attr-defined]

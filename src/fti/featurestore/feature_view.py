@@ -21,7 +21,7 @@ from fti.featurestore import ingest, model_dependent
 from fti.featurestore.filters import FeatureRef, Filter
 from fti.featurestore.query import Query
 from fti.featurestore.schema import parse_type
-from fti.featurestore.serving import RETURN_TYPES, ServingPlan
+from fti.featurestore.serving import ServingPlan
 from fti.featurestore.training_data import Spec, Split, make_spec, random_split, time_split
 from fti.statistics import StatisticsConfig
 from fti.transform import ModelTransform, Pipeline
@@ -619,15 +619,17 @@ class FeatureView:
         ``request_parameters`` feed on-demand transformations. ``details=True`` returns a
         :class:`FeatureVector` with the untransformed values and what was imputed.
         """
-        return self._vectors(
-            [serving_keys],
-            [passed_features],
-            [request_parameters],
-            return_type,
-            transform,
-            details,
-            single=True,
+        plan = self._serving or self._plan()
+        if transform and plan.untransformed_only:
+            self._scoring_states(True)  # raises: which training dataset's state?
+        row, info = plan.vector(
+            serving_keys, passed_features, request_parameters, transform, details
         )
+        vector = plan.one(row, return_type, transform)
+        if info is None:
+            return vector
+        info.vector = vector
+        return info
 
     def get_feature_vectors(
         self,
@@ -650,36 +652,18 @@ class FeatureView:
             raise FtiError(
                 f"passed_features and request_parameters need one entry per serving key ({n})"
             )
-        return self._vectors(
-            serving_keys, passed, params, return_type, transform, details, single=False
-        )
-
-    def _vectors(
-        self,
-        keys: Sequence[Any],
-        passed: Sequence[Any],
-        params: Sequence[Any],
-        return_type: str,
-        transform: bool,
-        details: bool,
-        single: bool,
-    ) -> Any:
-        if return_type not in RETURN_TYPES:
-            raise FtiError(f"return_type must be one of {list(RETURN_TYPES)}, got {return_type!r}")
         plan = self._plan()
         if transform and plan.untransformed_only:
-            self._scoring_states(True)  # raises: which training dataset's state?
-        rows = plan.vectors(keys, passed, params, transform, details)
-        vectors = plan.shape([r for r, _ in rows], return_type, single, transform)
+            self._scoring_states(True)
+        rows = plan.vectors(serving_keys, passed, params, transform, details)
         if not details:
-            return vectors
-        infos = [info for _, info in rows if info is not None]
-        if single:
-            infos[0].vector = vectors
-            return infos[0]
+            return plan.many([row for row, _ in rows], return_type, transform)
         per_row = return_type if return_type == "dict" else "list"
-        for info, (row, _) in zip(infos, rows, strict=True):
-            info.vector = plan.shape([row], per_row, True, transform)
+        infos = []
+        for row, info in rows:
+            assert info is not None
+            info.vector = plan.one(row, per_row, transform)
+            infos.append(info)
         return infos
 
     # -- lifecycle --------------------------------------------------------------------------

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from fti.transform import Pipeline
 
 MISSING_POLICIES = ("error", "impute", "null")
+_EMPTY: Mapping[str, Any] = {}
 RETURN_TYPES = ("list", "dict", "numpy", "pandas", "polars")
 
 
@@ -57,7 +58,7 @@ class _Lookup:
 
     group: str  # "name:version"
     table: str
-    encode: Callable[[Sequence[Any]], bytes]
+    encode: Callable[[Mapping[str, Any]], bytes]  # the key from the serving keys
     key_names: list[str]  # serving keys, in the group's primary-key order
     decode: Callable[[bytes], list[Any]]
     targets: list[tuple[str, int, Callable[[Any], Any] | None]]  # (name in row, position, conv)
@@ -192,6 +193,7 @@ class ServingPlan:
         self.required_passed = [n for n in self.base if n not in provided]
         self._imputes = self._impute_values(statistics) if missing == "impute" else {}
         self._template = dict.fromkeys([*self.base, *self._extras])
+        self._key_set = set(self.serving_keys)
         self._param_validators = {
             n: _validator(n, t, "request parameter") for n, t in self.parameter_types.items()
         }
@@ -217,7 +219,7 @@ class ServingPlan:
         return _Lookup(
             f"{group.name}:{group.version}",
             group._online_table,
-            codec.encode_key,
+            codec.key_encoder(key_names),
             key_names,
             codec.decode_value,
             targets,
@@ -251,6 +253,8 @@ class ServingPlan:
     # -- requests ---------------------------------------------------------------------------
 
     def _keys(self, keys: Any) -> Mapping[str, Any]:
+        if type(keys) is dict and keys.keys() == self._key_set:
+            return keys
         if not isinstance(keys, Mapping):
             raise InvalidDataError(
                 f"serving_keys must be a dict of {self.serving_keys}, got {keys!r}"
@@ -266,8 +270,10 @@ class ServingPlan:
         return keys
 
     def _passed(self, given: Any) -> Mapping[str, Any]:
+        if not given and not self.required_passed:
+            return _EMPTY
         passed: Mapping[str, Any] = given or {}
-        if not isinstance(passed, Mapping):
+        if type(passed) is not dict and not isinstance(passed, Mapping):
             raise InvalidDataError(f"passed_features must be a dict, got {passed!r}")
         validators = self._validators
         for name, value in passed.items():
@@ -285,8 +291,10 @@ class ServingPlan:
         return passed
 
     def _params(self, given: Any) -> Mapping[str, Any]:
+        if not given and not self.required_request_parameters:
+            return _EMPTY
         params: Mapping[str, Any] = given or {}
-        if not isinstance(params, Mapping):
+        if type(params) is not dict and not isinstance(params, Mapping):
             raise InvalidDataError(f"request_parameters must be a dict, got {params!r}")
         validators = self._param_validators
         for name, value in params.items():
@@ -303,6 +311,23 @@ class ServingPlan:
             raise InvalidDataError(f"missing request parameter(s) {absent}")
         return params
 
+    def _encode(self, lookup: _Lookup, entity: Mapping[str, Any]) -> bytes:
+        try:
+            return lookup.encode(entity)
+        except InvalidDataError as exc:
+            raise InvalidDataError(f"serving key(s) {lookup.key_names}: {exc}") from exc
+
+    def vector(
+        self, keys: Any, passed: Any, params: Any, transform: bool, details: bool
+    ) -> tuple[dict[str, Any], FeatureVector | None]:
+        """One entity: the hot path, one key per online table in one round trip."""
+        entity = self._keys(keys)
+        given = self._passed(passed)
+        request = self._params(params)
+        requests = [(lookup.table, [self._encode(lookup, entity)]) for lookup in self.lookups]
+        found = self._store.multi_get(requests) if requests else []
+        return self._row(entity, [v[0] for v in found], given, request, transform, details)
+
     def vectors(
         self,
         keys: Sequence[Any],
@@ -311,60 +336,60 @@ class ServingPlan:
         transform: bool,
         details: bool,
     ) -> list[tuple[dict[str, Any], FeatureVector | None]]:
-        """Rows (dicts by feature name) for each entity, with details when asked."""
-        keys = [self._keys(k) for k in keys]
-        passed = [self._passed(p) for p in passed]
-        params = [self._params(p) for p in params]
-        requests = []
-        for lookup in self.lookups:
-            encoded = []
-            for entity in keys:
-                try:
-                    encoded.append(lookup.encode([entity[k] for k in lookup.key_names]))
-                except InvalidDataError as exc:
-                    raise InvalidDataError(f"serving key(s) {lookup.key_names}: {exc}") from exc
-            requests.append((lookup.table, encoded))
+        """Many entities: every lookup of every entity in one round trip."""
+        entities = [self._keys(k) for k in keys]
+        given = [self._passed(p) for p in passed]
+        request = [self._params(p) for p in params]
+        requests = [
+            (lookup.table, [self._encode(lookup, e) for e in entities]) for lookup in self.lookups
+        ]
         found = self._store.multi_get(requests) if requests else []
-        now = None
-        out = []
-        for i, entity in enumerate(keys):
-            row = self._template.copy()
-            given, request = passed[i], params[i]
-            imputed: list[str] = []
-            absent: list[str] = []
-            for lookup, values in zip(self.lookups, found, strict=True):
-                value = values[i]
-                if value is not None and lookup.max_age_us is not None:
-                    now = now or micros(dt.datetime.now(dt.UTC))
-                    stored = lookup.decode(value)[lookup.event_position]  # type: ignore[index]
-                    if stored is None or now - stored > lookup.max_age_us:
-                        continue  # too old: null features, as the offline join gives
-                if value is None:
-                    self._on_missing(lookup, entity, row, given, imputed, absent)
-                    continue
-                decoded = lookup.decode(value)
-                for name, position, convert in lookup.targets:
-                    v = decoded[position]
-                    row[name] = v if convert is None or v is None else convert(v)
-            if given:
-                row.update(given)
-            for odt in self._on_demand:
-                args = [
-                    request[col] if col in request else row[name] if in_row else entity[name]
-                    for col, in_row, name in odt.inputs
-                ]
-                results = odt.run(args)
-                for position, name in odt.outputs:
-                    row[name] = results[position]
-            for name in self._extras:
-                del row[name]
-            info = None
-            if details:
-                info = FeatureVector(None, dict(row), imputed, absent)
-            if transform and self._mdt is not None:
-                self._mdt(row)
-            out.append((row, info))
-        return out
+        return [
+            self._row(e, [v[i] for v in found], given[i], request[i], transform, details)
+            for i, e in enumerate(entities)
+        ]
+
+    def _row(
+        self,
+        entity: Mapping[str, Any],
+        values: list[bytes | None],
+        given: Mapping[str, Any],
+        request: Mapping[str, Any],
+        transform: bool,
+        details: bool,
+    ) -> tuple[dict[str, Any], FeatureVector | None]:
+        """One entity's row from its stored values (one per lookup), in the documented steps."""
+        row = self._template.copy()
+        imputed: list[str] = []
+        absent: list[str] = []
+        for lookup, value in zip(self.lookups, values):  # noqa: B905 - same length by making
+            if value is None:
+                self._on_missing(lookup, entity, row, given, imputed, absent)
+                continue
+            decoded = lookup.decode(value)
+            if lookup.max_age_us is not None:
+                stored = decoded[lookup.event_position]  # type: ignore[index]
+                if stored is None or micros(dt.datetime.now(dt.UTC)) - stored > lookup.max_age_us:
+                    continue  # too old: null features, as the offline join gives
+            for name, position, convert in lookup.targets:
+                v = decoded[position]
+                row[name] = v if convert is None or v is None else convert(v)
+        if given:
+            row.update(given)
+        for odt in self._on_demand:
+            args = [
+                request[col] if col in request else row[name] if in_row else entity[name]
+                for col, in_row, name in odt.inputs
+            ]
+            results = odt.run(args)
+            for position, name in odt.outputs:
+                row[name] = results[position]
+        for name in self._extras:
+            del row[name]
+        info = FeatureVector(None, dict(row), imputed, absent) if details else None
+        if transform and self._mdt is not None:
+            self._mdt(row)
+        return row, info
 
     def _on_missing(
         self,
@@ -392,21 +417,28 @@ class ServingPlan:
 
     # -- output -----------------------------------------------------------------------------
 
-    def shape(
-        self, rows: list[dict[str, Any]], return_type: str, single: bool, transform: bool
-    ) -> Any:
-        """The rows in the view's order as ``return_type``; one vector when ``single``."""
+    def one(self, row: dict[str, Any], return_type: str, transform: bool) -> Any:
+        """One row in the view's order as ``return_type``."""
+        names = self.names if transform else self.base
+        if return_type == "list":
+            return [row[n] for n in names]
+        if return_type == "dict":
+            return {n: row[n] for n in names}
+        if return_type == "numpy":
+            return np.array([row[n] for n in names])
+        return self.many([row], return_type, transform)  # a one-row DataFrame
+
+    def many(self, rows: list[dict[str, Any]], return_type: str, transform: bool) -> Any:
+        """Rows as a list of lists or dicts, a 2-D array or one DataFrame."""
         schema = self.schema if transform else self.base_schema
         names = schema.names
         if return_type == "list":
-            out: Any = [[row[n] for n in names] for row in rows]
-        elif return_type == "dict":
-            out = [{n: row[n] for n in names} for row in rows]
-        elif return_type == "numpy":
-            out = np.array([[row[n] for n in names] for row in rows])
-        elif return_type in ("pandas", "polars"):
+            return [[row[n] for n in names] for row in rows]
+        if return_type == "dict":
+            return [{n: row[n] for n in names} for row in rows]
+        if return_type == "numpy":
+            return np.array([[row[n] for n in names] for row in rows])
+        if return_type in ("pandas", "polars"):
             table = pa.Table.from_pylist([{n: row[n] for n in names} for row in rows], schema)
             return _frames.to_frame(table, return_type)
-        else:
-            raise FtiError(f"return_type must be one of {list(RETURN_TYPES)}, got {return_type!r}")
-        return out[0] if single else out
+        raise FtiError(f"return_type must be one of {list(RETURN_TYPES)}, got {return_type!r}")

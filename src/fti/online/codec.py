@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgpack
@@ -100,6 +100,23 @@ class RowCodec:
             raise InvalidDataError(
                 f"invalid primary key value(s) {list(values)!r} for {self.primary_key}: {exc}"
             ) from exc
+
+    def key_encoder(self, names: Sequence[str]) -> Callable[[Mapping[str, Any]], bytes]:
+        """An encoder of the key found under ``names`` (in primary-key order) in a mapping,
+        built once: the per-request cost of a feature vector lookup."""
+        if not self._single:
+            return lambda entity: self.encode_key([entity[n] for n in names])
+        name, normalize, pack = names[0], self._normalizers[0], self._packb
+
+        def encode(entity: Mapping[str, Any]) -> bytes:
+            try:
+                return pack(normalize(entity[name]))
+            except (TypeError, ValueError) as exc:
+                raise InvalidDataError(
+                    f"invalid primary key value {entity[name]!r} for {self.primary_key}: {exc}"
+                ) from exc
+
+        return encode
 
     def _pylists(self, table: pa.Table, names: Iterable[str]) -> list[list[Any]]:
         out = []

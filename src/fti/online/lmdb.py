@@ -198,10 +198,25 @@ class LmdbOnlineStore(OnlineStore):
     ) -> list[list[bytes | None]]:
         dbs = [self._handle(table, create=False) for table, _ in requests]
         # One snapshot for all tables: the vector never mixes two commits.
+        if all(len(keys) == 1 for _, keys in requests):  # one feature vector: skip cursors
+            return self._get_each(dbs, [keys[0] for _, keys in requests])
         with self._env.begin() as txn:
             return [
                 self._get_many(txn, db, keys) for db, (_, keys) in zip(dbs, requests, strict=True)
             ]
+
+    def _get_each(
+        self, dbs: Sequence[lmdb_module._Database | None], keys: Sequence[bytes]
+    ) -> list[list[bytes | None]]:
+        out: list[list[bytes | None]] = []
+        with self._env.begin() as txn:
+            for db, key in zip(dbs, keys, strict=True):
+                try:
+                    value = None if db is None else txn.get(key, db=db)
+                except self._lmdb.BadValsizeError:
+                    value = None
+                out.append([None if value is None else value[8:]])
+        return out
 
     def applied_commit(self, table: str) -> int | None:
         marks = self._handle(_MARKS, create=False)
