@@ -28,6 +28,8 @@ def test_demo_runs_and_can_run_again(tmp_path: Path) -> None:
         "online store",
         "training dataset version 1",
         "bit-identical",
+        "Online feature vector",
+        "m_fraud_rate_30d",
     ):
         assert text in out, text
     with fti.connect(home) as project:

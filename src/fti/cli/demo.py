@@ -31,7 +31,8 @@ def demo(
     Generates seeded credit-card data (cards, merchants, transactions over 60 days), inserts
     it into three feature groups (offline Delta tables, online store for cards and merchants,
     an expectation suite on card features), then re-inserts a late correction and shows time
-    travel: commit 0 still holds the old values.
+    travel: commit 0 still holds the old values. A feature view gives a train/test split with
+    model-dependent transformations, and serves one online feature vector.
     """
     from fti.demo.pipeline import run_feature_pipeline
 
@@ -77,6 +78,12 @@ def demo(
                     else "[red]DIFFERENT[/red]"
                 )
             )
+        if report.vector is not None:
+            vector = Table("feature", "untransformed", "to the model", title_justify="left")
+            vector.title = f"Online feature vector for {report.serving_keys}"
+            for name, value in report.vector.vector.items():
+                vector.add_row(name, fmt(report.vector.untransformed.get(name, "")), fmt(value))
+            console.print(vector)
         home = opened.home
         console.print(
             f"Project files are in {home}. Try: [bold]fti --home {home} fg list[/bold]"

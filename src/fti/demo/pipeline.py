@@ -9,14 +9,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fti import _duckdb
+from fti import _duckdb, builtins
 from fti.demo.data import generate
 from fti.featurestore import FeatureGroup, FeatureStore
+from fti.featurestore.serving import FeatureVector
 from fti.project import Project
 from fti.validation import ExpectationSuite, expect
 
@@ -45,6 +47,8 @@ class DemoReport:
     rows_after_correction: pa.Table | None = None
     online_sample: pa.Table | None = None
     training: TrainingReport | None = None
+    serving_keys: dict[str, Any] | None = None
+    vector: FeatureVector | None = None
 
 
 @dataclass
@@ -164,6 +168,16 @@ def run_feature_pipeline(
     report.training.recreated_identical = all(
         a.equals(b) for a, b in zip(again, split, strict=True)
     )
+    on_step("serving an online feature vector for the first transaction's card and merchant")
+    fv.init_serving(training_dataset_version=report.training.training_dataset_version)
+    first = data.transactions.slice(0, 1).to_pylist()[0]
+    report.serving_keys = {k: first[k] for k in fv.serving_keys}
+    report.vector = fv.get_feature_vector(
+        report.serving_keys,
+        passed_features={"amount": first["amount"]},
+        return_type="dict",
+        details=True,
+    )
     return report
 
 
@@ -181,6 +195,11 @@ def _training_data(
         1,
         query=query,
         labels=["is_fraud"],
+        # fitted on the train split of each training dataset, applied online alike
+        transformation_functions=[
+            builtins.standard_scaler("amount"),
+            builtins.min_max_scaler("m_fraud_rate_30d"),
+        ],
         description="Card transactions with card and merchant features as of each transaction",
     )
     start = time.perf_counter()
