@@ -136,8 +136,8 @@ class ServingPlan:
         self._on_demand: list[_OnDemand] = []
         self._extras: list[str] = []  # stored ODT inputs the view does not select
         self.parameter_types: dict[str, pa.DataType] = {}
-        request_parameters: dict[str, None] = {}
-        required_params: dict[str, None] = {}
+        self._parameters: dict[str, None] = {}  # every ODT input (a request may override)
+        self._required: dict[str, None] = {}  # ODT inputs only a request can give
         base = set(self.base)
         for node in fv.query.nodes():
             group = node.group
@@ -151,45 +151,9 @@ class ServingPlan:
                 self.serving_keys += [k for k in key_names if k not in self.serving_keys]
                 self.lookups.append(self._lookup(node, key_names, view_names, base))
                 provided |= {n for n, _, _ in self.lookups[-1].targets}
-            refs = group._record.transformation_functions
-            for udf, ref in zip(group.transformation_functions, refs, strict=True):
-                outputs = [(i, view_names[o]) for i, o in enumerate(udf.output_names)]
-                outputs = [(i, n) for i, n in outputs if n in base]
-                if not outputs:
-                    continue
-                stored = self.lookups[-1] if group.online_enabled else None
-                schema = group.schema
-                assert schema is not None
-                keys = dict(zip(group.primary_key, key_names, strict=False))
-                inputs: list[tuple[str, bool | None, str]] = []
-                for col in udf.inputs:
-                    request_parameters[col] = None
-                    name = view_names.get(col, "")
-                    if name in base:
-                        inputs.append((col, True, name))
-                    elif col in keys:
-                        inputs.append((col, False, keys[col]))
-                    elif stored is not None and col in schema.names:
-                        name = f"{node.alias}.{col}"
-                        typ = schema.field(col).type
-                        position = group._codec().value_columns.index(col)
-                        stored.targets.append((name, position, from_integer(typ)))
-                        self._extras.append(name)
-                        inputs.append((col, True, name))
-                    else:
-                        required_params[col] = None
-                        inputs.append((col, None, col))
-                # as the insert typed them (request inputs are not stored, but recorded)
-                types = {c: parse_type(t) for c, t in ref.get("input_types", {}).items()}
-                types.update({c: schema.field(c).type for c in udf.inputs if c in schema.names})
-                for col in udf.inputs:
-                    if col in types:
-                        self.parameter_types[col] = types[col]
-                run = udf.row_runner(types)
-                self._on_demand.append(_OnDemand(run, inputs, outputs))
-                provided |= {n for _, n in outputs}
-        self.request_parameters = list(request_parameters)
-        self.required_request_parameters = list(required_params)
+            provided |= self._add_on_demand(node, view_names, key_names, base)
+        self.request_parameters = list(self._parameters)
+        self.required_request_parameters = list(self._required)
         self.required_passed = [n for n in self.base if n not in provided]
         self._imputes = self._impute_values(statistics) if missing == "impute" else {}
         self._template = dict.fromkeys([*self.base, *self._extras])
@@ -199,6 +163,52 @@ class ServingPlan:
         }
 
     # -- building ---------------------------------------------------------------------------
+
+    def _add_on_demand(
+        self, node: Any, view_names: dict[str, str], key_names: list[str], base: set[str]
+    ) -> set[str]:
+        """Plan the group's ODTs whose outputs the view selects; returns those outputs.
+
+        Each input comes from, in order: a request parameter of that name (always allowed to
+        override), the row being built (a view feature), a serving key (the group's key), a
+        stored column the view does not select (decoded too), else a required parameter.
+        """
+        group = node.group
+        schema = group.schema
+        assert schema is not None
+        stored = self.lookups[-1] if group.online_enabled else None
+        keys = dict(zip(group.primary_key, key_names, strict=False))
+        provided: set[str] = set()
+        refs = group._record.transformation_functions
+        for udf, ref in zip(group.transformation_functions, refs, strict=True):
+            named = [(i, view_names.get(o, "")) for i, o in enumerate(udf.output_names)]
+            outputs = [(i, n) for i, n in named if n in base]
+            if not outputs:
+                continue
+            inputs: list[tuple[str, bool | None, str]] = []
+            for col in udf.inputs:
+                self._parameters[col] = None
+                name = view_names.get(col, "")
+                if name in base:
+                    inputs.append((col, True, name))
+                elif col in keys:
+                    inputs.append((col, False, keys[col]))
+                elif stored is not None and col in schema.names:
+                    name = f"{node.alias}.{col}"
+                    position = group._codec().value_columns.index(col)
+                    stored.targets.append((name, position, from_integer(schema.field(col).type)))
+                    self._extras.append(name)
+                    inputs.append((col, True, name))
+                else:
+                    self._required[col] = None
+                    inputs.append((col, None, col))
+            # typed as at insert (request inputs are not stored; their types are recorded)
+            types = {c: parse_type(t) for c, t in ref.get("input_types", {}).items()}
+            types.update({c: schema.field(c).type for c in udf.inputs if c in schema.names})
+            self.parameter_types.update({c: types[c] for c in udf.inputs if c in types})
+            self._on_demand.append(_OnDemand(udf.row_runner(types), inputs, outputs))
+            provided |= {n for _, n in outputs}
+        return provided
 
     def _lookup(
         self, node: Any, key_names: list[str], view_names: dict[str, str], base: set[str]
@@ -362,7 +372,7 @@ class ServingPlan:
         row = self._template.copy()
         imputed: list[str] = []
         absent: list[str] = []
-        for lookup, value in zip(self.lookups, values):  # noqa: B905 - same length by making
+        for lookup, value in zip(self.lookups, values):  # noqa: B905 - equal by construction; strict costs time here
             if value is None:
                 self._on_missing(lookup, entity, row, given, imputed, absent)
                 continue
