@@ -47,6 +47,15 @@ def _finite(column: pa.Array | pa.ChunkedArray, what: str) -> np.ndarray:
     return values
 
 
+def _mean_std(x: np.ndarray) -> tuple[float, float]:
+    """Mean and population std without overflow near the float limits: computed on values
+    divided by a power of two (exact), then scaled back."""
+    top = float(np.abs(x).max())
+    unit = 2.0 ** math.floor(math.log2(top)) if top > 0 else 1.0
+    scaled = x / unit
+    return float(scaled.mean()) * unit, float(scaled.std()) * unit
+
+
 def _is_numeric(typ: pa.DataType) -> bool:
     return bool(pa.types.is_integer(typ) or pa.types.is_floating(typ))
 
@@ -126,7 +135,12 @@ class _Affine(_NumericMap):
 
     def vector(self, state: Mapping[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
         center, scale = state["center"], state["scale"]
-        return lambda x: (x - center) / scale
+
+        def run(x: np.ndarray) -> np.ndarray:
+            with np.errstate(all="ignore"):  # overflow is inf, as on the row path
+                return (x - center) / scale
+
+        return run
 
     def scalar(self, state: Mapping[str, Any]) -> Callable[[float], Any]:
         center, scale = state["center"], state["scale"]
@@ -144,7 +158,10 @@ class StandardScaler(_Affine):
 
     def fit_column(self, column: pa.ChunkedArray) -> dict[str, Any]:
         x = _finite(column, repr(self))
-        return {"center": float(x.mean()), "scale": _scale(float(x.std()))}
+        if x.min() == x.max():  # exactly 0 out, not the rounding noise of mean and std
+            return {"center": float(x[0]), "scale": 1.0}
+        mean, std = _mean_std(x)
+        return {"center": mean, "scale": _scale(std)}
 
 
 class MinMaxScaler(_Affine):
@@ -355,7 +372,7 @@ class MeanImputer(_NumericImputer):
     kind = "mean_imputer"
 
     def fit_column(self, column: pa.ChunkedArray) -> dict[str, Any]:
-        return {"value": float(_finite(column, repr(self)).mean())}
+        return {"value": _mean_std(_finite(column, repr(self)))[0]}
 
 
 class MedianImputer(_NumericImputer):
@@ -375,8 +392,9 @@ class ModeImputer(_Imputer):
             raise TransformationError(f"{self!r} needs a numeric or categorical column, not {typ}")
 
     def fit_column(self, column: pa.ChunkedArray) -> dict[str, Any]:
-        if pa.types.is_floating(column.type):
-            column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+        if pa.types.is_floating(column.type):  # finite values only; -0.0 counts as 0.0
+            finite = pc.is_finite(column)
+            column = pc.add(pc.if_else(finite, column, pa.scalar(None, column.type)), 0.0)
         counts = pc.value_counts(column.drop_null()).to_pylist()
         if not counts:
             raise TransformationError(f"cannot fit {self!r}: the train split has only nulls")
@@ -390,8 +408,8 @@ class ConstantImputer(_Imputer):
     kind = "constant_imputer"
 
     def __init__(self, column: str, value: Any) -> None:
-        if value is None:
-            raise FtiError("constant_imputer needs a value that is not None")
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            raise FtiError(f"constant_imputer needs a finite value that is not None, got {value}")
         super().__init__(column, value=value)
 
     def check_type(self, typ: pa.DataType) -> None:

@@ -237,7 +237,16 @@ class Pipeline:
 
         def run(row: dict[str, Any]) -> None:
             for inputs, fn, outputs, removed in plan:
-                values = fn([row[c] for c in inputs])
+                try:
+                    values = fn([row[c] for c in inputs])
+                except TransformationError:
+                    raise
+                except Exception as exc:
+                    given = {c: row.get(c) for c in inputs}
+                    raise TransformationError(
+                        f"model-dependent transformation failed on {given}: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
                 for name, value in zip(outputs, values, strict=True):
                     row[name] = value
                 for name in removed:
