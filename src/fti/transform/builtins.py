@@ -138,7 +138,8 @@ class _Affine(_NumericMap):
 
         def run(x: np.ndarray) -> np.ndarray:
             with np.errstate(all="ignore"):  # overflow is inf, as on the row path
-                return (x - center) / scale
+                out: np.ndarray = (x - center) / scale
+            return out
 
         return run
 
