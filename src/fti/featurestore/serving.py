@@ -21,6 +21,7 @@ Serving keys are the root group's primary key when the root is online, plus ever
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,25 @@ class _Lookup:
     features: list[str]  # the view features it provides (for the missing policy)
     max_age_us: int | None
     event_position: int | None
+    fill: Callable[[list[Any], dict[str, Any]], None] = field(default=lambda d, r: None)
+
+    def prepare(self) -> None:
+        """Build ``fill`` (decoded value -> row) once the targets are final: C-level
+        ``itemgetter`` / ``dict.update`` when no value needs converting."""
+        names = [t[0] for t in self.targets]
+        positions = [t[1] for t in self.targets]
+        if len(positions) > 1 and all(t[2] is None for t in self.targets):
+            get = operator.itemgetter(*positions)
+            self.fill = lambda decoded, row: row.update(zip(names, get(decoded)))  # noqa: B905
+            return
+        targets = self.targets
+
+        def fill(decoded: list[Any], row: dict[str, Any]) -> None:
+            for name, position, convert in targets:
+                v = decoded[position]
+                row[name] = v if convert is None or v is None else convert(v)
+
+        self.fill = fill
 
 
 @dataclass
@@ -157,6 +177,8 @@ class ServingPlan:
         self.required_passed = [n for n in self.base if n not in provided]
         self._imputes = self._impute_values(statistics) if missing == "impute" else {}
         self._template = dict.fromkeys([*self.base, *self._extras])
+        for lookup in self.lookups:
+            lookup.prepare()
         self._key_set = set(self.serving_keys)
         self._param_validators = {
             n: _validator(n, t, "request parameter") for n, t in self.parameter_types.items()
@@ -321,11 +343,15 @@ class ServingPlan:
             raise InvalidDataError(f"missing request parameter(s) {absent}")
         return params
 
-    def _encode(self, lookup: _Lookup, entity: Mapping[str, Any]) -> bytes:
-        try:
-            return lookup.encode(entity)
-        except InvalidDataError as exc:
-            raise InvalidDataError(f"serving key(s) {lookup.key_names}: {exc}") from exc
+    def _requests(self, entities: list[Mapping[str, Any]]) -> list[tuple[str, list[bytes]]]:
+        """The online keys of every lookup for every entity."""
+        requests = []
+        for lookup in self.lookups:
+            try:
+                requests.append((lookup.table, [lookup.encode(e) for e in entities]))
+            except InvalidDataError as exc:
+                raise InvalidDataError(f"serving key(s) {lookup.key_names}: {exc}") from exc
+        return requests
 
     def vector(
         self, keys: Any, passed: Any, params: Any, transform: bool, details: bool
@@ -334,7 +360,7 @@ class ServingPlan:
         entity = self._keys(keys)
         given = self._passed(passed)
         request = self._params(params)
-        requests = [(lookup.table, [self._encode(lookup, entity)]) for lookup in self.lookups]
+        requests = self._requests([entity])
         found = self._store.multi_get(requests) if requests else []
         return self._row(entity, [v[0] for v in found], given, request, transform, details)
 
@@ -350,9 +376,7 @@ class ServingPlan:
         entities = [self._keys(k) for k in keys]
         given = [self._passed(p) for p in passed]
         request = [self._params(p) for p in params]
-        requests = [
-            (lookup.table, [self._encode(lookup, e) for e in entities]) for lookup in self.lookups
-        ]
+        requests = self._requests(entities)
         found = self._store.multi_get(requests) if requests else []
         return [
             self._row(e, [v[i] for v in found], given[i], request[i], transform, details)
@@ -372,7 +396,7 @@ class ServingPlan:
         row = self._template.copy()
         imputed: list[str] = []
         absent: list[str] = []
-        for lookup, value in zip(self.lookups, values):  # noqa: B905 - equal by construction; strict costs time here
+        for lookup, value in zip(self.lookups, values):  # noqa: B905 - equal by construction
             if value is None:
                 self._on_missing(lookup, entity, row, given, imputed, absent)
                 continue
@@ -381,9 +405,7 @@ class ServingPlan:
                 stored = decoded[lookup.event_position]  # type: ignore[index]
                 if stored is None or micros(dt.datetime.now(dt.UTC)) - stored > lookup.max_age_us:
                     continue  # too old: null features, as the offline join gives
-            for name, position, convert in lookup.targets:
-                v = decoded[position]
-                row[name] = v if convert is None or v is None else convert(v)
+            lookup.fill(decoded, row)
         if given:
             row.update(given)
         for odt in self._on_demand:
