@@ -294,6 +294,21 @@ def test_root_online_makes_its_key_a_serving_key(fs: fti.FeatureStore) -> None:
     fv = fs.create_feature_view("cards", query=query)
     assert fv.serving_keys == ["cc_num", "home_mid"]
     assert fv.get_feature_vector({"cc_num": 2, "home_mid": 8}) == [2.5, 0.2]
+    # many plain vectors with nothing passed take the list-only path: same values
+    keys = [
+        {"cc_num": 2, "home_mid": 8},
+        {"cc_num": 1, "home_mid": 7},
+        {"cc_num": 2, "home_mid": 7},
+    ]
+    assert fv.get_feature_vectors(keys) == [[2.5, 0.2], [1.5, 0.1], [2.5, 0.1]]
+    assert fv.get_feature_vectors(keys, return_type="dict")[2] == {"spend": 2.5, "rate": 0.1}
+    with pytest.raises(fti.FeatureVectorNotFound, match="home_mid"):
+        fv.get_feature_vectors([*keys, {"cc_num": 1, "home_mid": 9}])
+    fv.init_serving(missing="null")
+    assert fv.get_feature_vectors([{"cc_num": 1, "home_mid": 9}, keys[0]]) == [
+        [1.5, None],
+        [2.5, 0.2],
+    ]
 
 
 # -- no skew ---------------------------------------------------------------------------------

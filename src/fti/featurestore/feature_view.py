@@ -655,6 +655,8 @@ class FeatureView:
         plan = self._plan()
         if transform and plan.untransformed_only:
             self._scoring_states(True)
+        if return_type == "list" and not details:
+            return plan.lists(serving_keys, passed, params, transform)
         rows = plan.vectors(serving_keys, passed, params, transform, details)
         if not details:
             return plan.many([row for row, _ in rows], return_type, transform)
