@@ -128,18 +128,25 @@ def _histogram(con: duckdb.DuckDBPyConnection, name: str, lo: Any, hi: Any) -> d
     if lo is None or hi is None:
         return {"edges": [], "counts": []}
     lo, hi = float(lo), float(hi)
-    bins = HISTOGRAM_BINS if hi > lo else 1
-    width = (hi - lo) / bins if hi > lo else 1.0
+    # hi / bins - lo / bins, not (hi - lo) / bins: the difference may overflow (-1e308, 1e308)
+    width = hi / HISTOGRAM_BINS - lo / HISTOGRAM_BINS
+    bins = HISTOGRAM_BINS if hi > lo and 0 < width < math.inf else 1
+    if bins == 1:
+        width = 1.0
     c = _q(name)
+    # x / width - lo / width stays finite where x - lo would not; clamped before the cast
     rows = con.execute(
-        "SELECT b, count(*) FROM (SELECT least(floor((x - ?) / ?)::BIGINT, ?) AS b FROM "
-        f"(SELECT {c}::DOUBLE AS x FROM data) WHERE x IS NOT NULL AND isfinite(x)) GROUP BY b",
-        [lo, width, bins - 1],
+        "SELECT b, count(*) FROM (SELECT least(greatest(floor(x / ? - ? / ?), 0), ?)::BIGINT AS b"
+        f" FROM (SELECT {c}::DOUBLE AS x FROM data) WHERE x IS NOT NULL AND isfinite(x))"
+        " GROUP BY b",
+        [width, lo, width, bins - 1],
     ).fetchall()
     counts = [0] * bins
     for b, n in rows:
         counts[int(b)] = int(n)
-    return {"edges": [lo + i * width for i in range(bins)] + [hi], "counts": counts}
+    # a weighted mean of lo and hi stays finite where lo + i * width may not
+    edges = [lo * (1 - i / bins) + hi * (i / bins) for i in range(bins)] + [hi]
+    return {"edges": edges, "counts": counts}
 
 
 def _top_values(con: duckdb.DuckDBPyConnection, name: str) -> list[dict[str, Any]]:
