@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 from fti import builtins
 from fti.errors import (
     AlreadyExistsError,
+    ArtifactIntegrityError,
     CommitNotFound,
     ConcurrentModificationError,
     ConfigurationError,
@@ -19,6 +20,7 @@ from fti.errors import (
     FtiError,
     InvalidDataError,
     MissingDependencyError,
+    ModelNotFound,
     NotFoundError,
     SchemaError,
     TrainingDatasetNotFound,
@@ -37,6 +39,7 @@ from fti.featurestore import (
 from fti.featurestore.serving import FeatureVector
 from fti.offline import CommitInfo
 from fti.project import Project, connect
+from fti.registry import Model, ModelRegistry
 from fti.statistics import StatisticsConfig
 from fti.transform import UDF, udf
 from fti.validation import (
@@ -49,6 +52,7 @@ from fti.validation import (
 __all__ = [
     "UDF",
     "AlreadyExistsError",
+    "ArtifactIntegrityError",
     "CommitInfo",
     "CommitNotFound",
     "ConcurrentModificationError",
@@ -68,6 +72,9 @@ __all__ = [
     "InsertResult",
     "InvalidDataError",
     "MissingDependencyError",
+    "Model",
+    "ModelNotFound",
+    "ModelRegistry",
     "NotFoundError",
     "Project",
     "Query",

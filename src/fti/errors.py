@@ -44,6 +44,15 @@ class FeatureVectorNotFound(NotFoundError):
     """The online store has no row for a serving key (and the missing policy is ``error``)."""
 
 
+class ModelNotFound(NotFoundError):
+    """No model with that name, version or alias."""
+
+
+class ArtifactIntegrityError(FtiError):
+    """A model artifact is missing, truncated or altered: its sha256 does not match the
+    manifest recorded when the version was registered."""
+
+
 class CommitNotFound(NotFoundError):
     """No commit of the offline table matches the requested version or time."""
 

@@ -22,7 +22,7 @@ import socket
 import tomllib
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fti import __version__
 from fti.catalog import Catalog
@@ -30,6 +30,9 @@ from fti.errors import ConfigurationError
 from fti.featurestore import FeatureStore
 from fti.offline import DeltaOfflineStore
 from fti.online import open_online_store
+
+if TYPE_CHECKING:
+    from fti.registry import ModelRegistry
 
 DEFAULT_HOME = "fti_home"
 
@@ -67,6 +70,8 @@ class Project:
         self.offline_root = offline_root
         self.online_store = online_store
         self._client = _client()
+        self._config = _config(home)
+        self._registry: ModelRegistry | None = None
         self._catalog = Catalog(catalog_url)
         self._online = open_online_store(online_store, home)
         self._feature_store = FeatureStore(
@@ -75,6 +80,19 @@ class Project:
 
     def get_feature_store(self) -> FeatureStore:
         return self._feature_store
+
+    def get_model_registry(self) -> ModelRegistry:
+        """Models of this project; artifacts in ``<home>/models`` unless ``fti.toml`` sets
+        ``[registry] artifacts = "s3://bucket/prefix"``; ``require_approval = ["production"]``
+        makes moving those aliases need an approver."""
+        if self._registry is None:
+            from fti.registry import ModelRegistry, open_artifact_store
+
+            section = self._config.get("registry", {})
+            spec = os.environ.get("FTI_ARTIFACTS") or section.get("artifacts")
+            store = open_artifact_store(str(spec or self.home / "models"))
+            self._registry = ModelRegistry(self, store, section.get("require_approval", []))
+        return self._registry
 
     def close(self) -> None:
         self._online.close()

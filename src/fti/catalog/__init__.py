@@ -1,12 +1,15 @@
 """The catalog of definitions and lineage (SQLite by default, PostgreSQL for teams)."""
 
 from fti.catalog.catalog import Catalog, FeatureGroupRecord, StoredReport
+from fti.catalog.models import AliasMove, ModelVersionRecord
 from fti.catalog.views import FeatureViewRecord, TrainingDatasetRecord
 
 __all__ = [
+    "AliasMove",
     "Catalog",
     "FeatureGroupRecord",
     "FeatureViewRecord",
+    "ModelVersionRecord",
     "StoredReport",
     "TrainingDatasetRecord",
 ]

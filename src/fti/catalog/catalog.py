@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from fti.catalog import tables as t
 from fti.catalog.engine import WRITE_OPTION, create_engine, migrate
+from fti.catalog.models import ModelCatalog
 from fti.catalog.transforms import TransformationCatalog
 from fti.catalog.views import FeatureViewCatalog
 from fti.errors import (
@@ -89,7 +90,7 @@ class StoredReport:
     content: dict[str, Any]
 
 
-class Catalog(FeatureViewCatalog, TransformationCatalog):
+class Catalog(FeatureViewCatalog, TransformationCatalog, ModelCatalog):
     """Definitions, statistics, validation reports and lineage of one project."""
 
     def __init__(self, url: str) -> None:

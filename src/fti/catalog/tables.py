@@ -146,3 +146,67 @@ transformation_functions = sa.Table(
     sa.UniqueConstraint("name", "version", name="uq_transformation_functions_name_version"),
     sa.UniqueConstraint("name", "hash", name="uq_transformation_functions_name_hash"),
 )
+
+# -- the model registry -----------------------------------------------------------------------
+
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+)
+
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("flavor", sa.String(32), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("metrics", sa.JSON, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("input_example", sa.JSON),
+    sa.Column("model_schema", sa.JSON),
+    # Lineage: the feature view read and the training-dataset version trained on.
+    sa.Column(
+        "feature_view_id", sa.Integer, sa.ForeignKey("feature_views.id", ondelete="RESTRICT")
+    ),
+    sa.Column("training_dataset_version", sa.Integer),
+    sa.Column("environment", sa.JSON, nullable=False),
+    sa.Column("code", sa.JSON, nullable=False),
+    # Where the artifacts are and every file's sha256 and size: the version's integrity.
+    sa.Column("artifact_uri", sa.Text, nullable=False),
+    sa.Column("manifest", sa.JSON, nullable=False),
+    sa.Column("card", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.UniqueConstraint("model_id", "version", name="uq_model_versions_model_version"),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), primary_key=True),
+    sa.Column("alias", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.String(256), nullable=False),
+    sa.Column("approved_by", sa.String(256)),
+)
+
+# Every move of an alias, kept forever: who pointed production where, when, approved by whom.
+model_alias_history = sa.Table(
+    "model_alias_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("alias", sa.String(64), nullable=False),
+    sa.Column("from_version", sa.Integer),
+    sa.Column("to_version", sa.Integer),  # NULL: the alias was removed
+    sa.Column("moved_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("moved_by", sa.String(256), nullable=False),
+    sa.Column("approved_by", sa.String(256)),
+)

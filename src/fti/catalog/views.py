@@ -116,6 +116,14 @@ class FeatureViewCatalog:
             raise FeatureViewNotFound(f"feature view {name!r} does not exist")
         return _view(row)
 
+    def get_feature_view_by_id(self, view_id: int) -> FeatureViewRecord:
+        fv = t.feature_views
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(fv).where(fv.c.id == view_id)).first()
+        if row is None:
+            raise FeatureViewNotFound(f"feature view id {view_id} does not exist")
+        return _view(row)
+
     def list_feature_views(self, name: str | None = None) -> list[FeatureViewRecord]:
         fv = t.feature_views
         query = sa.select(fv).order_by(fv.c.name, fv.c.version)

@@ -1,0 +1,292 @@
+"""A model version: its artifacts, metrics, lineage to its data and code, and its aliases."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fti.catalog import ModelVersionRecord
+from fti.errors import FtiError, SchemaError
+from fti.registry import artifacts
+from fti.registry.environment import code_version, environment
+from fti.registry.flavors import FLAVORS
+
+if TYPE_CHECKING:
+    from fti.featurestore import FeatureView
+    from fti.registry.registry import ModelRegistry
+
+
+def _jsonable(example: Any) -> Any:
+    """An input example as JSON: records of a DataFrame, lists of an array, else as is."""
+    if example is None:
+        return None
+    if hasattr(example, "to_dict") and hasattr(example, "columns"):  # pandas
+        return json.loads(example.head(5).to_json(orient="records", date_format="iso"))
+    if hasattr(example, "to_dicts"):  # polars
+        return json.loads(json.dumps(example.head(5).to_dicts(), default=str))
+    if hasattr(example, "tolist"):
+        return example[:5].tolist()
+    return json.loads(json.dumps(example, default=str))
+
+
+def _example_columns(example: Any) -> list[str] | None:
+    if example is None:
+        return None
+    if hasattr(example, "columns"):
+        return [str(c) for c in example.columns]
+    if isinstance(example, Mapping):
+        return [str(c) for c in example]
+    return None
+
+
+class Model:
+    """One model version. Created by ``mr.<flavor>.create_model(...)``; it exists in the
+    registry once :meth:`save` has uploaded its artifacts."""
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        flavor: str,
+        name: str,
+        *,
+        version: int | None = None,
+        record: ModelVersionRecord | None = None,
+        draft: dict[str, Any] | None = None,
+    ) -> None:
+        self._registry = registry
+        self.flavor = flavor
+        self.name = name
+        self._version = version
+        self._record = record
+        self._draft = draft or {}
+
+    # -- what a version is ------------------------------------------------------------------
+
+    @property
+    def version(self) -> int | None:
+        return self._record.version if self._record else self._version
+
+    def _get(self, key: str) -> Any:
+        return getattr(self._record, key) if self._record else self._draft.get(key)
+
+    metrics = property(lambda self: dict(self._get("metrics") or {}))
+    description = property(lambda self: self._get("description") or "")
+    tags = property(lambda self: dict(self._get("tags") or {}))
+    input_example = property(lambda self: self._get("input_example"))
+    model_schema = property(lambda self: self._get("model_schema"))
+    training_dataset_version = property(lambda self: self._get("training_dataset_version"))
+    environment = property(lambda self: self._get("environment"))
+    code = property(lambda self: self._get("code"))
+    created_at = property(lambda self: self._record.created_at if self._record else None)
+    created_by = property(lambda self: self._record.created_by if self._record else None)
+
+    @property
+    def saved(self) -> bool:
+        return self._record is not None
+
+    def _saved_record(self) -> ModelVersionRecord:
+        if self._record is None:
+            raise FtiError(f"model {self.name!r} is not saved yet: call model.save(...)")
+        return self._record
+
+    def __repr__(self) -> str:
+        return f"Model(name={self.name!r}, version={self.version}, flavor={self.flavor!r})"
+
+    # -- saving -----------------------------------------------------------------------------
+
+    def save(self, model: Any) -> Model:
+        """Upload a directory, a file or a model object (in the flavor's format) and register
+        the version: artifacts with a sha256 manifest, environment, code version, lineage."""
+        if self._record is not None:
+            raise FtiError(f"{self!r} is already saved; create a new version instead")
+        flavor = FLAVORS[self.flavor]
+        registry = self._registry
+        with tempfile.TemporaryDirectory(prefix="fti-model-") as tmp:
+            if isinstance(model, str | os.PathLike):
+                files = artifacts.collect(Path(model))
+                saved: dict[str, Any] = {"kind": "path"}
+            else:
+                flavor.require()
+                directory = Path(tmp) / "model"
+                directory.mkdir()
+                saved = {"kind": "object", **flavor.save(model, directory)}
+                files = artifacts.collect(directory)
+            manifest = {"files": artifacts.manifest_of(files), "saved": saved}
+            uri = registry._store.upload(files, self.name)
+            fields = {
+                "flavor": self.flavor,
+                "description": self.description,
+                "metrics": self.metrics,
+                "tags": self.tags,
+                "input_example": self._draft.get("input_example"),
+                "model_schema": self._draft.get("model_schema"),
+                "feature_view_id": self._draft.get("feature_view_id"),
+                "training_dataset_version": self._draft.get("training_dataset_version"),
+                "environment": environment(),
+                "code": code_version(),
+                "artifact_uri": uri,
+                "manifest": manifest,
+            }
+            try:
+                self._record = registry._catalog.register_model_version(
+                    self.name, self._version, fields, registry._client
+                )
+            except BaseException:
+                registry._store.delete(uri)  # nothing half-registered
+                raise
+        registry._catalog.update_model_version(self._record.id, {"card": self.card()})
+        self._record = registry._catalog.get_model_version_by_id(self._record.id)
+        return self
+
+    # -- reading back -----------------------------------------------------------------------
+
+    def download(self, dir: str | os.PathLike[str] | None = None) -> Path:
+        """The version's files in ``dir`` (a new temporary directory by default), each checked
+        against its recorded sha256 and size: a tampered or truncated artifact is refused."""
+        record = self._saved_record()
+        destination = Path(dir) if dir is not None else Path(tempfile.mkdtemp(prefix="fti-"))
+        destination.mkdir(parents=True, exist_ok=True)
+        files = record.manifest["files"]
+        self._registry._store.download(record.artifact_uri, list(files), destination)
+        artifacts.verify(destination, files)
+        return destination
+
+    def load(self) -> Any:
+        """The model object, read by its flavor (see :mod:`fti.registry.flavors`); for a
+        version saved from a path, the flavor's file if it holds one, else the directory."""
+        record = self._saved_record()
+        flavor = FLAVORS[record.flavor]
+        flavor.require()
+        directory = self.download()
+        saved = record.manifest["saved"]
+        if saved["kind"] == "object":
+            return flavor.load(directory, saved)
+        return directory
+
+    # -- aliases ----------------------------------------------------------------------------
+
+    def set_alias(self, alias: str, approved_by: str | None = None) -> None:
+        """Point ``alias`` (``production``, ``staging``, any name) at this version."""
+        record = self._saved_record()
+        self._registry.set_alias(self.name, record.version, alias, approved_by=approved_by)
+
+    @property
+    def aliases(self) -> list[str]:
+        record = self._saved_record()
+        found = self._registry._catalog.model_aliases(self.name).items()
+        return sorted(a for a, v in found if v == record.version)
+
+    # -- lineage ----------------------------------------------------------------------------
+
+    def get_feature_view(self, init: bool = True) -> FeatureView:
+        """The feature view this version was trained from, initialized for serving and batch
+        scoring with its training-dataset version (filters and transformation state)."""
+        record = self._saved_record()
+        if record.feature_view_id is None:
+            raise FtiError(f"{self!r} was registered without a feature view")
+        fs = self._registry._project.get_feature_store()
+        view = self._registry._catalog.get_feature_view_by_id(record.feature_view_id)
+        fv = fs.get_feature_view(view.name, view.version)
+        if init and record.training_dataset_version is not None:
+            fv.init_serving(training_dataset_version=record.training_dataset_version)
+        return fv
+
+    def lineage(self) -> dict[str, Any]:
+        """Everything this version came from: feature view, feature groups with the commits
+        its training data read, training dataset, code and environment."""
+        record = self._saved_record()
+        out: dict[str, Any] = {
+            "model": {"name": record.name, "version": record.version, "flavor": record.flavor},
+            "feature_view": None,
+            "training_dataset": None,
+            "feature_groups": [],
+            "code": record.code,
+            "environment": {k: v for k, v in record.environment.items() if k != "packages"},
+            "created_at": record.created_at.isoformat(),
+            "created_by": record.created_by,
+        }
+        if record.feature_view_id is None:
+            return out
+        catalog = self._registry._catalog
+        view = catalog.get_feature_view_by_id(record.feature_view_id)
+        out["feature_view"] = {"name": view.name, "version": view.version}
+        commits: dict[str, int] = {}
+        if record.training_dataset_version is not None:
+            td = catalog.get_training_dataset(view.id, record.training_dataset_version)
+            commits = dict(td.commits)
+            out["training_dataset"] = {
+                "version": td.version,
+                "spec": td.spec,
+                "created_at": td.created_at.isoformat(),
+            }
+        groups = {(f["group"], f["group_version"]) for f in view.features}
+        out["feature_groups"] = [
+            {"name": n, "version": v, "commit": commits.get(f"{n}:{v}")} for n, v in sorted(groups)
+        ]
+        return out
+
+    # -- the model card ---------------------------------------------------------------------
+
+    def card(self) -> str:
+        """A Markdown model card: description, metrics, training data and lineage, features,
+        environment (stored with the version when it is saved)."""
+        if self._record is not None and self._record.card:
+            return self._record.card
+        lines = [f"# Model card: {self.name} v{self.version}", ""]
+        lines += [self.description or "_No description._", ""]
+        lines += ["## Intended use", "", str(self.tags.get("intended_use", "_Not stated._")), ""]
+        lines += ["## Metrics", ""]
+        lines += [f"- **{k}**: {v}" for k, v in sorted(self.metrics.items())] or ["_None._"]
+        if self._record is not None:
+            lineage = self.lineage()
+            lines += ["", "## Training data and lineage", ""]
+            if lineage["feature_view"]:
+                fv = lineage["feature_view"]
+                lines.append(f"- feature view **{fv['name']}** v{fv['version']}")
+            if lineage["training_dataset"]:
+                td = lineage["training_dataset"]
+                window = (td["spec"].get("start_time"), td["spec"].get("end_time"))
+                lines.append(f"- training dataset v{td['version']}, window {window}")
+            for g in lineage["feature_groups"]:
+                lines.append(f"- feature group {g['name']} v{g['version']} at commit {g['commit']}")
+            code = lineage["code"]
+            if code.get("git_commit"):
+                dirty = " (uncommitted changes)" if code.get("git_dirty") else ""
+                lines.append(f"- code: git {code['git_commit']}{dirty}")
+        schema = self.model_schema
+        if schema:
+            lines += ["", "## Features", ""]
+            for f in schema.get("inputs", []):
+                about = f": {f['description']}" if f.get("description") else ""
+                lines.append(f"- `{f['name']}` ({f['type']}){about}")
+        env = self.environment
+        if env:
+            lines += ["", "## Environment", ""]
+            lines.append(f"- Python {env['python']} on {env['platform']}, fti {env['fti']}")
+        return "\n".join(lines) + "\n"
+
+    def delete(self) -> None:
+        """Delete this version (refused while an alias points at it) and its artifacts."""
+        record = self._saved_record()
+        self._registry._catalog.delete_model_version(self.name, record.version)
+        self._registry._store.delete(record.artifact_uri)
+
+
+def check_example(example: Any, schema: Mapping[str, Any] | None) -> None:
+    """An input example must have the model's input columns (when both are known)."""
+    columns = _example_columns(example)
+    if columns is None or not schema:
+        return
+    expected = [f["name"] for f in schema["inputs"]]
+    if columns != expected:
+        raise SchemaError(
+            f"the input example's columns {columns} do not match the feature view's "
+            f"transformed features {expected}"
+        )
+
+
+__all__ = ["Model", "check_example"]
