@@ -239,3 +239,55 @@ def test_s3_artifact_store(tmp_path: Path, s3_bucket: Any, monkeypatch: pytest.M
             model.download(tmp_path / "dl")
         model.delete()
         assert client.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+
+
+def test_lineage_from_the_feature_groups_side(project: fti.Project) -> None:
+    fv, clf, _, _ = trained(project)
+    mr = project.get_model_registry()
+    mr.sklearn.create_model("fraud_lr", feature_view=fv).save(clf)
+    fs = project.get_feature_store()
+    usage = fs.get_feature_group("card").get_lineage()
+    assert usage == [
+        {
+            "feature_view": {"name": "fraud", "version": 1},
+            "features": ["spend"],
+            "training_datasets": [1],
+            "models": [{"name": "fraud_lr", "version": 1, "training_dataset_version": 1}],
+        }
+    ]
+    assert fs.feature_usage("tx", "amount")[0]["models"][0]["name"] == "fraud_lr"
+    assert fs.feature_usage("card", "event_ts") == []  # a column the view does not output
+    with pytest.raises(fti.SchemaError, match="no feature 'nope'"):
+        fs.feature_usage("tx", "nope")
+
+
+def test_model_cli(project: fti.Project) -> None:
+    from typer.testing import CliRunner
+
+    from fti.cli import app
+
+    fv, clf, _, _ = trained(project)
+    project.get_model_registry().sklearn.create_model(
+        "fraud_lr", metrics={"auc": 0.91}, feature_view=fv
+    ).save(clf)
+    runner = CliRunner()
+    home = ["--home", str(project.home)]
+    out = runner.invoke(app, [*home, "model", "list"])
+    assert out.exit_code == 0 and "fraud_lr" in out.output and "auc=0.91" in out.output
+    out = runner.invoke(app, [*home, "model", "alias", "fraud_lr", "1", "production"])
+    assert out.exit_code == 0 and "production -> version 1" in out.output
+    out = runner.invoke(app, [*home, "model", "show", "fraud_lr", "--alias", "production"])
+    assert out.exit_code == 0, out.output
+    assert '"feature_view"' in out.output and "Model card: fraud_lr v1" in out.output
+    out = runner.invoke(app, [*home, "model", "show", "nope"])
+    assert out.exit_code == 1 and "does not exist" in out.output
+
+
+def test_torch_state_dict_round_trip(project: fti.Project) -> None:
+    torch = pytest.importorskip("torch")
+    net = torch.nn.Linear(3, 2)
+    saved = project.get_model_registry().torch.create_model("net").save(net)
+    fresh = torch.nn.Linear(3, 2)
+    fresh.load_state_dict(saved.load())
+    x = torch.ones(1, 3)
+    assert torch.equal(fresh(x), net(x))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fti.cli import demo, fg, fv
+from fti.cli import demo, fg, fv, model
 from fti.cli.common import State
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
 app.add_typer(fg.app, name="fg")
 app.add_typer(fv.fv_app, name="fv")
 app.add_typer(fv.td_app, name="td")
+app.add_typer(model.app, name="model")
 app.command("demo")(demo.demo)
 
 

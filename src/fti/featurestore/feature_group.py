@@ -351,6 +351,13 @@ class FeatureGroup:
 
     # -- queries ----------------------------------------------------------------------------
 
+    def get_lineage(self) -> list[dict[str, Any]]:
+        """What uses this group: each feature view reading it (and which of its features),
+        that view's training datasets and the model versions trained on them."""
+        from fti.featurestore.lineage import usage
+
+        return usage(self._fs._catalog, self._refresh(), None)
+
     def select_all(self) -> Query:
         """A query of every feature, to read, filter or join."""
         return Query(self, tuple(self._feature_names()))

@@ -187,6 +187,18 @@ class FeatureStore:
         """Every feature group (every version of ``name`` when given), by name and version."""
         return [FeatureGroup(self, r) for r in self._catalog.list_feature_groups(name)]
 
+    def feature_usage(
+        self, group: str, feature: str | None = None, version: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Where a feature group, or one of its features, is used: feature views, their
+        training datasets and the model versions trained on them."""
+        from fti.featurestore.lineage import usage
+
+        record = self._catalog.get_feature_group(group, version)
+        if feature is not None and feature not in [f["name"] for f in record.features or []]:
+            raise SchemaError(f"{group} v{record.version} has no feature {feature!r}")
+        return usage(self._catalog, record, feature)
+
     def delete_feature_group(self, name: str, version: int) -> None:
         """Delete one version: definition, offline table, online rows and statistics."""
         fg = FeatureGroup(self, self._catalog.get_feature_group(name, version))
