@@ -33,4 +33,11 @@ def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert x["spend_7d"].tolist() == [13.0, 80.0]  # type: ignore[index]
     assert y["is_fraud"].tolist() == [False, True]  # type: ignore[index]
     assert namespace["X_again"].equals(x)  # type: ignore[attr-defined]
+    model = namespace["model"]
+    assert model.version == 1 and model.metrics["accuracy"] == 1.0  # type: ignore[attr-defined]
+    assert model.lineage()["feature_groups"] == [  # type: ignore[attr-defined]
+        {"name": "card_features", "version": 1, "commit": 1},
+        {"name": "transactions", "version": 1, "commit": 0},
+    ]
+    assert list(namespace["loaded"].predict(x)) == [False, True]  # type: ignore[attr-defined]
     namespace["project"].close()  # type: ignore[attr-defined]
