@@ -291,3 +291,17 @@ def test_torch_state_dict_round_trip(project: fti.Project) -> None:
     fresh.load_state_dict(saved.load())
     x = torch.ones(1, 3)
     assert torch.equal(fresh(x), net(x))
+
+
+def test_approval_rule_from_the_project_config(tmp_path: Path) -> None:
+    home = tmp_path / "team"
+    home.mkdir()
+    (home / "fti.toml").write_text('[registry]\nrequire_approval = ["production"]\n')
+    with fti.connect(home) as project:
+        mr = project.get_model_registry()
+        mr.python.create_model("m").save(Threshold(0))
+        mr.set_alias("m", 1, "staging")  # not under approval
+        with pytest.raises(fti.FtiError, match="needs an approver"):
+            mr.set_alias("m", 1, "production")
+        mr.set_alias("m", 1, "production", approved_by="risk-team")
+        assert mr.alias_history("m", "production")[0].approved_by == "risk-team"

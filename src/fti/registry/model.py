@@ -161,11 +161,11 @@ class Model:
         record = self._saved_record()
         flavor = FLAVORS[record.flavor]
         flavor.require()
-        directory = self.download()
         saved = record.manifest["saved"]
-        if saved["kind"] == "object":
-            return flavor.load(directory, saved)
-        return directory
+        if saved["kind"] != "object":
+            return self.download()
+        with tempfile.TemporaryDirectory(prefix="fti-load-") as tmp:  # read fully, then gone
+            return flavor.load(self.download(tmp), saved)
 
     # -- aliases ----------------------------------------------------------------------------
 
