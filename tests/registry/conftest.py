@@ -49,6 +49,7 @@ def build_view(fs: fti.FeatureStore) -> fti.FeatureView:
             }
         )
     )
+    card.update_feature_description("spend", "Spend of the card so far")
     return fs.create_feature_view(
         "fraud",
         query=tx.select(["tx_id", "cc_num", "event_ts", "amount", "is_fraud"]).join(

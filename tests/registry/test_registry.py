@@ -47,7 +47,10 @@ def test_sklearn_version_with_lineage_schema_and_feature_view(project: fti.Proje
     model.save(clf)
     assert model.version == 1 and model.training_dataset_version == 1
     assert model.model_schema == {
-        "inputs": [{"name": "amount", "type": "double"}, {"name": "spend", "type": "double"}],
+        "inputs": [
+            {"name": "amount", "type": "double", "description": ""},
+            {"name": "spend", "type": "double", "description": "Spend of the card so far"},
+        ],
         "outputs": [{"name": "is_fraud", "type": "bool"}],
     }
     assert model.input_example[0].keys() == {"amount", "spend"}
@@ -70,6 +73,7 @@ def test_sklearn_version_with_lineage_schema_and_feature_view(project: fti.Proje
     card = again.card()
     assert "# Model card: fraud_lr v1" in card and "**auc**: 0.9" in card
     assert "feature view **fraud** v1" in card and "`amount` (double)" in card
+    assert "`spend` (double): Spend of the card so far" in card
 
 
 def test_framework_flavors_round_trip(project: fti.Project, tmp_path: Path) -> None:

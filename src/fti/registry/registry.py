@@ -14,6 +14,7 @@ from fti.featurestore.schema import parse_type
 from fti.registry.artifacts import ArtifactStore
 from fti.registry.flavors import FLAVORS
 from fti.registry.model import Model, _jsonable, check_example
+from fti.transform import UdfTransform
 
 if TYPE_CHECKING:
     from fti.featurestore import FeatureView
@@ -31,9 +32,32 @@ def model_schema_of(fv: FeatureView, training_dataset_version: int) -> dict[str,
     states = fv._states(record) if fv._pipeline else None
     schema = fv._pipeline.schema(base, states) if states is not None else base
     return {
-        "inputs": [{"name": f.name, "type": str(f.type)} for f in schema],
+        "inputs": [
+            {"name": f.name, "type": str(f.type), "description": _describe(fv, f.name)}
+            for f in schema
+        ],
         "outputs": [{"name": n, "type": types[n]} for n in fv.labels],
     }
+
+
+def _describe(fv: FeatureView, name: str) -> str:
+    """The feature group's description of a feature; for a column a model-dependent
+    transformation made (a UDF output, a one-hot column), that transformation."""
+    feature = {f["name"]: f for f in fv.features}.get(name)
+    if feature is not None:
+        for node in fv.query.nodes():
+            group = node.group
+            if (group.name, group.version) == (feature["group"], feature["group_version"]):
+                return {f.name: f.description for f in group.features}.get(feature["column"], "")
+        return ""
+    for t in fv.transformation_functions:
+        if isinstance(t, UdfTransform):
+            made = name in t.udf.output_names
+        else:
+            made = name.startswith(f"{t.inputs[0]}_")  # <column>_<category>
+        if made:
+            return f"made by {t!r}"
+    return ""
 
 
 class FlavorApi:
