@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from fti.catalog import tables as t
-from fti.catalog.engine import WRITE_OPTION, create_engine, migrate
+from fti.catalog.engine import WRITE_OPTION, aware, create_engine, migrate
 from fti.catalog.models import ModelCatalog
 from fti.catalog.transforms import TransformationCatalog
 from fti.catalog.views import FeatureViewCatalog
@@ -29,11 +29,6 @@ from fti.errors import (
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite hands datetimes back naive; everything the catalog stores is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -74,7 +69,7 @@ class FeatureGroupRecord:
             expectation_suite=m["expectation_suite"],
             transformation_functions=list(m["transformation_functions"] or []),
             location=m["location"],
-            created_at=_aware(m["created_at"]),
+            created_at=aware(m["created_at"]),
             created_by=m["created_by"],
             revision=m["revision"],
         )
@@ -258,7 +253,7 @@ class Catalog(FeatureViewCatalog, TransformationCatalog, ModelCatalog):
             return None
         return {
             "commit_id": row.commit_id,
-            "computed_at": _aware(row.computed_at).isoformat(),
+            "computed_at": aware(row.computed_at).isoformat(),
             **row.content,
         }
 
@@ -272,7 +267,7 @@ class Catalog(FeatureViewCatalog, TransformationCatalog, ModelCatalog):
             StoredReport(
                 id=r.id,
                 commit_id=r.commit_id,
-                created_at=_aware(r.created_at),
+                created_at=aware(r.created_at),
                 success=bool(r.success),
                 ingestion=r.ingestion,
                 content=r.content,

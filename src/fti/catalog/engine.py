@@ -8,6 +8,7 @@ it. Migrations are serialized: PostgreSQL by an advisory lock, SQLite by its wri
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +96,8 @@ def migrate(engine: sa.Engine) -> None:
 def current_revision(engine: sa.Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def aware(value: dt.datetime) -> dt.datetime:
+    """SQLite hands datetimes back naive; everything the catalog stores is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -10,11 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from fti.catalog import tables as t
+from fti.catalog.engine import aware
 from fti.errors import AlreadyExistsError, FtiError, ModelNotFound
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -59,7 +56,7 @@ def _select() -> sa.Select[Any]:
 
 def _record(row: sa.Row[Any]) -> ModelVersionRecord:
     data = dict(row._mapping)
-    data["created_at"] = _aware(data["created_at"])
+    data["created_at"] = aware(data["created_at"])
     return ModelVersionRecord(**data)
 
 
@@ -262,7 +259,7 @@ class ModelCatalog:
                 r.alias,
                 r.from_version,
                 r.to_version,
-                _aware(r.moved_at),
+                aware(r.moved_at),
                 r.moved_by,
                 r.approved_by,
             )

@@ -10,16 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from fti.catalog import tables as t
+from fti.catalog.engine import aware
 from fti.errors import (
     AlreadyExistsError,
     FeatureViewNotFound,
     FtiError,
     TrainingDatasetNotFound,
 )
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -57,13 +54,13 @@ class TrainingDatasetRecord:
 def _view(row: sa.Row[Any]) -> FeatureViewRecord:
     m = dict(row._mapping)
     m.pop("revision", None)
-    m["created_at"] = _aware(m["created_at"])
+    m["created_at"] = aware(m["created_at"])
     return FeatureViewRecord(**m)
 
 
 def _dataset(row: sa.Row[Any]) -> TrainingDatasetRecord:
     m = dict(row._mapping)
-    m["created_at"] = _aware(m["created_at"])
+    m["created_at"] = aware(m["created_at"])
     return TrainingDatasetRecord(**m)
 
 
