@@ -263,6 +263,9 @@ def test_lineage_from_the_feature_groups_side(project: fti.Project) -> None:
     assert fs.feature_usage("card", "event_ts") == []  # a column the view does not output
     with pytest.raises(fti.SchemaError, match="no feature 'nope'"):
         fs.feature_usage("tx", "nope")
+    with pytest.raises(fti.FtiError, match="fraud_lr v1 were trained on this feature view"):
+        fs.delete_feature_view("fraud", 1, force=True)
+    assert fs.get_feature_view("fraud", 1).get_training_datasets()  # nothing deleted
 
 
 def test_model_cli(project: fti.Project) -> None:

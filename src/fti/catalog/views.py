@@ -141,9 +141,21 @@ class FeatureViewCatalog:
             return [_view(r) for r in conn.execute(query)]
 
     def delete_feature_view(self, view_id: int, force: bool = False) -> None:
-        """Delete a view; refused while training datasets depend on it unless ``force``."""
-        td = t.training_datasets
+        """Delete a view; refused while training datasets depend on it unless ``force``, and
+        always while model versions record it as their lineage."""
+        td, mv, m = t.training_datasets, t.model_versions, t.models
         with self._writer.begin() as conn:
+            models = conn.execute(
+                sa.select(m.c.name, mv.c.version)
+                .join(m, m.c.id == mv.c.model_id)
+                .where(mv.c.feature_view_id == view_id)
+            ).all()
+            if models:
+                names = ", ".join(f"{n} v{v}" for n, v in models)
+                raise FtiError(
+                    f"model version(s) {names} were trained on this feature view: delete them "
+                    "first (their lineage must not dangle)"
+                )
             versions = list(
                 conn.execute(
                     sa.select(td.c.version).where(td.c.feature_view_id == view_id)
