@@ -14,6 +14,7 @@ from fti.errors import (
     CommitNotFound,
     ConcurrentModificationError,
     ConfigurationError,
+    DeploymentNotFound,
     FeatureGroupNotFound,
     FeatureVectorNotFound,
     FeatureViewNotFound,
@@ -40,6 +41,7 @@ from fti.featurestore.serving import FeatureVector
 from fti.offline import CommitInfo
 from fti.project import Project, connect
 from fti.registry import Model, ModelRegistry
+from fti.serving import Deployment, ModelServing
 from fti.statistics import StatisticsConfig
 from fti.transform import UDF, udf
 from fti.validation import (
@@ -57,6 +59,8 @@ __all__ = [
     "CommitNotFound",
     "ConcurrentModificationError",
     "ConfigurationError",
+    "Deployment",
+    "DeploymentNotFound",
     "Expectation",
     "ExpectationSuite",
     "Feature",
@@ -75,6 +79,7 @@ __all__ = [
     "Model",
     "ModelNotFound",
     "ModelRegistry",
+    "ModelServing",
     "NotFoundError",
     "Project",
     "Query",

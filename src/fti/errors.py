@@ -48,6 +48,10 @@ class ModelNotFound(NotFoundError):
     """No model with that name, version or alias."""
 
 
+class DeploymentNotFound(NotFoundError):
+    """No deployment with that name (and version)."""
+
+
 class ArtifactIntegrityError(FtiError):
     """A model artifact is missing, truncated or altered: its sha256 does not match the
     manifest recorded when the version was registered."""

@@ -33,6 +33,7 @@ from fti.online import open_online_store
 
 if TYPE_CHECKING:
     from fti.registry import ModelRegistry
+    from fti.serving import ModelServing
 
 DEFAULT_HOME = "fti_home"
 
@@ -72,14 +73,24 @@ class Project:
         self._client = _client()
         self._config = _config(home)
         self._registry: ModelRegistry | None = None
+        self._serving: ModelServing | None = None
         self._catalog = Catalog(catalog_url)
         self._online = open_online_store(online_store, home)
         self._feature_store = FeatureStore(
             self._catalog, DeltaOfflineStore(offline_root), self._online, home, self._client
         )
+        self._feature_store._owner = self
 
     def get_feature_store(self) -> FeatureStore:
         return self._feature_store
+
+    def get_model_serving(self) -> ModelServing:
+        """Deployments of this project's models and feature views."""
+        from fti.serving import ModelServing
+
+        if self._serving is None:
+            self._serving = ModelServing(self)
+        return self._serving
 
     def get_model_registry(self) -> ModelRegistry:
         """Models of this project; artifacts in ``<home>/models`` unless ``fti.toml`` sets

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from fti.catalog import tables as t
+from fti.catalog.deployments import DeploymentCatalog
 from fti.catalog.engine import WRITE_OPTION, aware, create_engine, migrate
 from fti.catalog.models import ModelCatalog
 from fti.catalog.transforms import TransformationCatalog
@@ -85,7 +86,7 @@ class StoredReport:
     content: dict[str, Any]
 
 
-class Catalog(FeatureViewCatalog, TransformationCatalog, ModelCatalog):
+class Catalog(FeatureViewCatalog, TransformationCatalog, ModelCatalog, DeploymentCatalog):
     """Definitions, statistics, validation reports and lineage of one project."""
 
     def __init__(self, url: str) -> None:

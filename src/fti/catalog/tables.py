@@ -210,3 +210,32 @@ model_alias_history = sa.Table(
     sa.Column("moved_by", sa.String(256), nullable=False),
     sa.Column("approved_by", sa.String(256)),
 )
+
+# -- deployments ------------------------------------------------------------------------------
+
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    # NULL for a feature-view deployment (feature vectors for model servers outside fti)
+    sa.Column(
+        "model_version_id", sa.Integer, sa.ForeignKey("model_versions.id", ondelete="RESTRICT")
+    ),
+    sa.Column(
+        "feature_view_id", sa.Integer, sa.ForeignKey("feature_views.id", ondelete="RESTRICT")
+    ),
+    sa.Column("training_dataset_version", sa.Integer),
+    sa.Column("passed_features", sa.JSON, nullable=False),
+    sa.Column("request_parameters", sa.JSON, nullable=False),
+    sa.Column("predictor", sa.JSON),  # a custom predictor's class name, source and sha256
+    sa.Column("fallback", sa.JSON, nullable=False),
+    # The public contract: what a request carries and what it returns. schema_version moves
+    # only when the contract changes (e.g. other serving keys), not with the model version.
+    sa.Column("schema", sa.JSON, nullable=False),
+    sa.Column("schema_version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.UniqueConstraint("name", "version", name="uq_deployments_name_version"),
+)

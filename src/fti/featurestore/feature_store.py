@@ -12,7 +12,7 @@ from filelock import FileLock
 
 from fti import _duckdb
 from fti.catalog import Catalog, FeatureViewRecord
-from fti.errors import AlreadyExistsError, SchemaError
+from fti.errors import AlreadyExistsError, FtiError, SchemaError
 from fti.featurestore import model_dependent
 from fti.featurestore.feature_group import FeatureGroup
 from fti.featurestore.feature_view import FeatureView
@@ -26,6 +26,7 @@ from fti.statistics import StatisticsConfig, describe
 from fti.transform import UDF
 
 if TYPE_CHECKING:
+    from fti.project import Project
     from fti.validation import ExpectationSuite
 
 
@@ -53,6 +54,13 @@ class FeatureStore:
         self._client = client
         self._caught_up: set[int] = set()
         self._functions: dict[tuple[Any, ...], UDF] = {}
+        self._owner: Project | None = None  # set by the project that opened this store
+
+    @property
+    def _project(self) -> Project:
+        if self._owner is None:
+            raise FtiError("this feature store was not opened by fti.connect()")
+        return self._owner
 
     # -- feature groups ---------------------------------------------------------------------
 

@@ -668,6 +668,48 @@ class FeatureView:
             infos.append(info)
         return infos
 
+    # -- deployments and the inference log ---------------------------------------------------
+
+    def deploy(
+        self,
+        name: str | None = None,
+        passed_features: Sequence[str] | None = None,
+        request_parameters: Sequence[str] | None = None,
+        training_dataset_version: int | None = None,
+        fallback: str = "error",
+    ) -> Any:
+        """A feature-view deployment: transformed feature vectors (and the untransformed ones
+        in the log) for model servers outside fti. The transformation state is that of
+        ``training_dataset_version`` (default: the last one this view created here)."""
+        if training_dataset_version is not None:
+            self.last_training_dataset_version = training_dataset_version
+        serving = self._fs._project.get_model_serving()
+        return serving.create_deployment(
+            self, None, name or self.name, passed_features, request_parameters, fallback
+        )
+
+    def read_log(
+        self,
+        start_time: dt.datetime | str | None = None,
+        end_time: dt.datetime | str | None = None,
+        model_version: int | None = None,
+        dataframe_type: str = "pandas",
+    ) -> Any:
+        """Predictions served from this view, in ``[start_time, end_time)``, optionally of one
+        model version: request, serving keys, untransformed features, prediction, latency."""
+        from fti.serving.inference_log import log_group
+
+        group = log_group(self._fs, self)
+        spec = make_spec(start_time, end_time, None, Split())
+        query = group.select_all()
+        condition = spec.row_filter(FeatureRef(group.name, group.version, "logged_at"))
+        if model_version is not None:
+            by_model = group.model_version == model_version
+            condition = by_model if condition is None else condition & by_model
+        if condition is not None:
+            query = query.filter(condition)
+        return _frames.to_frame(query.to_arrow(query.resolve_commits()), dataframe_type)
+
     # -- lifecycle --------------------------------------------------------------------------
 
     def delete(self, force: bool = False) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from fti.registry.flavors import FLAVORS
 if TYPE_CHECKING:
     from fti.featurestore import FeatureView
     from fti.registry.registry import ModelRegistry
+    from fti.serving import Deployment
 
 
 def _jsonable(example: Any) -> Any:
@@ -269,9 +270,35 @@ class Model:
             lines.append(f"- Python {env['python']} on {env['platform']}, fti {env['fti']}")
         return "\n".join(lines) + "\n"
 
+    def deploy(
+        self,
+        name: str | None = None,
+        passed_features: Sequence[str] | None = None,
+        request_parameters: Sequence[str] | None = None,
+        fallback: str = "error",
+    ) -> Deployment:
+        """A new deployment version serving this model (``name`` defaults to the model's).
+
+        ``passed_features`` (default: those whose groups are not online) and
+        ``request_parameters`` (default: those on-demand transformations need) become fields
+        of the request; ``fallback`` is what a serving key without an online row gets:
+        ``"error"``, ``"impute"`` (training statistics) or ``"null"``.
+        """
+        self._saved_record()
+        fv = self.get_feature_view(init=False)
+        serving = self._registry._project.get_model_serving()
+        return serving.create_deployment(
+            fv, self, name or self.name, passed_features, request_parameters, fallback
+        )
+
     def delete(self) -> None:
-        """Delete this version (refused while an alias points at it) and its artifacts."""
+        """Delete this version (refused while an alias or a deployment uses it) and its
+        artifacts."""
         record = self._saved_record()
+        deployments = self._registry._catalog.deployments_of_model_version(record.id)
+        if deployments:
+            names = sorted({f"{d.name} v{d.version}" for d in deployments})
+            raise FtiError(f"{self!r} is deployed ({', '.join(names)}): delete those first")
         self._registry._catalog.delete_model_version(self.name, record.version)
         self._registry._store.delete(record.artifact_uri)
 

@@ -1,0 +1,103 @@
+"""Catalog records of deployments: every change is a new version of the deployment."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from fti.catalog import tables as t
+from fti.catalog.engine import aware
+from fti.errors import DeploymentNotFound, FtiError
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    id: int
+    name: str
+    version: int
+    model_version_id: int | None
+    feature_view_id: int | None
+    training_dataset_version: int | None
+    passed_features: list[str]
+    request_parameters: list[str]
+    predictor: dict[str, Any] | None
+    fallback: dict[str, Any]
+    schema: dict[str, Any]
+    schema_version: int
+    created_at: dt.datetime
+    created_by: str
+
+
+def _record(row: sa.Row[Any]) -> DeploymentRecord:
+    data = dict(row._mapping)
+    data["created_at"] = aware(data["created_at"])
+    return DeploymentRecord(**data)
+
+
+class DeploymentCatalog:
+    """Mixed into :class:`fti.catalog.Catalog`."""
+
+    engine: sa.Engine
+    _writer: sa.Engine
+
+    def create_deployment(
+        self, name: str, fields: Mapping[str, Any], created_by: str
+    ) -> DeploymentRecord:
+        """The next version of deployment ``name`` (racing writers get distinct versions)."""
+        d = t.deployments
+        for _ in range(20):
+            try:
+                with self._writer.begin() as conn:
+                    latest = conn.execute(
+                        sa.select(sa.func.max(d.c.version)).where(d.c.name == name)
+                    ).scalar()
+                    version = int(latest or 0) + 1
+                    conn.execute(
+                        sa.insert(d).values(
+                            name=name,
+                            version=version,
+                            created_at=dt.datetime.now(dt.UTC),
+                            created_by=created_by,
+                            **fields,
+                        )
+                    )
+                return self.get_deployment(name, version)
+            except sa.exc.IntegrityError:
+                continue
+        raise FtiError(f"could not create a version of deployment {name!r}: too much contention")
+
+    def get_deployment(self, name: str, version: int | None = None) -> DeploymentRecord:
+        d = t.deployments
+        query = sa.select(d).where(d.c.name == name)
+        query = (
+            query.where(d.c.version == version)
+            if version is not None
+            else query.order_by(d.c.version.desc()).limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise DeploymentNotFound(
+                f"deployment {name!r}"
+                + (f" version {version}" if version else "")
+                + " does not exist"
+            )
+        return _record(row)
+
+    def list_deployments(self, name: str | None = None) -> list[DeploymentRecord]:
+        d = t.deployments
+        query = sa.select(d).order_by(d.c.name, d.c.version)
+        if name is not None:
+            query = query.where(d.c.name == name)
+        with self.engine.connect() as conn:
+            return [_record(r) for r in conn.execute(query).all()]
+
+    def deployments_of_model_version(self, model_version_id: int) -> list[DeploymentRecord]:
+        d = t.deployments
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(d).where(d.c.model_version_id == model_version_id))
+            return [_record(r) for r in rows.all()]

@@ -1,0 +1,5 @@
+"""Online inference: deployments with a published request contract, inference logging."""
+
+from fti.serving.deployment import Deployment, ModelServing
+
+__all__ = ["Deployment", "ModelServing"]

@@ -1,0 +1,181 @@
+"""Inference logging: every prediction, asynchronously, into a feature group per feature view.
+
+A request only puts a row on a bounded in-memory queue (microseconds); a background thread
+batches rows into one Delta commit per batch (every ``flush_rows`` rows or ``flush_seconds``).
+Back-pressure policy when the queue is full (the writer cannot keep up): the **oldest** queued
+row is dropped and counted (``dropped``), so a request never blocks on logging; the count is
+exported as a metric by the server. ``close()`` drains the queue before returning (graceful
+shutdown loses nothing).
+
+The log group, ``<view>_inference_log`` (same version as the view), holds per request: the
+request id, time, deployment and model version, serving keys (JSON), the **untransformed**
+features as typed columns named as in the view (what monitoring compares with training data),
+the transformed vector and the prediction (JSON), latency, and whether the answer was degraded.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from fti.errors import SchemaError
+from fti.featurestore.schema import Feature, parse_type
+
+if TYPE_CHECKING:
+    from fti.featurestore import FeatureGroup, FeatureStore, FeatureView
+
+LOG_COLUMNS = [
+    Feature("request_id", "string", "unique id of the request"),
+    Feature("logged_at", "timestamp", "when the prediction was made (UTC)"),
+    Feature("deployment", "string", "deployment name"),
+    Feature("deployment_version", "int64", "deployment version"),
+    Feature("model_name", "string", "model name"),
+    Feature("model_version", "int64", "model version"),
+    Feature("serving_keys", "string", "serving keys (JSON)"),
+    Feature("transformed", "string", "the model's input vector (JSON)"),
+    Feature("prediction", "string", "the prediction (JSON)"),
+    Feature("latency_ms", "double", "whole-pipeline latency in milliseconds"),
+    Feature("degraded", "bool", "answered by a fallback"),
+    Feature("reason", "string", "why the answer was degraded"),
+]
+
+
+def log_group(fs: FeatureStore, fv: FeatureView) -> FeatureGroup:
+    """The view's logging feature group, created on first use."""
+    types = {f["name"]: f["type"] for f in fv.features}
+    names = {c.name for c in LOG_COLUMNS}
+    clash = [n for n in fv._feature_columns() if n in names]
+    if clash:
+        raise SchemaError(f"feature(s) {clash} clash with the inference log's own columns")
+    features = LOG_COLUMNS + [
+        Feature(n, parse_type(types[n]), "untransformed feature") for n in fv._feature_columns()
+    ]
+    return fs.get_or_create_feature_group(
+        f"{fv.name}_inference_log",
+        fv.version,
+        primary_key=["request_id"],
+        event_time="logged_at",
+        features=features,
+        statistics_enabled=False,
+        description=f"Predictions served from feature view {fv.name} v{fv.version}",
+    )
+
+
+class InferenceLogger:
+    """A bounded queue and a background writer of log rows into ``group``."""
+
+    def __init__(
+        self,
+        group: FeatureGroup,
+        *,
+        max_queue: int = 100_000,
+        flush_rows: int = 5_000,
+        flush_seconds: float = 1.0,
+    ) -> None:
+        self.group = group
+        self.max_queue = max_queue
+        self.flush_rows = flush_rows
+        self.flush_seconds = flush_seconds
+        self.dropped = 0
+        self.written = 0
+        self.failed_batches = 0
+        self._rows: collections.deque[dict[str, Any]] = collections.deque()
+        self._lock = threading.Condition()
+        self._closing = False
+        self._busy = False
+        schema = group.schema
+        assert schema is not None
+        self._schema = schema
+        self._thread = threading.Thread(target=self._run, name="fti-inference-log", daemon=True)
+        self._thread.start()
+
+    def log(self, row: Mapping[str, Any]) -> None:
+        """Queue one row; never blocks (drops the oldest row when full)."""
+        with self._lock:
+            if len(self._rows) >= self.max_queue:
+                self._rows.popleft()
+                self.dropped += 1
+            self._rows.append(dict(row))
+            if len(self._rows) >= self.flush_rows:
+                self._lock.notify()
+
+    @property
+    def queued(self) -> int:
+        return len(self._rows)
+
+    def flush(self, timeout: float = 60.0) -> None:
+        """Wait until every queued row is written."""
+        with self._lock:
+            self._lock.notify()
+            self._lock.wait_for(lambda: not self._rows and not self._busy, timeout)
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Drain the queue, then stop the writer."""
+        with self._lock:
+            self._closing = True
+            self._lock.notify()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                self._lock.wait_for(
+                    lambda: self._closing or len(self._rows) >= self.flush_rows,
+                    self.flush_seconds,
+                )
+                batch = [self._rows.popleft() for _ in range(min(len(self._rows), self.flush_rows))]
+                self._busy = bool(batch)
+                closing = self._closing and not self._rows
+            if batch:
+                self._write(batch)
+            with self._lock:
+                self._busy = False
+                self._lock.notify_all()
+            if closing:
+                return
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        try:
+            table = pa.Table.from_pylist(batch, schema=self._schema)
+            self.group.insert(table, progress=False)
+            self.written += len(batch)
+        except Exception:  # a failed commit must not kill the writer; it is counted
+            self.failed_batches += 1
+
+
+def row(
+    *,
+    request_id: str,
+    deployment: str,
+    deployment_version: int,
+    model_name: str,
+    model_version: int | None,
+    serving_keys: Mapping[str, Any],
+    untransformed: Mapping[str, Any],
+    transformed: Any,
+    prediction: Any,
+    latency_ms: float,
+    degraded: bool = False,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "request_id": request_id,
+        "logged_at": dt.datetime.now(dt.UTC),
+        "deployment": deployment,
+        "deployment_version": deployment_version,
+        "model_name": model_name,
+        "model_version": model_version,
+        "serving_keys": json.dumps(serving_keys, default=str),
+        "transformed": json.dumps(transformed, default=str),
+        "prediction": json.dumps(prediction, default=str),
+        "latency_ms": latency_ms,
+        "degraded": degraded,
+        "reason": reason,
+        **untransformed,
+    }

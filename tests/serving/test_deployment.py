@@ -1,0 +1,154 @@
+"""Deployments in-process: the contract, predictions equal to the model on the served
+vector, bad input, fallbacks, schema versions, and the inference log."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+import fti
+from fti.serving.inference_log import LOG_COLUMNS, InferenceLogger
+from tests.registry.conftest import build_view
+
+
+def deployed(project: fti.Project, fallback: str = "error") -> tuple[Any, Any, fti.Deployment]:
+    from sklearn.linear_model import LogisticRegression
+
+    fv = build_view(project.get_feature_store())
+    x, y = fv.training_data()
+    clf = LogisticRegression().fit(x, y["is_fraud"])
+    model = project.get_model_registry().sklearn.create_model("fraud", feature_view=fv)
+    model.save(clf)
+    return fv, clf, model.deploy(fallback=fallback)
+
+
+def test_contract_predictions_and_the_log(project: fti.Project) -> None:
+    fv, clf, deployment = deployed(project)
+    schema = deployment.schema
+    assert [f["name"] for f in schema["serving_keys"]] == ["cc_num"]
+    assert [f["name"] for f in schema["passed_features"]] == ["amount"]
+    assert schema["input"]["required"] == ["cc_num", "amount"]
+    assert schema["input"]["properties"]["cc_num"]["type"] == "integer"
+    assert schema["input"]["additionalProperties"] is False
+    assert (deployment.version, deployment.schema_version) == (1, 1)
+    with pytest.raises(fti.FtiError, match="not started"):
+        deployment.predict({"cc_num": 1, "amount": 3.0})
+    deployment.start()
+    try:
+        result = deployment.predict({"cc_num": 1, "amount": 3.0})
+        fv.init_serving(1)
+        served = fv.get_feature_vector({"cc_num": 1}, {"amount": 3.0}, return_type="pandas")
+        assert result["prediction"] == clf.predict(served)[0]
+        assert result["model_version"] == 1 and not result["degraded"]
+        assert set(result["timings_ms"]) == {"feature_vector", "predict", "log_enqueue", "total"}
+        batch = deployment.predict(instances=[{"cc_num": c, "amount": 2.0} for c in range(6)])
+        assert len(batch["predictions"]) == 6 and len(set(batch["request_ids"])) == 6
+        deployment.flush_log()
+    finally:
+        deployment.stop()
+    log = fv.read_log(dataframe_type="arrow")
+    assert log.num_rows == 7
+    mine = log.filter(pa.compute.equal(log.column("request_id"), result["request_id"])).to_pylist()
+    assert mine[0]["amount"] == 3.0 and mine[0]["spend"] == 2.0  # untransformed, typed
+    assert mine[0]["model_version"] == 1 and mine[0]["deployment"] == "fraud"
+    assert fv.read_log(model_version=2).shape[0] == 0
+    assert fv.read_log(start_time="2999-01-01T00:00:00+00:00").shape[0] == 0
+
+
+def test_bad_requests_name_the_field_and_log_nothing(project: fti.Project) -> None:
+    fv, _, deployment = deployed(project)
+    deployment.start()
+    try:
+        for instance, message in [
+            ({"cc_num": 1}, r"missing required field\(s\) \['amount'\]"),
+            ({"amount": 1.0}, r"missing required field\(s\) \['cc_num'\]"),
+            ({"cc_num": 1, "amount": 1.0, "x": 2}, r"unknown field\(s\) \['x'\]"),
+            ({"cc_num": 1, "amount": "big"}, "'amount' must be"),
+            ({"cc_num": "one", "amount": 1.0}, "cc_num"),
+            ([1, 2], "must be a JSON object"),
+        ]:
+            with pytest.raises(fti.FtiError, match=message):
+                deployment.predict(instances=[instance])
+        with pytest.raises(fti.FeatureVectorNotFound, match="99"):
+            deployment.predict({"cc_num": 99, "amount": 1.0})
+        with pytest.raises(fti.FtiError, match="instances is empty"):
+            deployment.predict(instances=[])
+        deployment.flush_log()
+    finally:
+        deployment.stop()
+    assert fv.read_log().shape[0] == 0
+
+
+def test_impute_fallback_marks_the_answer_degraded(project: fti.Project) -> None:
+    _, _, deployment = deployed(project, fallback="impute")
+    deployment.start()
+    try:
+        result = deployment.predict({"cc_num": 99, "amount": 1.0})
+        assert result["degraded"] is True and result["prediction"] in (True, False)
+    finally:
+        deployment.stop()
+
+
+def test_versions_schema_versions_and_refused_deletes(project: fti.Project) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    fv, _, first = deployed(project)
+    x, y = fv.get_training_data(1)
+    mr = project.get_model_registry()
+    second_model = mr.sklearn.create_model("fraud", feature_view=fv, training_dataset_version=1)
+    second_model.save(LogisticRegression(C=0.5).fit(x, y["is_fraud"]))
+    again = second_model.deploy()
+    assert (again.version, again.schema_version) == (2, 1)  # same contract, new model
+    assert again.model is not None and again.model.version == 2
+    changed = second_model.deploy(passed_features=["amount", "spend"])
+    assert (changed.version, changed.schema_version) == (3, 2)
+    assert "spend" in changed.schema["input"]["properties"]
+    ms = project.get_model_serving()
+    assert [d.version for d in ms.get_deployments()] == [3]
+    assert ms.get_deployment("fraud", 1).model.version == 1  # type: ignore[union-attr]
+    with pytest.raises(fti.FtiError, match="is deployed"):
+        mr.get_model("fraud", version=1).delete()
+    with pytest.raises(fti.DeploymentNotFound):
+        ms.get_deployment("nope")
+    for passed, message in [(["nope"], "not features"), ([], r"must include \['amount'\]")]:
+        with pytest.raises(fti.FtiError, match=message):
+            second_model.deploy(passed_features=passed)
+    with pytest.raises(fti.FtiError, match="fallback must be"):
+        second_model.deploy(fallback="retry")
+    assert first.version == 1
+
+
+def test_feature_view_deployment_returns_vectors(project: fti.Project) -> None:
+    fv = build_view(project.get_feature_store())
+    fv.training_data()
+    deployment = fv.deploy("fraud_features").start()
+    try:
+        result = deployment.predict({"cc_num": 3, "amount": 4.0})
+        fv.init_serving(1)
+        assert result["prediction"] == fv.get_feature_vector({"cc_num": 3}, {"amount": 4.0})
+        assert result["model_version"] is None
+    finally:
+        deployment.stop()
+
+
+def test_the_logger_drops_the_oldest_rows_when_full_and_drains_on_close(
+    project: fti.Project,
+) -> None:
+    fs = project.get_feature_store()
+    group = fs.create_feature_group(
+        "log", primary_key=["request_id"], event_time="logged_at", features=LOG_COLUMNS
+    )
+    logger = InferenceLogger(group, max_queue=3, flush_rows=1_000, flush_seconds=30)
+    now = pa.scalar(0, pa.timestamp("us", tz="UTC")).as_py()
+    for i in range(5):
+        logger.log({"request_id": str(i), "logged_at": now, "deployment": "d"})
+    assert logger.dropped == 2 and logger.queued == 3
+    started = time.perf_counter()
+    logger.close()
+    assert time.perf_counter() - started < 20  # drained now, not after flush_seconds
+    rows = group.read(dataframe_type="arrow")
+    assert sorted(rows.column("request_id").to_pylist()) == ["2", "3", "4"]
+    assert logger.written == 3 and logger.failed_batches == 0
