@@ -41,7 +41,7 @@ from fti.featurestore.serving import FeatureVector
 from fti.offline import CommitInfo
 from fti.project import Project, connect
 from fti.registry import Model, ModelRegistry
-from fti.serving import Deployment, ModelServing
+from fti.serving import Client, Deployment, ModelServing
 from fti.statistics import StatisticsConfig
 from fti.transform import UDF, udf
 from fti.validation import (
@@ -55,6 +55,7 @@ __all__ = [
     "UDF",
     "AlreadyExistsError",
     "ArtifactIntegrityError",
+    "Client",
     "CommitInfo",
     "CommitNotFound",
     "ConcurrentModificationError",

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fti.cli import demo, fg, fv, model
+from fti.cli import demo, fg, fv, model, serve
 from fti.cli.common import State
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.add_typer(fv.fv_app, name="fv")
 app.add_typer(fv.td_app, name="td")
 app.add_typer(model.app, name="model")
 app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
 
 
 @app.callback()

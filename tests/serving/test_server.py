@@ -1,0 +1,165 @@
+"""The HTTP server in-process (httpx through the ASGI app): predictions, contract errors as
+4xx naming the field, the Open Inference Protocol v2, metrics, OpenAPI and fti.Client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+import fti
+from fti.serving.server import create_app
+from tests.serving.test_deployment import deployed
+
+
+@pytest.fixture
+def server(project: fti.Project) -> Iterator[tuple[TestClient, Any, Any]]:
+    fv, clf, _ = deployed(project)
+    with TestClient(create_app(project, max_batch=10)) as client:
+        yield client, fv, clf
+
+
+def test_predict_single_and_batch(server: tuple[TestClient, Any, Any]) -> None:
+    client, fv, clf = server
+    response = client.post("/v1/deployments/fraud/predict", json={"cc_num": 1, "amount": 3.0})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    fv.init_serving(1)
+    vector = fv.get_feature_vector({"cc_num": 1}, {"amount": 3.0}, return_type="pandas")
+    assert body["prediction"] == bool(clf.predict(vector)[0])
+    assert "feature_vector;dur=" in response.headers["Server-Timing"]
+    batch = client.post(
+        "/v1/deployments/fraud/predict",
+        json={"instances": [{"cc_num": c, "amount": 1.0} for c in range(4)]},
+    )
+    assert batch.status_code == 200 and len(batch.json()["predictions"]) == 4
+    listed = client.get("/v1/deployments").json()
+    assert listed == [
+        {
+            "name": "fraud",
+            "version": 1,
+            "schema_version": 1,
+            "model": {"name": "fraud", "version": 1},
+            "status": "running",
+        }
+    ]
+    assert client.get("/v1/deployments/fraud").json()["schema"]["input"]["required"] == [
+        "cc_num",
+        "amount",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "names"),
+    [
+        ({"cc_num": 1}, 422, "amount"),
+        ({"cc_num": 1, "amount": 1.0, "extra": 1}, 422, "extra"),
+        ({"cc_num": "1", "amount": 1.0}, 422, "cc_num"),
+        ({"cc_num": 1, "amount": "1.0"}, 422, "amount"),
+        ({"cc_num": 99, "amount": 1.0}, 404, "99"),
+        ({"instances": []}, 422, "instances"),
+        ({"instances": [{"cc_num": 1, "amount": 1.0}] * 11}, 413, "at most 10"),
+    ],
+)
+def test_bad_requests_are_4xx_naming_the_field(
+    server: tuple[TestClient, Any, Any], body: Any, status: int, names: str
+) -> None:
+    client, _, _ = server
+    response = client.post("/v1/deployments/fraud/predict", json=body)
+    assert response.status_code == status, response.text
+    assert names in response.text
+
+
+def test_malformed_unknown_and_oversized(server: tuple[TestClient, Any, Any]) -> None:
+    client, _, _ = server
+    response = client.post(
+        "/v1/deployments/fraud/predict",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert client.post("/v1/deployments/nope/predict", json={}).status_code == 404
+    assert client.get("/v1/deployments/nope").status_code == 404
+    huge = b'{"cc_num": 1, "amount": 1.0, "pad": "' + b"x" * (1 << 20) + b'"}'
+    response = client.post(
+        "/v1/deployments/fraud/predict", content=huge, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+def test_open_inference_protocol_v2(server: tuple[TestClient, Any, Any]) -> None:
+    client, _, _ = server
+    assert client.get("/v2/health/live").json() == {"live": True}
+    assert client.get("/v2/health/ready").json() == {"ready": True}
+    assert client.get("/v2/models/fraud/ready").json() == {"name": "fraud", "ready": True}
+    meta = client.get("/v2/models/fraud").json()
+    assert {i["name"]: i["datatype"] for i in meta["inputs"]} == {
+        "cc_num": "INT64",
+        "amount": "FP64",
+    }
+    response = client.post(
+        "/v2/models/fraud/infer",
+        json={
+            "id": "r1",
+            "inputs": [
+                {"name": "cc_num", "shape": [2], "datatype": "INT64", "data": [1, 2]},
+                {"name": "amount", "shape": [2], "datatype": "FP64", "data": [1.0, 9.0]},
+            ],
+        },
+    )
+    assert response.status_code == 200, response.text
+    out = response.json()
+    assert out["id"] == "r1" and out["outputs"][0]["shape"] == [2]
+    assert out["outputs"][0]["datatype"] == "BOOL"
+    assert client.post("/v2/models/nope/infer", json={"inputs": []}).status_code == 404
+
+
+def test_metrics_and_openapi(server: tuple[TestClient, Any, Any]) -> None:
+    client, _, _ = server
+    client.post("/v1/deployments/fraud/predict", json={"cc_num": 1, "amount": 3.0})
+    client.post("/v1/deployments/fraud/predict", json={"cc_num": 99, "amount": 3.0})
+    text = client.get("/metrics").text
+    assert 'fti_requests_total{deployment="fraud",model_version="1"} 1.0' in text
+    assert 'fti_errors_total{deployment="fraud",type="FeatureVectorNotFound"} 1.0' in text
+    assert (
+        'fti_step_seconds_bucket{deployment="fraud",le="0.0005",model_version="1",step="total"}'
+        in text
+    )
+    assert "fti_inference_log_dropped" in text
+    spec = client.get("/openapi.json").json()
+    assert "/v1/deployments/fraud/predict" in spec["paths"]
+    assert "FraudInstance" in spec["components"]["schemas"]
+
+
+def test_the_client_against_a_real_server(project: fti.Project) -> None:
+    """fti.Client over loopback HTTP to uvicorn serving the app in a thread."""
+    import threading
+
+    import uvicorn
+
+    deployed(project)
+    config = uvicorn.Config(create_app(project), host="127.0.0.1", port=0, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        with fti.Client(f"http://127.0.0.1:{port}") as remote:
+            assert remote.deployments()[0]["name"] == "fraud"
+            assert remote.predict("fraud", {"cc_num": 1, "amount": 3.0})["model_version"] == 1
+            batch = remote.predict("fraud", instances=[{"cc_num": 1, "amount": 3.0}])
+            assert len(batch["predictions"]) == 1
+            with pytest.raises(fti.FeatureVectorNotFound):
+                remote.predict("fraud", {"cc_num": 99, "amount": 3.0})
+            with pytest.raises(fti.FtiError, match="HTTP 404"):
+                remote.deployment("nope")
+    finally:
+        server.should_exit = True
+        thread.join(30)
