@@ -30,6 +30,11 @@ def test_demo_runs_and_can_run_again(tmp_path: Path) -> None:
         "bit-identical",
         "Online feature vector",
         "m_fraud_rate_30d",
+        "Model cc_fraud v1 (XGBoost, alias production)",
+        "Batch inference",
+        "Online inference over HTTP",
+        "Inference log: 5 rows",
+        'fti_requests_total{deployment="cc_fraud",model_version="1"} 5.0',
     ):
         assert text in out, text
     with fti.connect(home) as project:
@@ -43,7 +48,13 @@ def test_demo_runs_and_can_run_again(tmp_path: Path) -> None:
         transactions = fs.get_feature_group("transactions")
         assert not transactions.online_enabled
         assert transactions.read(dataframe_type="arrow").num_rows == 20_000
-        assert len(fs.get_feature_groups()) == 3
+        assert len(fs.get_feature_groups()) == 5  # + predictions and the inference log
+        predictions = fs.get_feature_group("cc_fraud_predictions").read(dataframe_type="arrow")
+        assert predictions.num_rows > 0
+        assert set(predictions.column("model_version").to_pylist()) == {1}
+        mr = project.get_model_registry()
+        assert [m.version for m in mr.get_models("cc_fraud")] == [1]
+        assert mr.get_model("cc_fraud", alias="production").metrics["auc"] > 0.5
         views = fs.get_feature_views()
         assert [(v.name, v.version) for v in views] == [("cc_fraud", 1)]
         assert [td.version for td in views[0].get_training_datasets()] == [1]

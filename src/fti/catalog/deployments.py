@@ -101,3 +101,10 @@ class DeploymentCatalog:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(d).where(d.c.model_version_id == model_version_id))
             return [_record(r) for r in rows.all()]
+
+    def delete_deployment(self, name: str) -> None:
+        """Delete every version of a deployment (its inference log stays)."""
+        d = t.deployments
+        self.get_deployment(name)  # DeploymentNotFound for an unknown name
+        with self._writer.begin() as conn:
+            conn.execute(sa.delete(d).where(d.c.name == name))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import pyarrow as pa
 import typer
@@ -84,8 +84,50 @@ def demo(
             for name, value in report.vector.vector.items():
                 vector.add_row(name, fmt(report.vector.untransformed.get(name, "")), fmt(value))
             console.print(vector)
+        if report.data is not None and report.training is not None:
+            from fti.demo.system import run_system
+
+            system = run_system(
+                opened,
+                report.data,
+                report.training.training_dataset_version,
+                on_step=lambda s: console.print(f"• {s}"),
+            )
+            _print_system(system)
         home = opened.home
         console.print(
             f"Project files are in {home}. Try: [bold]fti --home {home} fg list[/bold]"
             f" or [bold]fti --home {home} fg show card_features[/bold]"
         )
+
+
+def _print_system(system: Any) -> None:
+    groups = ", ".join(
+        f"{g['name']} v{g['version']}@{g['commit']}" for g in system.lineage["feature_groups"]
+    )
+    console.print(
+        f"[bold]Model[/bold] cc_fraud v{system.model_version} (XGBoost, alias production): "
+        f"{system.metrics}; trained on feature view cc_fraud v1, training dataset "
+        f"{system.lineage['training_dataset']['version']}, feature groups {groups}"
+    )
+    console.print(
+        f"[bold]Batch inference[/bold]: {system.batch_rows:,} transactions of the last day "
+        f"scored in {system.batch_seconds:.2f} s into feature group {system.predictions_group}"
+    )
+    answers = Table(
+        "cc_num", "merchant_id", "amount", "prediction", "ms", title_justify="left",
+        title=f"Online inference over HTTP ({system.url}/v1/deployments/cc_fraud/predict)",
+    )  # fmt: skip
+    for r in system.responses:
+        answers.add_row(
+            str(r["cc_num"]),
+            str(r["merchant_id"]),
+            fmt(r["amount"]),
+            str(r["prediction"]),
+            fmt(r["timings_ms"]["total"]),
+        )
+    console.print(answers)
+    console.print(
+        f"Inference log: {system.logged_rows} rows in feature group cc_fraud_inference_log v1 "
+        "(fv.read_log()); metrics were at /metrics:\n  " + "\n  ".join(system.metrics_sample)
+    )

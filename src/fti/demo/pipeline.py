@@ -16,13 +16,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fti import _duckdb, builtins
-from fti.demo.data import generate
+from fti.demo.data import CreditCardData, generate
 from fti.featurestore import FeatureGroup, FeatureStore
 from fti.featurestore.serving import FeatureVector
 from fti.project import Project
 from fti.validation import ExpectationSuite, expect
 
-DEMO_GROUPS = ("card_features", "merchant_features", "transactions")
+DEMO_GROUPS = (
+    "card_features",
+    "merchant_features",
+    "transactions",
+    "cc_fraud_predictions",
+    "cc_fraud_inference_log",
+)
 
 
 @dataclass
@@ -49,6 +55,7 @@ class DemoReport:
     training: TrainingReport | None = None
     serving_keys: dict[str, Any] | None = None
     vector: FeatureVector | None = None
+    data: CreditCardData | None = None
 
 
 @dataclass
@@ -81,7 +88,19 @@ def _card_suite() -> ExpectationSuite:
 
 
 def _create_groups(fs: FeatureStore) -> dict[str, FeatureGroup]:
-    for fv in fs.get_feature_views("cc_fraud"):  # the demo owns these names: start afresh
+    # The demo owns these names: start afresh (deployments, models, views, then groups).
+    project = fs._project
+    serving = project.get_model_serving()
+    for deployment in serving.get_deployments():
+        if deployment.name == "cc_fraud":
+            serving.delete_deployment(deployment.name)
+    registry = project.get_model_registry()
+    for model in registry.list_models():
+        if model.name == "cc_fraud":
+            for alias in model.aliases:
+                registry.delete_alias(model.name, alias)
+            model.delete()
+    for fv in fs.get_feature_views("cc_fraud"):
         fv.delete(force=True)
     for name in DEMO_GROUPS:
         for fg in fs.get_feature_groups(name):
@@ -168,6 +187,7 @@ def run_feature_pipeline(
     report.training.recreated_identical = all(
         a.equals(b) for a, b in zip(again, split, strict=True)
     )
+    report.data = data
     on_step("serving an online feature vector for the first transaction's card and merchant")
     fv.init_serving(training_dataset_version=report.training.training_dataset_version)
     first = data.transactions.slice(0, 1).to_pylist()[0]
