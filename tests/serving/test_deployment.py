@@ -43,7 +43,19 @@ def test_contract_predictions_and_the_log(project: fti.Project) -> None:
         served = fv.get_feature_vector({"cc_num": 1}, {"amount": 3.0}, return_type="pandas")
         assert result["prediction"] == clf.predict(served)[0]
         assert result["model_version"] == 1 and not result["degraded"]
-        assert set(result["timings_ms"]) == {"feature_vector", "predict", "log_enqueue", "total"}
+        timings = result["timings_ms"]
+        assert set(timings) == {
+            "feature_lookup",
+            "on_demand",
+            "model_dependent",
+            "feature_vector",
+            "predict",
+            "log_enqueue",
+            "total",
+        }
+        assert timings["model_dependent"] > 0  # the view scales amount
+        parts = timings["feature_lookup"] + timings["on_demand"] + timings["model_dependent"]
+        assert parts <= timings["feature_vector"] <= timings["total"]
         batch = deployment.predict(instances=[{"cc_num": c, "amount": 2.0} for c in range(6)])
         assert len(batch["predictions"]) == 6 and len(set(batch["request_ids"])) == 6
         deployment.flush_log()

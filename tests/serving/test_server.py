@@ -129,6 +129,8 @@ def test_metrics_and_openapi(server: tuple[TestClient, Any, Any]) -> None:
         in text
     )
     assert "fti_inference_log_dropped" in text
+    for step in ("feature_lookup", "on_demand", "model_dependent", "predict", "log_enqueue"):
+        assert f'step="{step}"' in text
     spec = client.get("/openapi.json").json()
     assert "/v1/deployments/fraud/predict" in spec["paths"]
     assert "FraudInstance" in spec["components"]["schemas"]

@@ -639,6 +639,7 @@ class FeatureView:
         return_type: str = "list",
         transform: bool = True,
         details: bool = False,
+        timings: dict[str, float] | None = None,
     ) -> Any:
         """Feature vectors of many entities in one online round trip (lists aligned with
         ``serving_keys``); a list of vectors, or one DataFrame / 2-D array. With
@@ -655,9 +656,9 @@ class FeatureView:
         plan = self._plan()
         if transform and plan.untransformed_only:
             self._scoring_states(True)
-        if return_type == "list" and not details:
+        if return_type == "list" and not details and timings is None:
             return plan.lists(serving_keys, passed, params, transform)
-        rows = plan.vectors(serving_keys, passed, params, transform, details)
+        rows = plan.vectors(serving_keys, passed, params, transform, details, timings)
         if not details:
             return plan.many([row for row, _ in rows], return_type, transform)
         per_row = return_type if return_type == "dict" else "list"
