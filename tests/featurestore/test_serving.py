@@ -142,6 +142,7 @@ def test_bad_input_names_the_field(fs: fti.FeatureStore) -> None:
         (lambda: fv.get_feature_vector({"cc_num": 0, "mid": 1, "x": 1}, ok, params), "'x'"),
         (lambda: fv.get_feature_vector({"cc_num": 0}, ok, params), r"missing serving key.*mid"),
         (lambda: fv.get_feature_vector({"cc_num": "a", "mid": 1}, ok, params), "cc_num"),
+        (lambda: fv.get_feature_vector({"cc_num": 2**64, "mid": 1}, ok, params), "cc_num"),
         (lambda: fv.get_feature_vector(keys, {"amount": "12"}, params), "'amount' must be"),
         (lambda: fv.get_feature_vector(keys, {"amount": True}, params), "'amount' must be"),
         (lambda: fv.get_feature_vector(keys, {"amount": 1.0, "zzz": 1}, params), "'zzz'"),

@@ -147,6 +147,9 @@ def _validator(name: str, typ: pa.DataType, what: str = "passed feature") -> Cal
     else:
         return lambda value: None
     no_bool = not pa.types.is_boolean(typ)
+    bits = typ.bit_width if pa.types.is_integer(typ) else 0
+    signed = pa.types.is_signed_integer(typ)
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
 
     def check(value: Any) -> None:
         if value is None:
@@ -155,6 +158,8 @@ def _validator(name: str, typ: pa.DataType, what: str = "passed feature") -> Cal
             raise InvalidDataError(
                 f"{what} {name!r} must be a {typ} value, got {value!r} ({type(value).__name__})"
             )
+        if bits and not low <= int(value) <= high:
+            raise InvalidDataError(f"{what} {name!r} = {value} is out of the range of {typ}")
 
     return check
 

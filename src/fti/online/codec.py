@@ -96,7 +96,7 @@ class RowCodec:
             if self._single:
                 return self._packb(self._normalizers[0](values[0]))
             return self._packb([f(v) for f, v in zip(self._normalizers, values, strict=True)])
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise InvalidDataError(
                 f"invalid primary key value(s) {list(values)!r} for {self.primary_key}: {exc}"
             ) from exc
@@ -111,7 +111,7 @@ class RowCodec:
         def encode(entity: Mapping[str, Any]) -> bytes:
             try:
                 return pack(normalize(entity[name]))
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError) as exc:
                 raise InvalidDataError(
                     f"invalid primary key value {entity[name]!r} for {self.primary_key}: {exc}"
                 ) from exc

@@ -53,13 +53,15 @@ def contract(
     fields: dict[str, dict[str, Any]] = {
         f["name"]: {**_base(f["type"]), "description": "serving key"} for f in keys
     }
+    # Values a client sends are never null: a missing value has no meaning the model was
+    # trained on (looked-up features that are missing follow the deployment's fallback).
     for name in passed:
-        fields[name] = {**json_type(passed_types[name]), "description": "passed feature"}
+        fields[name] = {**_base(passed_types[name]), "description": "passed feature"}
     for name in parameters:
         if name in fields:
             fields[name]["description"] += " and request parameter"
         else:
-            fields[name] = {**json_type(parameter_types[name]), "description": "request parameter"}
+            fields[name] = {**_base(parameter_types[name]), "description": "request parameter"}
     required_passed = {f["name"] for f in serving["required_passed_features"]}
     required = [f["name"] for f in keys]
     required += [n for n in passed if n in required_passed]
@@ -94,6 +96,9 @@ def split(
     missing = [k for k in schema["input"]["required"] if k not in instance]
     if missing:
         raise InvalidDataError(f"missing required field(s) {missing}")
+    null = [k for k, v in instance.items() if v is None]
+    if null:
+        raise InvalidDataError(f"field(s) {null} must not be null")
     keys = {f["name"]: instance[f["name"]] for f in schema["serving_keys"]}
     passed = {
         f["name"]: instance[f["name"]] for f in schema["passed_features"] if f["name"] in instance

@@ -59,10 +59,11 @@ def _instance_model(deployment: Deployment) -> type[BaseModel]:
     schema = deployment.schema["input"]
     fields: dict[str, Any] = {}
     for name, prop in schema["properties"].items():
-        kind = _PYTHON.get(_json_kind(prop), Any)
-        typ: Any = kind if name in schema["required"] and "anyOf" not in prop else kind | None
-        default = ... if name in schema["required"] else None
-        fields[name] = (typ, Field(default, description=prop.get("description")))
+        typ: Any = _PYTHON.get(_json_kind(prop), Any)
+        if name in schema["required"]:
+            fields[name] = (typ, Field(..., description=prop.get("description")))
+        else:  # optional: may be left out, never null
+            fields[name] = (typ, Field(None, description=prop.get("description")))
     title = "".join(p.capitalize() for p in deployment.name.replace("-", "_").split("_"))
     return create_model(
         f"{title}Instance",
