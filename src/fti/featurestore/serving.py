@@ -154,11 +154,12 @@ def _validator(name: str, typ: pa.DataType, what: str = "passed feature") -> Cal
     def check(value: Any) -> None:
         if value is None:
             return
-        if not isinstance(value, ok) or (no_bool and isinstance(value, bool | np.bool_)):
+        wrong = not isinstance(value, ok) or (no_bool and isinstance(value, bool | np.bool_))
+        if wrong:
             raise InvalidDataError(
                 f"{what} {name!r} must be a {typ} value, got {value!r} ({type(value).__name__})"
             )
-        if bits and not low <= int(value) <= high:
+        if bits and not low <= value <= high:
             raise InvalidDataError(f"{what} {name!r} = {value} is out of the range of {typ}")
 
     return check
