@@ -164,3 +164,39 @@ def test_the_logger_drops_the_oldest_rows_when_full_and_drains_on_close(
     rows = group.read(dataframe_type="arrow")
     assert sorted(rows.column("request_id").to_pylist()) == ["2", "3", "4"]
     assert logger.written == 3 and logger.failed_batches == 0
+
+
+class Scored:
+    """A custom predictor: a probability and what it was computed from."""
+
+    def __init__(self, context):  # type: ignore[no-untyped-def]
+        self.model = context.model
+        self.version = context.model_version
+
+    def predict(self, inputs):  # type: ignore[no-untyped-def]
+        scores = self.model.predict_proba(inputs.frame())[:, 1]
+        return [
+            {"score": float(s), "amount": u["amount"], "model_version": self.version}
+            for s, u in zip(scores, inputs.untransformed, strict=True)
+        ]
+
+
+def test_custom_predictor_is_stored_and_rebuilt(project: fti.Project) -> None:
+    fv, clf, _ = deployed(project)
+    model = project.get_model_registry().get_model("fraud", version=1)
+    model.deploy("scored", predictor=Scored)
+    with pytest.raises(fti.FtiError, match="predictor must be a class"):
+        model.deploy("bad", predictor=len)  # type: ignore[arg-type]
+    with fti.connect(project.home) as other:  # rebuilt from the stored source
+        deployment = other.get_model_serving().get_deployment("scored").start()
+        try:
+            result = deployment.predict({"cc_num": 2, "amount": 7.0})
+        finally:
+            deployment.stop()
+    fv.init_serving(1)
+    vector = fv.get_feature_vector({"cc_num": 2}, {"amount": 7.0}, return_type="pandas")
+    assert result["prediction"] == {
+        "score": float(clf.predict_proba(vector)[0, 1]),
+        "amount": 7.0,
+        "model_version": 1,
+    }

@@ -276,19 +276,21 @@ class Model:
         passed_features: Sequence[str] | None = None,
         request_parameters: Sequence[str] | None = None,
         fallback: str = "error",
+        predictor: type | None = None,
     ) -> Deployment:
         """A new deployment version serving this model (``name`` defaults to the model's).
 
         ``passed_features`` (default: those whose groups are not online) and
         ``request_parameters`` (default: those on-demand transformations need) become fields
         of the request; ``fallback`` is what a serving key without an online row gets:
-        ``"error"``, ``"impute"`` (training statistics) or ``"null"``.
+        ``"error"``, ``"impute"`` (training statistics) or ``"null"``. ``predictor``: a class
+        replacing the default ``model.predict`` (see :mod:`fti.serving.predictor`).
         """
         self._saved_record()
         fv = self.get_feature_view(init=False)
         serving = self._registry._project.get_model_serving()
         return serving.create_deployment(
-            fv, self, name or self.name, passed_features, request_parameters, fallback
+            fv, self, name or self.name, passed_features, request_parameters, fallback, predictor
         )
 
     def delete(self) -> None:
