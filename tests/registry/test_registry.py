@@ -256,9 +256,19 @@ def test_lineage_from_the_feature_groups_side(project: fti.Project) -> None:
             "feature_view": {"name": "fraud", "version": 1},
             "features": ["spend"],
             "training_datasets": [1],
-            "models": [{"name": "fraud_lr", "version": 1, "training_dataset_version": 1}],
+            "models": [
+                {
+                    "name": "fraud_lr",
+                    "version": 1,
+                    "training_dataset_version": 1,
+                    "deployments": [],
+                }
+            ],
         }
     ]
+    mr.get_model("fraud_lr", version=1).deploy("fraud_api")
+    models = fs.get_feature_group("card").get_lineage()[0]["models"]
+    assert models[0]["deployments"] == ["fraud_api"]
     assert fs.feature_usage("tx", "amount")[0]["models"][0]["name"] == "fraud_lr"
     assert fs.feature_usage("card", "event_ts") == []  # a column the view does not output
     with pytest.raises(fti.SchemaError, match="no feature 'nope'"):

@@ -10,7 +10,8 @@ from fti.catalog import Catalog, FeatureGroupRecord
 
 def usage(catalog: Catalog, group: FeatureGroupRecord, feature: str | None) -> list[dict[str, Any]]:
     """One entry per feature view reading ``group`` (selecting ``feature``, when given): the
-    view, the group's columns it outputs, its training datasets and the models trained on it."""
+    view, the group's columns it outputs, its training datasets, the models trained on it and
+    the deployments serving them."""
     out = []
     for view in catalog.feature_views_of_group(group.id):
         columns = [
@@ -32,6 +33,9 @@ def usage(catalog: Catalog, group: FeatureGroupRecord, feature: str | None) -> l
                         "name": m.name,
                         "version": m.version,
                         "training_dataset_version": m.training_dataset_version,
+                        "deployments": sorted(
+                            {d.name for d in catalog.deployments_of_model_version(m.id)}
+                        ),
                     }
                     for m in catalog.model_versions_of_feature_view(view.id)
                 ],
