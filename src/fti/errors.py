@@ -48,6 +48,10 @@ class ModelNotFound(NotFoundError):
     """No model with that name, version or alias."""
 
 
+class OnlineStoreUnavailable(FtiError):
+    """The online store failed (down, timing out) and the missing-values policy is ``error``."""
+
+
 class DeploymentNotFound(NotFoundError):
     """No deployment with that name (and version)."""
 

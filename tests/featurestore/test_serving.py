@@ -469,3 +469,38 @@ def test_feature_vectors_on_redis(tmp_path: Any, redis_url: str) -> None:
                 for view in fs.get_feature_views():
                     fs.delete_feature_view(view.name, view.version, force=True)
                 fs.delete_feature_group(fg.name, fg.version)
+
+
+def test_an_online_store_failure_follows_the_policy(
+    fs: fti.FeatureStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, _, _, fv = build(fs)
+    fv.training_data()
+    keys = {"cc_num": 1, "mid": 0}
+    fv.init_serving(1, missing="last_known")
+    served = fv.get_feature_vector(keys, {"amount": 1.0})
+    assert served == [1.0, 15.0, "silver", 0.25]
+
+    def down(requests: Any) -> Any:
+        raise ConnectionError("connection refused")
+
+    monkeypatch.setattr(fv._serving._store, "multi_get", down)  # type: ignore[union-attr]
+    result = fv.get_feature_vector(keys, {"amount": 1.0}, details=True)
+    assert result.vector == served
+    assert "online store unavailable (ConnectionError: connection refused)" in result.reason
+    assert "last known" in result.reason
+    # a key never served before has no last known values: nulls
+    assert fv.get_feature_vector({"cc_num": 3, "mid": 1}, {"amount": 1.0}) == [
+        1.0,
+        None,
+        None,
+        None,
+    ]
+    fv.init_serving(1, missing="impute")
+    imputed = fv.get_feature_vector(keys, {"amount": 1.0}, details=True)
+    assert imputed.imputed == ["spend", "tier", "m_rate"] and imputed.reason is not None
+    fv.init_serving(1, missing="null")
+    assert fv.get_feature_vectors([keys], [{"amount": 1.0}]) == [[1.0, None, None, None]]
+    fv.init_serving(1)
+    with pytest.raises(fti.OnlineStoreUnavailable, match="connection refused"):
+        fv.get_feature_vector(keys, {"amount": 1.0})

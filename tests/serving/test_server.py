@@ -165,3 +165,32 @@ def test_the_client_against_a_real_server(project: fti.Project) -> None:
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+def test_an_online_store_failure_is_a_clean_503(
+    server: tuple[TestClient, Any, Any], project: fti.Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _, _ = server
+
+    def down(requests: Any) -> Any:
+        raise TimeoutError("no answer in 10 s")
+
+    monkeypatch.setattr(project._online, "multi_get", down)
+    response = client.post("/v1/deployments/fraud/predict", json={"cc_num": 1, "amount": 3.0})
+    assert response.status_code == 503
+    body = response.json()
+    assert body["error"] == "OnlineStoreUnavailable" and "no answer in 10 s" in body["detail"]
+    assert "Traceback" not in response.text
+
+
+def test_a_degraded_answer_is_flagged_and_logged(project: fti.Project) -> None:
+    fv, _, _ = deployed(project, fallback="impute")
+    deployment = project.get_model_serving().get_deployment("fraud").start()
+    try:
+        result = deployment.predict({"cc_num": 77, "amount": 3.0})
+        deployment.flush_log()
+    finally:
+        deployment.stop()
+    assert result["degraded"] is True
+    log = fv.read_log(dataframe_type="arrow").to_pylist()
+    assert log[0]["degraded"] is True and "no online row" in log[0]["reason"]

@@ -559,7 +559,11 @@ class FeatureView:
 
         ``missing`` is what a serving key without an online row gets: ``"error"`` (raise
         :class:`fti.FeatureVectorNotFound`), ``"impute"`` (the training mean, or most frequent
-        value, of each of that group's features) or ``"null"``.
+        value, of each of that group's features), ``"null"``, or ``"last_known"`` (null for a
+        key never served). When the online store itself fails, ``"error"`` raises
+        :class:`fti.OnlineStoreUnavailable`, ``"impute"`` / ``"null"`` answer as for missing
+        rows, ``"last_known"`` serves the values last served for each key (kept in memory,
+        the newest 100,000 keys per group); the details say why.
         """
         statistics = None
         if training_dataset_version is not None:

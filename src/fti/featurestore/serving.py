@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from fti import _frames
-from fti.errors import FeatureVectorNotFound, FtiError, InvalidDataError
+from fti.errors import FeatureVectorNotFound, FtiError, InvalidDataError, OnlineStoreUnavailable
 from fti.featurestore.schema import parse_type
 from fti.online.codec import from_integer, micros
 
@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from fti.featurestore.feature_view import FeatureView
     from fti.transform import Pipeline
 
-MISSING_POLICIES = ("error", "impute", "null")
+MISSING_POLICIES = ("error", "impute", "null", "last_known")
+LAST_KNOWN_KEYS = 100_000  # per online group; the oldest entries go first
 _EMPTY: Mapping[str, Any] = {}
 RETURN_TYPES = ("list", "dict", "numpy", "pandas", "polars")
 
@@ -52,6 +53,7 @@ class FeatureVector:
     untransformed: dict[str, Any]  # before model-dependent transformations
     imputed: list[str] = field(default_factory=list)  # features filled by the missing policy
     missing: list[str] = field(default_factory=list)  # "group:version" without a row
+    reason: str | None = None  # why values were not looked up (the online store was down)
 
 
 @dataclass
@@ -217,6 +219,7 @@ class ServingPlan:
         self.required_passed = [n for n in self.base if n not in provided]
         self._imputes = self._impute_values(statistics) if missing == "impute" else {}
         self._template = dict.fromkeys([*self.base, *self._extras])
+        self._caches: list[dict[bytes, bytes]] = [{} for _ in self.lookups]
         for lookup in self.lookups:
             lookup.prepare()
         self._plain = not (
@@ -412,21 +415,57 @@ class ServingPlan:
         given = self._passed(passed)
         request = self._params(params)
         requests = self._requests([entity])
-        found = self._store.multi_get(requests) if requests else []
-        return self._row(entity, [v[0] for v in found], given, request, transform, details)
+        found, reason = self._multi_get(requests)
+        values = [v[0] for v in found]
+        return self._row(entity, values, given, request, transform, details, None, reason)
 
     def _fetch(
         self, keys: Sequence[Any], passed: Sequence[Any], params: Sequence[Any]
     ) -> tuple[
-        list[Mapping[str, Any]], list[Mapping[str, Any]], list[Mapping[str, Any]], list[Any]
+        list[Mapping[str, Any]],
+        list[Mapping[str, Any]],
+        list[Mapping[str, Any]],
+        list[Any],
+        str | None,
     ]:
         """Checked inputs of many entities and their stored values, in one round trip."""
         entities = [self._keys(k) for k in keys]
         given = [self._passed(p) for p in passed]
         request = [self._params(p) for p in params]
         requests = self._requests(entities)
-        found = self._store.multi_get(requests) if requests else []
-        return entities, given, request, found
+        found, reason = self._multi_get(requests)
+        return entities, given, request, found, reason
+
+    def _multi_get(
+        self, requests: list[tuple[str, list[bytes]]]
+    ) -> tuple[list[list[bytes | None]], str | None]:
+        """The stored values, or when the online store fails (down, timing out) what the
+        missing-values policy says: an error, no values (impute / null), or the last values
+        served for each key (``last_known``); the second item says why, for the answer."""
+        if not requests:
+            return [], None
+        try:
+            found = self._store.multi_get(requests)
+        except Exception as exc:  # any backend failure: the policy decides, never a hang
+            reason = f"online store unavailable ({type(exc).__name__}: {exc})"
+            if self.missing == "error":
+                raise OnlineStoreUnavailable(reason) from exc
+            if self.missing == "last_known":
+                found = [
+                    [cache.get(k) for k in keys]
+                    for (_, keys), cache in zip(requests, self._caches, strict=True)
+                ]
+                return found, reason + "; served the last known values"
+            return [[None] * len(keys) for _, keys in requests], reason
+        if self.missing == "last_known":
+            for (_, keys), values, cache in zip(requests, found, self._caches, strict=True):
+                for key, value in zip(keys, values, strict=True):
+                    if value is not None:
+                        cache.pop(key, None)
+                        cache[key] = value
+                        if len(cache) > LAST_KNOWN_KEYS:
+                            del cache[next(iter(cache))]
+        return found, None
 
     def vectors(
         self,
@@ -441,10 +480,12 @@ class ServingPlan:
         given, receives the milliseconds of ``feature_lookup``, ``on_demand`` and
         ``model_dependent`` (what the serving metrics report per step)."""
         start = time.perf_counter()
-        entities, given, request, found = self._fetch(keys, passed, params)
+        entities, given, request, found, reason = self._fetch(keys, passed, params)
         clock = None if timings is None else [0.0, 0.0]
         rows = [
-            self._row(e, [v[i] for v in found], given[i], request[i], transform, details, clock)
+            self._row(
+                e, [v[i] for v in found], given[i], request[i], transform, details, clock, reason
+            )
             for i, e in enumerate(entities)
         ]
         if timings is not None and clock is not None:
@@ -460,7 +501,7 @@ class ServingPlan:
         """Many vectors as lists in the view's order. A view without ODTs, MDTs or feature
         ages whose keys were all found, with nothing passed, skips the per-entity dicts: the
         same values with far fewer objects (and garbage collections) per call."""
-        entities, given, request, found = self._fetch(keys, passed, params)
+        entities, given, request, found, _ = self._fetch(keys, passed, params)
         if self._plain and not any(given) and all(None not in v for v in found):
             rows = [self._empty.copy() for _ in entities]
             for lookup, values in zip(self.lookups, found):  # noqa: B905 - equal by construction
@@ -482,6 +523,7 @@ class ServingPlan:
         transform: bool,
         details: bool,
         clock: list[float] | None = None,
+        reason: str | None = None,
     ) -> tuple[dict[str, Any], FeatureVector | None]:
         """One entity's row from its stored values (one per lookup), in the documented steps;
         ``clock`` accumulates the seconds spent in ODTs and in MDTs."""
@@ -512,7 +554,7 @@ class ServingPlan:
                 row[name] = results[position]
         for name in self._extras:
             del row[name]
-        info = FeatureVector(None, dict(row), imputed, absent) if details else None
+        info = FeatureVector(None, dict(row), imputed, absent, reason) if details else None
         if clock is not None:
             now = time.perf_counter()
             clock[0] += now - ticked

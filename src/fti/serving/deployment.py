@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from fti.project import Project
     from fti.registry import Model
 
-FALLBACKS = ("error", "impute", "null")
+FALLBACKS = ("error", "impute", "null", "last_known")
 
 
 class Deployment:
@@ -141,7 +141,7 @@ class Deployment:
             raise FtiError(f"the predictor returned {len(outputs)} predictions for {len(batch)}")
         predicted = time.perf_counter()
         ids = [uuid.uuid4().hex for _ in batch]
-        degraded = [bool(v.missing) for v in vectors]
+        degraded = [bool(v.missing or v.reason) for v in vectors]
         latency = (predicted - start) * 1000 / len(batch)
         model = self._model_version
         assert self._logger is not None
@@ -159,7 +159,8 @@ class Deployment:
                     prediction=outputs[i],
                     latency_ms=latency,
                     degraded=degraded[i],
-                    reason=f"no online row in {vectors[i].missing}" if degraded[i] else None,
+                    reason=vectors[i].reason
+                    or (f"no online row in {vectors[i].missing}" if degraded[i] else None),
                 )
             )
         logged = time.perf_counter()

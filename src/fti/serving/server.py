@@ -31,6 +31,7 @@ from fti.errors import (
     FeatureVectorNotFound,
     FtiError,
     InvalidDataError,
+    OnlineStoreUnavailable,
     SchemaError,
     TransformationError,
 )
@@ -76,6 +77,7 @@ class _Errors:
     """fti's exception tree -> HTTP status codes (the one place that knows both)."""
 
     STATUS: tuple[tuple[type[Exception], int], ...] = (
+        (OnlineStoreUnavailable, 503),
         (DeploymentNotFound, 404),
         (FeatureVectorNotFound, 404),
         (InvalidDataError, 422),
