@@ -67,6 +67,16 @@ def test_contract_predictions_and_the_log(project: fti.Project) -> None:
     assert mine[0]["amount"] == 3.0 and mine[0]["spend"] == 2.0  # untransformed, typed
     assert mine[0]["model_version"] == 1 and mine[0]["deployment"] == "fraud"
     assert fv.read_log(model_version=2).shape[0] == 0
+    # outcomes arrive later: joined by request id (or by log columns such as a key feature)
+    outcomes = pa.table({"request_id": [result["request_id"]], "was_fraud": [True]})
+    labelled = fv.read_log(labels=outcomes, dataframe_type="arrow")
+    assert labelled.num_rows == 7
+    assert labelled.column("was_fraud").to_pylist().count(True) == 1
+    assert labelled.column("was_fraud").null_count == 6
+    with pytest.raises(fti.FtiError, match="lacks join column"):
+        fv.read_log(labels=outcomes, on=["tx_id"])
+    with pytest.raises(fti.FtiError, match="one label per row"):
+        fv.read_log(labels=pa.concat_tables([outcomes, outcomes]))
     assert fv.read_log(start_time="2999-01-01T00:00:00+00:00").shape[0] == 0
 
 

@@ -699,9 +699,16 @@ class FeatureView:
         end_time: dt.datetime | str | None = None,
         model_version: int | None = None,
         dataframe_type: str = "pandas",
+        *,
+        labels: Any = None,
+        on: Sequence[str] = ("request_id",),
     ) -> Any:
         """Predictions served from this view, in ``[start_time, end_time)``, optionally of one
-        model version: request, serving keys, untransformed features, prediction, latency."""
+        model version: request, serving keys, untransformed features, prediction, latency.
+
+        ``labels`` (a frame of outcomes that arrived later) is left-joined on ``on``: the
+        request id, or columns of the log such as a key feature; unlabelled rows get nulls.
+        """
         from fti.serving.inference_log import log_group
 
         group = log_group(self._fs, self)
@@ -713,7 +720,25 @@ class FeatureView:
             condition = by_model if condition is None else condition & by_model
         if condition is not None:
             query = query.filter(condition)
-        return _frames.to_frame(query.to_arrow(query.resolve_commits()), dataframe_type)
+        log = query.to_arrow(query.resolve_commits())
+        if labels is not None:
+            log = self._join_labels(log, ingest.to_arrow(labels), list(on))
+        return _frames.to_frame(log, dataframe_type)
+
+    @staticmethod
+    def _join_labels(log: pa.Table, labels: pa.Table, on: list[str]) -> pa.Table:
+        for table, what in ((log, "the log"), (labels, "labels")):
+            absent = [c for c in on if c not in table.column_names]
+            if absent:
+                raise FtiError(f"{what} lacks join column(s) {absent}: {table.column_names}")
+        clash = [c for c in labels.column_names if c in log.column_names and c not in on]
+        if clash:
+            raise FtiError(f"label column(s) {clash} are log columns already: rename them")
+        duplicated = labels.group_by(on).aggregate([([], "count_all")])
+        if duplicated.num_rows != labels.num_rows:
+            raise FtiError(f"labels hold more than one row for some {on}: one label per row")
+        joined = log.join(labels, keys=on, join_type="left outer")
+        return joined.sort_by([("logged_at", "ascending"), ("request_id", "ascending")])
 
     # -- lifecycle --------------------------------------------------------------------------
 
