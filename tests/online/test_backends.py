@@ -99,3 +99,38 @@ class TestRedisOnlineStore(OnlineStoreConformance):
             other.drop("t")
             one.close()
             other.close()
+
+
+def test_two_projects_on_one_redis_do_not_see_each_other(tmp_path: Path, redis_url: str) -> None:
+    """Each project's online rows live under a namespace derived from its catalog, so two
+    projects with a group of the same name and version keep their own values."""
+    import pyarrow as pa
+
+    import fti
+
+    for name in ("a", "b"):
+        with fti.connect(tmp_path / name, online_store=redis_url) as project:
+            fg = project.get_feature_store().create_feature_group(
+                "shared_name", primary_key=["k"], online_enabled=True
+            )
+            fg.insert(pa.table({"k": [1], "v": [1.0 if name == "a" else 2.0]}))
+    for name, expected in (("a", 1.0), ("b", 2.0)):
+        with fti.connect(tmp_path / name, online_store=redis_url) as project:
+            fs = project.get_feature_store()
+            fg = fs.get_feature_group("shared_name")
+            assert fg.lookup(1) == {"v": expected}
+            fs.delete_feature_group("shared_name", 1)
+
+
+def test_redis_url_parameters(tmp_path: Path, redis_url: str) -> None:
+    from fti.online import open_online_store
+
+    separator = "&" if "?" in redis_url else "?"
+    store = open_online_store(
+        f"{redis_url}{separator}namespace=explicit_ns&socket_timeout=0.25", tmp_path
+    )
+    try:
+        assert isinstance(store, RedisOnlineStore) and store.namespace == "explicit_ns"
+        assert store._pool.connection_kwargs["socket_timeout"] == 0.25
+    finally:
+        store.close()
