@@ -52,6 +52,11 @@ class OnlineStoreUnavailable(FtiError):
     """The online store failed (down, timing out) and the missing-values policy is ``error``."""
 
 
+class OnlineLookupTimeout(OnlineStoreUnavailable):
+    """An online lookup did not answer within its timeout (a deployment's
+    ``lookup_timeout_ms``); the serving path treats it as an unavailable store."""
+
+
 class DeploymentNotFound(NotFoundError):
     """No deployment with that name (and version)."""
 

@@ -12,7 +12,13 @@ import sqlalchemy as sa
 
 import fti
 from fti.catalog import Catalog
-from fti.catalog.engine import current_revision, migrate
+from fti.catalog.engine import (
+    WRITE_OPTION,
+    _alembic_config,
+    create_engine,
+    current_revision,
+    migrate,
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -46,7 +52,7 @@ def definition(name: str = "cards", version: int = 1, **extra: Any) -> dict[str,
 
 
 def test_migrations_run_once_and_are_recorded(catalog: Catalog) -> None:
-    assert current_revision(catalog.engine) == "0005"
+    assert current_revision(catalog.engine) == "0006"
     migrate(catalog.engine)  # idempotent
     tables = set(sa.inspect(catalog.engine).get_table_names())
     assert {
@@ -56,6 +62,55 @@ def test_migrations_run_once_and_are_recorded(catalog: Catalog) -> None:
         "transformation_functions",
         "alembic_version",
     } <= tables
+
+
+def _migrate_to(url: str, revision: str, downgrade: bool = False) -> None:
+    from alembic import command
+
+    engine = create_engine(url)
+    with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+        (command.downgrade if downgrade else command.upgrade)(_alembic_config(conn), revision)
+    engine.dispose()
+
+
+def test_0006_adds_deployment_options_to_existing_deployments(catalog_url: str) -> None:
+    _migrate_to(catalog_url, "0005")
+    engine = create_engine(catalog_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO deployments (name, version, passed_features, request_parameters, "
+                "fallback, schema, schema_version, created_at, created_by) VALUES ('old', 1, "
+                "'[]', '[]', '{\"missing\": \"impute\"}', '{}', 1, CURRENT_TIMESTAMP, 'me')"
+            )
+        )
+    engine.dispose()
+    catalog = Catalog(catalog_url)  # upgrades to the head
+    try:
+        assert current_revision(catalog.engine) == "0006"
+        old = catalog.get_deployment("old")
+        assert (old.fallback, old.resources, old.slo, old.fallback_model_version_id) == (
+            {"missing": "impute"},
+            {},
+            None,
+            None,
+        )
+        foreign = sa.inspect(catalog.engine).get_foreign_keys("deployments")
+        assert [
+            (k["referred_table"], k["options"].get("ondelete"))
+            for k in foreign
+            if k["constrained_columns"] == ["fallback_model_version_id"]
+        ] == [("model_versions", "RESTRICT")]
+    finally:
+        catalog.close()
+    _migrate_to(catalog_url, "0005", downgrade=True)
+    engine = create_engine(catalog_url)
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("deployments")}
+    with engine.connect() as conn:
+        kept = conn.execute(sa.text("SELECT name, version FROM deployments")).all()
+    engine.dispose()
+    assert not columns & {"resources", "slo", "fallback_model_version_id"}
+    assert [tuple(r) for r in kept] == [("old", 1)]
 
 
 def test_transformation_functions_are_versioned_by_content(catalog: Catalog) -> None:

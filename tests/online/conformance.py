@@ -91,6 +91,16 @@ class OnlineStoreConformance:
         assert store.get("t", b"b") is None
         assert store.get("t", b"a") == b"va"
 
+    def test_reads_with_a_timeout_see_the_same_data(self, store: OnlineStore) -> None:
+        store.write("t", [b"a", b"b"], [1, 1], [b"va", b"vb"], 1)
+        timed = store.with_timeout(5.0)
+        assert store.with_timeout(5.0) is timed  # one per timeout, owned by the store
+        assert timed.get("t", b"a") == b"va"
+        assert timed.get_many("t", [b"b", b"x", b"a"]) == [b"vb", None, b"va"]
+        assert timed.multi_get([("t", [b"a"]), ("nope", [b"a"])]) == [[b"va"], [None]]
+        store.write("t", [b"a"], [2], [b"va2"], 2)  # later writes are visible through it
+        assert timed.get("t", b"a") == b"va2"
+
     def test_missing_table_behaves_empty(self, store: OnlineStore) -> None:
         store.write("other", [b"a"], [1], [b"va"], 1)
         assert store.get("nope", b"a") is None

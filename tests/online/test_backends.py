@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import functools
+import sqlite3
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from fti.errors import OnlineLookupTimeout
 from fti.online.base import OnlineStore
 from fti.online.lmdb import LmdbOnlineStore
 from fti.online.redis import RedisOnlineStore
@@ -20,6 +24,56 @@ class TestSqliteOnlineStore(OnlineStoreConformance):
     @pytest.fixture
     def store_factory(self, tmp_path: Path) -> Callable[[], OnlineStore]:
         return functools.partial(SqliteOnlineStore, tmp_path / "online.sqlite")
+
+    def test_a_lookup_blocked_by_a_writer_gives_up_after_its_timeout(self, tmp_path: Path) -> None:
+        path = tmp_path / "online.sqlite"
+        store = SqliteOnlineStore(path)
+        store.write("t", [b"k"], [1], [b"v"], 1)
+        timed = store.with_timeout(0.05)
+        # WAL readers wait only for a connection holding the whole file, which it can take
+        # once no other connection is open
+        store.close()
+        locked, release = threading.Event(), threading.Event()
+
+        def writer() -> None:
+            conn = sqlite3.connect(path, isolation_level=None)
+            conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+            conn.execute("BEGIN EXCLUSIVE")
+            conn.execute("INSERT INTO fti_watermarks VALUES ('other', 7)")
+            locked.set()
+            release.wait(30)
+            conn.execute("COMMIT")
+            conn.close()
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        try:
+            assert locked.wait(10)
+            started = time.monotonic()
+            with pytest.raises(OnlineLookupTimeout, match="lookup timeout of 50 ms"):
+                timed.multi_get([("t", [b"k"])])
+            assert 0.04 < time.monotonic() - started < 1.0
+            with pytest.raises(OnlineLookupTimeout):
+                timed.get("t", b"k")
+        finally:
+            release.set()
+            thread.join(30)
+        assert timed.multi_get([("t", [b"k"])]) == [[b"v"]]  # the lock gone, it answers
+        assert SqliteOnlineStore(path).applied_commit("other") == 7
+        store.close()
+
+    def test_a_slow_lookup_is_interrupted_at_its_deadline(self, tmp_path: Path) -> None:
+        store = SqliteOnlineStore(tmp_path / "online.sqlite")
+        keys = [b"%06d" % i for i in range(50_000)]
+        store.write("t", keys, [1] * len(keys), [b"v"] * len(keys), 1)
+        timed = store.with_timeout(0.002)
+        started = time.monotonic()
+        with pytest.raises(OnlineLookupTimeout, match="interrupted"):
+            timed.get_many("t", keys * 4)  # hundreds of statements: far over 2 ms
+        assert time.monotonic() - started < 0.5
+        assert timed.get("t", keys[0]) == b"v"  # the next lookup has a deadline of its own
+        assert len(store.get_many("t", keys)) == len(keys)  # the store itself has none
+        store.close()
 
 
 class TestLmdbOnlineStore(OnlineStoreConformance):
@@ -85,6 +139,24 @@ class TestRedisOnlineStore(OnlineStoreConformance):
             f"{namespace}:keep:k".encode(),
         ]
 
+    def test_a_lookup_gives_up_after_its_timeout(self, store: OnlineStore, redis_url: str) -> None:
+        import redis
+
+        store.write("t", [b"k"], [1], [b"v"], 1)
+        timed = store.with_timeout(0.05)
+        assert timed.multi_get([("t", [b"k"])]) == [[b"v"]]
+        admin = redis.Redis.from_url(redis_url)
+        admin.execute_command("CLIENT", "PAUSE", 3000, "ALL")  # the server stops answering
+        try:
+            started = time.monotonic()
+            with pytest.raises(OnlineLookupTimeout, match="lookup timeout of 50 ms"):
+                timed.multi_get([("t", [b"k"])])
+            assert time.monotonic() - started < 1.0  # no retry
+        finally:
+            admin.execute_command("CLIENT", "UNPAUSE")
+            admin.close()
+        assert timed.multi_get([("t", [b"k"])]) == [[b"v"]]
+
     def test_namespaces_are_isolated(self, redis_url: str, namespace: str) -> None:
         one = RedisOnlineStore(redis_url, namespace=namespace)
         other = RedisOnlineStore(redis_url, namespace=namespace + "_b")
@@ -132,5 +204,8 @@ def test_redis_url_parameters(tmp_path: Path, redis_url: str) -> None:
     try:
         assert isinstance(store, RedisOnlineStore) and store.namespace == "explicit_ns"
         assert store._pool.connection_kwargs["socket_timeout"] == 0.25
+        timed = store.with_timeout(0.02)  # a deployment's lookup timeout wins over the URL's
+        assert isinstance(timed, RedisOnlineStore) and timed.namespace == "explicit_ns"
+        assert timed._pool.connection_kwargs["socket_timeout"] == 0.02
     finally:
         store.close()

@@ -4,7 +4,6 @@ vector, bad input, fallbacks, schema versions, and the inference log."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -12,17 +11,9 @@ import pytest
 import fti
 from fti.serving.inference_log import LOG_COLUMNS, InferenceLogger
 from tests.registry.conftest import build_view
+from tests.serving.conftest import deployed
 
-
-def deployed(project: fti.Project, fallback: str = "error") -> tuple[Any, Any, fti.Deployment]:
-    from sklearn.linear_model import LogisticRegression
-
-    fv = build_view(project.get_feature_store())
-    x, y = fv.training_data()
-    clf = LogisticRegression().fit(x, y["is_fraud"])
-    model = project.get_model_registry().sklearn.create_model("fraud", feature_view=fv)
-    model.save(clf)
-    return fv, clf, model.deploy(fallback=fallback)
+__all__ = ["deployed"]  # tests/serving/test_server.py imports it from here
 
 
 def test_contract_predictions_and_the_log(project: fti.Project) -> None:

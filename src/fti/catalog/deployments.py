@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,11 +25,14 @@ class DeploymentRecord:
     passed_features: list[str]
     request_parameters: list[str]
     predictor: dict[str, Any] | None
-    fallback: dict[str, Any]
+    fallback: dict[str, Any]  # {"missing": policy, "lookup_timeout_ms": float | None}
     schema: dict[str, Any]
     schema_version: int
     created_at: dt.datetime
     created_by: str
+    fallback_model_version_id: int | None = None
+    resources: dict[str, Any] = field(default_factory=dict)  # {} before 0006: the defaults
+    slo: dict[str, Any] | None = None
 
 
 def _record(row: sa.Row[Any]) -> DeploymentRecord:
@@ -97,9 +100,14 @@ class DeploymentCatalog:
             return [_record(r) for r in conn.execute(query).all()]
 
     def deployments_of_model_version(self, model_version_id: int) -> list[DeploymentRecord]:
+        """Deployment versions that serve the model version or fall back to it."""
         d = t.deployments
+        uses = sa.or_(
+            d.c.model_version_id == model_version_id,
+            d.c.fallback_model_version_id == model_version_id,
+        )
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(d).where(d.c.model_version_id == model_version_id))
+            rows = conn.execute(sa.select(d).where(uses).order_by(d.c.name, d.c.version))
             return [_record(r) for r in rows.all()]
 
     def delete_deployment(self, name: str) -> None:

@@ -230,7 +230,18 @@ deployments = sa.Table(
     sa.Column("passed_features", sa.JSON, nullable=False),
     sa.Column("request_parameters", sa.JSON, nullable=False),
     sa.Column("predictor", sa.JSON),  # a custom predictor's class name, source and sha256
-    sa.Column("fallback", sa.JSON, nullable=False),
+    sa.Column("fallback", sa.JSON, nullable=False),  # missing policy, lookup timeout
+    # another version of the same model answering when this one raises
+    sa.Column(
+        "fallback_model_version_id",
+        sa.Integer,
+        sa.ForeignKey(
+            "model_versions.id", name="fk_deployments_fallback_model_version", ondelete="RESTRICT"
+        ),
+    ),
+    # operational options, not part of the contract (schema_version ignores them)
+    sa.Column("resources", sa.JSON, nullable=False, server_default="{}"),
+    sa.Column("slo", sa.JSON),
     # The public contract: what a request carries and what it returns. schema_version moves
     # only when the contract changes (e.g. other serving keys), not with the model version.
     sa.Column("schema", sa.JSON, nullable=False),

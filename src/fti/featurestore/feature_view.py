@@ -551,7 +551,11 @@ class FeatureView:
     # -- online feature vectors ---------------------------------------------------------------
 
     def init_serving(
-        self, training_dataset_version: int | None = None, *, missing: str = "error"
+        self,
+        training_dataset_version: int | None = None,
+        *,
+        missing: str = "error",
+        lookup_timeout: float | None = None,
     ) -> None:
         """Prepare online feature vectors (and batch scoring) with that training dataset's
         transformation state; needed once per process when the view has model-dependent
@@ -563,7 +567,9 @@ class FeatureView:
         key never served). When the online store itself fails, ``"error"`` raises
         :class:`fti.OnlineStoreUnavailable`, ``"impute"`` / ``"null"`` answer as for missing
         rows, ``"last_known"`` serves the values last served for each key (kept in memory,
-        the newest 100,000 keys per group); the details say why.
+        the newest 100,000 keys per group); the details say why. ``lookup_timeout`` (seconds)
+        bounds each lookup: a slower one counts as a failed store (SQLite and Redis; LMDB
+        reads never wait).
         """
         statistics = None
         if training_dataset_version is not None:
@@ -571,7 +577,9 @@ class FeatureView:
             statistics = self.get_training_dataset(training_dataset_version).statistics
         # Without a version a view with MDTs serves untransformed vectors only.
         states = self._scoring[1] if self._scoring and self._pipeline else None
-        self._serving = ServingPlan(self, self._pipeline, states, statistics, missing)
+        self._serving = ServingPlan(
+            self, self._pipeline, states, statistics, missing, lookup_timeout
+        )
 
     def _plan(self) -> ServingPlan:
         if self._serving is None:
@@ -681,16 +689,29 @@ class FeatureView:
         passed_features: Sequence[str] | None = None,
         request_parameters: Sequence[str] | None = None,
         training_dataset_version: int | None = None,
-        fallback: str = "error",
+        fallback: str | Mapping[str, Any] = "error",
+        *,
+        resources: Mapping[str, Any] | None = None,
+        slo: Mapping[str, Any] | None = None,
     ) -> Any:
         """A feature-view deployment: transformed feature vectors (and the untransformed ones
         in the log) for model servers outside fti. The transformation state is that of
-        ``training_dataset_version`` (default: the last one this view created here)."""
+        ``training_dataset_version`` (default: the last one this view created here).
+        ``fallback`` (a missing-values policy, or ``{"missing": ..., "lookup_timeout_ms":
+        ...}``), ``resources`` and ``slo`` as for :meth:`fti.Model.deploy`; there is no
+        fallback model."""
         if training_dataset_version is not None:
             self.last_training_dataset_version = training_dataset_version
         serving = self._fs._project.get_model_serving()
         return serving.create_deployment(
-            self, None, name or self.name, passed_features, request_parameters, fallback
+            self,
+            None,
+            name or self.name,
+            passed_features,
+            request_parameters,
+            fallback,
+            resources=resources,
+            slo=slo,
         )
 
     def read_log(

@@ -177,11 +177,18 @@ class ServingPlan:
         states: list[Any] | None,
         statistics: Mapping[str, Any] | None,
         missing: str,
+        lookup_timeout: float | None = None,
     ) -> None:
         if missing not in MISSING_POLICIES:
             raise FtiError(f"missing must be one of {list(MISSING_POLICIES)}, got {missing!r}")
+        bad = isinstance(lookup_timeout, bool) or not isinstance(lookup_timeout, int | float)
+        if lookup_timeout is not None and (bad or not 0 < lookup_timeout < float("inf")):
+            raise FtiError(
+                f"lookup_timeout must be a number of seconds > 0, got {lookup_timeout!r}"
+            )
         self.missing = missing
-        self._store = fv._fs._online
+        store = fv._fs._online
+        self._store = store if lookup_timeout is None else store.with_timeout(lookup_timeout)
         features = {f["name"]: f for f in fv.features}
         self.base = fv._feature_columns()
         base_schema = pa.schema([(n, parse_type(features[n]["type"])) for n in self.base])
@@ -588,6 +595,17 @@ class ServingPlan:
             for name in needed:
                 row[name] = self._imputes.get(name)
                 imputed.append(name)
+
+    def transform(self, rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+        """Untransformed rows (``FeatureVector.untransformed``) through this plan's
+        model-dependent transformations, as lists in the transformed order."""
+        out = []
+        for given in rows:
+            row = dict(given)
+            if self._mdt is not None:
+                self._mdt(row)
+            out.append([row[n] for n in self.names])
+        return out
 
     # -- output -----------------------------------------------------------------------------
 

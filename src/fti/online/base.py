@@ -71,5 +71,13 @@ class OnlineStore(ABC):
     def drop(self, table: str) -> None:
         """Delete the table and its watermark; dropping a missing table is not an error."""
 
+    def with_timeout(self, seconds: float) -> OnlineStore:
+        """This store for lookups that must answer within ``seconds``: :meth:`get`,
+        :meth:`get_many` and :meth:`multi_get` of the returned store raise
+        :class:`fti.errors.OnlineLookupTimeout` instead of waiting longer. It reads the same
+        data, belongs to this store (closed with it) and is the same object for the same
+        ``seconds``. Backends whose reads never wait return themselves (LMDB)."""
+        return self
+
     def close(self) -> None:  # noqa: B027 - optional hook, most backends need nothing
         """Release connections; the store must not be used afterwards."""

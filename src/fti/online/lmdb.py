@@ -9,6 +9,11 @@ Readers never block the writer and see every committed write, from this process 
 because each call begins a fresh read transaction (a snapshot at that moment). LMDB forbids
 opening one environment twice in a process, so stores on the same path share one
 environment, counted by reference.
+
+A lookup timeout (a deployment's ``lookup_timeout_ms``) does not apply here, and
+``with_timeout`` returns the store itself: a read is an MVCC snapshot that waits for no writer
+and takes no lock a writer holds. Its only waits are page faults of the memory map on a cold
+page cache, which nothing in the process could interrupt anyway.
 """
 
 from __future__ import annotations

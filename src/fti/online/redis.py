@@ -19,17 +19,24 @@ every argument in Python, which cost more than the server's work (100k rows: 0.6
 Redis Cluster would need hash tags per table either way, since a chunk spans many slots.
 The watermark is set by the last chunk, sent only after every earlier chunk succeeded, so a
 failed write never advances it.
+
+:meth:`RedisOnlineStore.with_timeout` gives lookups their own connection pool whose socket
+timeout is the lookup timeout (redis-py applies it per socket operation; a lookup is one
+``MGET`` round trip) and which never retries, so a paused or overloaded server costs a request
+at most that long.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgpack
 
-from fti.errors import MissingDependencyError
+from fti.errors import MissingDependencyError, OnlineLookupTimeout
 from fti.online.base import OnlineStore
 
 if TYPE_CHECKING:
@@ -83,20 +90,56 @@ def _strip(value: bytes | None) -> bytes | None:
 class RedisOnlineStore(OnlineStore):
     """Online store in a Redis server, shared by any number of processes and machines."""
 
-    def __init__(self, url: str, namespace: str = "fti", *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        namespace: str = "fti",
+        *,
+        timeout: float = 10.0,
+        lookup_timeout: float | None = None,
+    ) -> None:
         try:
             import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
         except ImportError as exc:
             raise MissingDependencyError("redis", "redis", "The Redis online store") from exc
         if not _NAMESPACE.match(namespace):
             raise ValueError(f"invalid online store namespace {namespace!r}")
         self.namespace = namespace
+        self.lookup_timeout = lookup_timeout
+        self._url = url
+        self._timed: dict[float, RedisOnlineStore] = {}
+        self._lock = threading.Lock()
+        self._timeout_error: type[Exception] = redis.exceptions.TimeoutError
         # A bounded socket timeout turns a stalled server into an error instead of a hang.
-        self._pool = redis.ConnectionPool.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout
-        )
+        options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+        if lookup_timeout is not None:
+            # The URL's own timeouts would win over these, and a retry would double the wait.
+            url = _without_query(url, ("socket_timeout", "socket_connect_timeout"))
+            options = {
+                "socket_timeout": lookup_timeout,
+                "socket_connect_timeout": lookup_timeout,
+                "retry": Retry(NoBackoff(), 0),
+            }
+        self._pool = redis.ConnectionPool.from_url(url, **options)
         self._client: redis_module.Redis = redis.Redis(connection_pool=self._pool)
         self._write_script = self._client.register_script(_WRITE_LUA)
+
+    def with_timeout(self, seconds: float) -> OnlineStore:
+        with self._lock:
+            timed = self._timed.get(seconds)
+            if timed is None:
+                timed = RedisOnlineStore(self._url, self.namespace, lookup_timeout=seconds)
+                self._timed[seconds] = timed
+        return timed
+
+    def _timed_out(self, exc: Exception) -> OnlineLookupTimeout:
+        assert self.lookup_timeout is not None
+        return OnlineLookupTimeout(
+            f"Redis did not answer within the lookup timeout of "
+            f"{self.lookup_timeout * 1000:g} ms ({exc})"
+        )
 
     def _prefix(self, table: str) -> bytes:
         if not _TABLE_NAME.match(table):
@@ -147,9 +190,22 @@ class RedisOnlineStore(OnlineStore):
         call(chunks[-1], "" if commit is None else str(commit), self._client)
 
     def get(self, table: str, key: bytes) -> bytes | None:
-        return _strip(cast("bytes | None", self._client.get(self._prefix(table) + key)))
+        try:
+            return _strip(cast("bytes | None", self._client.get(self._prefix(table) + key)))
+        except self._timeout_error as exc:
+            if self.lookup_timeout is None:
+                raise
+            raise self._timed_out(exc) from exc
 
     def _mget(self, full_keys: list[bytes]) -> list[bytes | None]:
+        try:
+            return self._mget_chunked(full_keys)
+        except self._timeout_error as exc:
+            if self.lookup_timeout is None:
+                raise
+            raise self._timed_out(exc) from exc
+
+    def _mget_chunked(self, full_keys: list[bytes]) -> list[bytes | None]:
         if len(full_keys) <= _MGET_CHUNK:
             return cast("list[bytes | None]", self._client.mget(full_keys)) if full_keys else []
         # Still one round trip, but no single command blocks the server for long.
@@ -220,5 +276,15 @@ class RedisOnlineStore(OnlineStore):
         self._client.delete(members)
 
     def close(self) -> None:
+        with self._lock:
+            timed = list(self._timed.values())
+        for store in timed:
+            store.close()
         self._client.close()
         self._pool.disconnect()
+
+
+def _without_query(url: str, names: Sequence[str]) -> str:
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in names]
+    return urlunsplit(parts._replace(query=urlencode(kept)))

@@ -275,31 +275,55 @@ class Model:
         name: str | None = None,
         passed_features: Sequence[str] | None = None,
         request_parameters: Sequence[str] | None = None,
-        fallback: str = "error",
+        fallback: str | Mapping[str, Any] = "error",
         predictor: type | None = None,
+        *,
+        resources: Mapping[str, Any] | None = None,
+        slo: Mapping[str, Any] | None = None,
     ) -> Deployment:
         """A new deployment version serving this model (``name`` defaults to the model's).
 
         ``passed_features`` (default: those whose groups are not online) and
         ``request_parameters`` (default: those on-demand transformations need) become fields
-        of the request; ``fallback`` is what a serving key without an online row gets:
-        ``"error"``, ``"impute"`` (training statistics) or ``"null"``. ``predictor``: a class
-        replacing the default ``model.predict`` (see :mod:`fti.serving.predictor`).
+        of the request. ``fallback`` is what a serving key without an online row, or a failed
+        online store, gets: ``"error"``, ``"impute"`` (training statistics), ``"null"`` or
+        ``"last_known"``; or a dict ``{"missing": <that>, "lookup_timeout_ms": 20,
+        "model_version": 3}``: a lookup slower than the timeout counts as a failed store
+        (SQLite and Redis; LMDB reads never wait), and that other version of this model
+        (same feature view, same transformed features) answers when this one raises.
+        ``predictor``: a class replacing the default ``model.predict`` (see
+        :mod:`fti.serving.predictor`). ``resources``: ``model_threads`` (default 1),
+        ``max_batch`` (1000), ``log_queue`` (100000), ``runtime`` (``"auto"``, ``"native"``,
+        ``"onnx"``); ``slo``: ``{"p99_ms": 3.0, "availability": 0.999}`` (either key). See
+        :mod:`fti.serving.options`. A bad option raises :class:`fti.FtiError` naming it and
+        records nothing; options never change ``schema_version``.
         """
         self._saved_record()
         fv = self.get_feature_view(init=False)
         serving = self._registry._project.get_model_serving()
         return serving.create_deployment(
-            fv, self, name or self.name, passed_features, request_parameters, fallback, predictor
+            fv,
+            self,
+            name or self.name,
+            passed_features,
+            request_parameters,
+            fallback,
+            predictor,
+            resources=resources,
+            slo=slo,
         )
 
     def delete(self) -> None:
-        """Delete this version (refused while an alias or a deployment uses it) and its
-        artifacts."""
+        """Delete this version (refused while an alias or a deployment uses it, also as its
+        fallback model) and its artifacts."""
         record = self._saved_record()
         deployments = self._registry._catalog.deployments_of_model_version(record.id)
         if deployments:
-            names = sorted({f"{d.name} v{d.version}" for d in deployments})
+            names = [
+                f"{d.name} v{d.version}"
+                + (" as fallback" if d.model_version_id != record.id else "")
+                for d in deployments
+            ]
             raise FtiError(f"{self!r} is deployed ({', '.join(names)}): delete those first")
         self._registry._catalog.delete_model_version(self.name, record.version)
         self._registry._store.delete(record.artifact_uri)

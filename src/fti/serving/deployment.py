@@ -8,28 +8,42 @@ contract changing (``schema_version`` moves only when the fields do).
 
 Every ``deploy`` call records a new deployment version. ``start()`` loads the model (checked
 against its sha256) and the feature view with the model's training-dataset state; ``predict``
-runs in-process on the same code path the HTTP server uses.
+runs in-process on the same code path the HTTP server uses. Options outside the contract
+(resources, fallback, SLO) are parsed in :mod:`fti.serving.options`.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fti.catalog import DeploymentRecord
 from fti.errors import FtiError, InvalidDataError
-from fti.serving import contract, predictor
+from fti.serving import contract, options, predictor
 from fti.serving.inference_log import InferenceLogger, log_group, row
 from fti.serving.predictor import PredictorContext, PredictorInputs
 
 if TYPE_CHECKING:
     from fti.featurestore import FeatureView
+    from fti.featurestore.serving import FeatureVector, ServingPlan
     from fti.project import Project
     from fti.registry import Model
 
-FALLBACKS = ("error", "impute", "null", "last_known")
+log = logging.getLogger("fti.serving")
+
+
+@dataclass
+class _FallbackModel:
+    """The loaded fallback model version of a started deployment."""
+
+    model: Model
+    predictor: Any
+    # its training dataset's transformations, when they differ from the deployed model's
+    plan: ServingPlan | None
 
 
 class Deployment:
@@ -43,6 +57,8 @@ class Deployment:
         self._model_version: Model | None = None
         self._fv: FeatureView | None = None
         self._logger: InferenceLogger | None = None
+        self._fallback: _FallbackModel | None = None
+        self._max_batch = options.RESOURCE_DEFAULTS["max_batch"]
 
     name = property(lambda self: self._record.name)
     version = property(lambda self: self._record.version)
@@ -51,13 +67,39 @@ class Deployment:
     fallback = property(lambda self: self._record.fallback["missing"])
 
     @property
+    def lookup_timeout_ms(self) -> float | None:
+        """How long an online lookup may take before the fallback answers (None: the
+        store's own timeout)."""
+        timeout = self._record.fallback.get("lookup_timeout_ms")
+        return None if timeout is None else float(timeout)
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        """``model_threads``, ``max_batch``, ``log_queue`` and ``runtime``, defaults filled
+        in (see :mod:`fti.serving.options`)."""
+        return options.resources_of(self._record.resources)
+
+    @property
+    def slo(self) -> dict[str, float] | None:
+        """``p99_ms`` and/or ``availability`` targets, or None."""
+        return None if self._record.slo is None else dict(self._record.slo)
+
+    @property
     def model(self) -> Model | None:
         """The model version behind the deployment (None for a feature-view deployment)."""
-        if self._record.model_version_id is None:
+        return self._model_by_id(self._record.model_version_id)
+
+    @property
+    def fallback_model(self) -> Model | None:
+        """The model version that answers when :attr:`model` raises (None: the error
+        stands)."""
+        return self._model_by_id(self._record.fallback_model_version_id)
+
+    def _model_by_id(self, model_version_id: int | None) -> Model | None:
+        if model_version_id is None:
             return None
         registry = self._serving._project.get_model_registry()
-        record = registry._catalog.get_model_version_by_id(self._record.model_version_id)
-        return registry._model(record)
+        return registry._model(registry._catalog.get_model_version_by_id(model_version_id))
 
     @property
     def running(self) -> bool:
@@ -78,18 +120,43 @@ class Deployment:
             raise FtiError(f"{self!r} has no feature view to read features from")
         view = catalog.get_feature_view_by_id(self._record.feature_view_id)
         fv = fs.get_feature_view(view.name, view.version)
-        fv.init_serving(self._record.training_dataset_version, missing=self.fallback)
+        timeout = self.lookup_timeout_ms
+        fv.init_serving(
+            self._record.training_dataset_version,
+            missing=self.fallback,
+            lookup_timeout=None if timeout is None else timeout / 1000,
+        )
         model = self.model
         loaded = model.load() if model is not None else None
         self._model_version = model
         context = PredictorContext(
             loaded, fv, self.name, self.version, model.version if model else None
         )
-        self._predictor = predictor.build(self._record.predictor)(context)
-        self._logger = InferenceLogger(log_group(fs, fv))
+        predictor_class = predictor.build(self._record.predictor)
+        self._predictor = predictor_class(context)
+        self._fallback = self._load_fallback(predictor_class, fv)
+        resources = self.resources
+        self._max_batch = resources["max_batch"]
+        self._logger = InferenceLogger(log_group(fs, fv), max_queue=resources["log_queue"])
         self._feature_names = list(fv.serving_schema["features"])
         self._fv = fv
         return self
+
+    def _load_fallback(self, predictor_class: type, fv: FeatureView) -> _FallbackModel | None:
+        """The fallback model with the same predictor class; fed through its own training
+        dataset's transformations when they are not the deployed model's."""
+        model = self.fallback_model
+        if model is None:
+            return None
+        plan = None
+        served = fv
+        if model.training_dataset_version != self._record.training_dataset_version:
+            served = model.get_feature_view(init=False)
+            # only its transformations are used: nothing is looked up or imputed through it
+            served.init_serving(model.training_dataset_version, missing="null")
+            plan = served._plan()
+        context = PredictorContext(model.load(), served, self.name, self.version, model.version)
+        return _FallbackModel(model, predictor_class(context), plan)
 
     def stop(self) -> None:
         """Stop serving; queued log rows are written first."""
@@ -98,6 +165,7 @@ class Deployment:
         self._fv = None
         self._logger = None
         self._predictor = None
+        self._fallback = None
 
     def flush_log(self) -> None:
         """Wait until every prediction so far is in the inference log."""
@@ -118,6 +186,11 @@ class Deployment:
         batch = [inputs] if inputs is not None else list(instances or [])
         if not batch:
             raise InvalidDataError("instances is empty")
+        if len(batch) > self._max_batch:
+            raise InvalidDataError(
+                f"a batch holds at most {self._max_batch} instances (resources max_batch), "
+                f"got {len(batch)}"
+            )
         start = time.perf_counter()
         parts = [contract.split(instance, self._record.schema) for instance in batch]
         steps: dict[str, float] = {}
@@ -136,14 +209,12 @@ class Deployment:
             [v.untransformed for v in vectors],
             [dict(i) for i in batch],
         )
-        outputs = list(self._predictor.predict(given))
-        if len(outputs) != len(batch):
-            raise FtiError(f"the predictor returned {len(outputs)} predictions for {len(batch)}")
+        outputs, matrix, model, failure = self._predict(given)
         predicted = time.perf_counter()
         ids = [uuid.uuid4().hex for _ in batch]
-        degraded = [bool(v.missing or v.reason) for v in vectors]
+        reasons = [_reason(v, failure) for v in vectors]
+        degraded = [r is not None for r in reasons]
         latency = (predicted - start) * 1000 / len(batch)
-        model = self._model_version
         assert self._logger is not None
         for i, (keys, _, _) in enumerate(parts):
             self._logger.log(
@@ -159,8 +230,7 @@ class Deployment:
                     prediction=outputs[i],
                     latency_ms=latency,
                     degraded=degraded[i],
-                    reason=vectors[i].reason
-                    or (f"no online row in {vectors[i].missing}" if degraded[i] else None),
+                    reason=reasons[i],
                 )
             )
         logged = time.perf_counter()
@@ -182,9 +252,68 @@ class Deployment:
                 "prediction": outputs[0],
                 "request_id": ids[0],
                 "degraded": degraded[0],
+                "reason": reasons[0],
                 **meta,
             }
-        return {"predictions": outputs, "request_ids": ids, "degraded": degraded, **meta}
+        return {
+            "predictions": outputs,
+            "request_ids": ids,
+            "degraded": degraded,
+            "reasons": reasons,
+            **meta,
+        }
+
+    def _predict(
+        self, given: PredictorInputs
+    ) -> tuple[list[Any], list[list[Any]], Model | None, str | None]:
+        """The predictions, the vectors they came from, the model version that made them,
+        and why it was not the deployed one (None when it was)."""
+        try:
+            return _call(self._predictor, given), given.features, self._model_version, None
+        except Exception as exc:
+            fallback = self._fallback
+            if fallback is None:
+                raise
+            failed = self._model_version.version if self._model_version else None
+            # the client only learns the error type; the traceback is for the operator
+            log.warning(
+                "deployment %s v%s: model version %s raised, fallback version %s answers",
+                self.name,
+                self.version,
+                failed,
+                fallback.model.version,
+                exc_info=exc,
+            )
+            if fallback.plan is not None:
+                given = PredictorInputs(
+                    fallback.plan.transform(given.untransformed),
+                    list(fallback.plan.names),
+                    given.untransformed,
+                    given.instances,
+                )
+            outputs = _call(fallback.predictor, given)
+            reason = (
+                f"model version {failed} raised {type(exc).__name__}; answered by fallback "
+                f"model version {fallback.model.version}"
+            )
+            return outputs, given.features, fallback.model, reason
+
+
+def _call(model_predictor: Any, given: PredictorInputs) -> list[Any]:
+    outputs = list(model_predictor.predict(given))
+    if len(outputs) != len(given.features):
+        raise FtiError(
+            f"the predictor returned {len(outputs)} predictions for {len(given.features)}"
+        )
+    return outputs
+
+
+def _reason(vector: FeatureVector, failure: str | None) -> str | None:
+    """Why an answer is degraded (None when it is not): the lookup's, the model's, or both."""
+    lookup = vector.reason or (f"no online row in {vector.missing}" if vector.missing else None)
+    if lookup and failure:
+        return f"{lookup}; {failure}"
+    return lookup or failure
 
 
 class ModelServing:
@@ -216,14 +345,20 @@ class ModelServing:
         name: str,
         passed_features: Sequence[str] | None,
         request_parameters: Sequence[str] | None,
-        fallback: str,
+        fallback: str | Mapping[str, Any],
         predictor_class: type | None = None,
+        *,
+        resources: Mapping[str, Any] | None = None,
+        slo: Mapping[str, Any] | None = None,
     ) -> Deployment:
-        """Record a new deployment version (see ``Model.deploy`` / ``FeatureView.deploy``)."""
-        if fallback not in FALLBACKS:
-            raise FtiError(f"fallback must be one of {list(FALLBACKS)}, got {fallback!r}")
+        """Record a new deployment version (see ``Model.deploy`` / ``FeatureView.deploy``);
+        every option is checked before anything is written."""
+        chosen = options.parse_fallback(fallback)
+        limits = options.parse_resources(resources)
+        targets = options.parse_slo(slo)
+        fallback_model = options.fallback_model(model, chosen.model_version)
         td = model.training_dataset_version if model else fv.last_training_dataset_version
-        fv.init_serving(td, missing=fallback)
+        fv.init_serving(td, missing=chosen.missing)
         serving = fv.serving_schema
         required_passed = [f["name"] for f in serving["required_passed_features"]]
         passed = list(passed_features) if passed_features is not None else required_passed
@@ -269,7 +404,12 @@ class ModelServing:
                 "predictor": None
                 if predictor_class is None
                 else predictor.reference(predictor_class),
-                "fallback": {"missing": fallback},
+                "fallback": chosen.stored(),
+                "fallback_model_version_id": fallback_model._record.id
+                if fallback_model and fallback_model._record
+                else None,
+                "resources": limits,
+                "slo": targets,
                 "schema": published,
                 "schema_version": schema_version,
             },

@@ -1,0 +1,191 @@
+"""Deployment options outside the contract: resources, the fallback, the SLO.
+
+Each is checked when a deployment version is recorded (a bad value raises :class:`FtiError`
+naming the key, and nothing is written) and stored with the version. They are operational
+settings, not part of the published request contract, so changing them never moves
+``schema_version``.
+
+* ``resources``: ``model_threads`` (intra-op threads the model may use per serving process),
+  ``max_batch`` (instances per request), ``log_queue`` (inference-log queue bound),
+  ``runtime`` (``"auto"``: a tree model may be compiled to ONNX Runtime when it predicts the
+  same, ``"native"``: always the framework, ``"onnx"``: the compiled path is required).
+* ``fallback``: a missing-values policy (``"error"``, ``"impute"``, ``"null"``,
+  ``"last_known"``), or a dict of it (``missing``) with ``lookup_timeout_ms`` (an online
+  lookup slower than that counts as a failed store) and ``model_version`` (another version
+  of the model that answers when the deployed one raises).
+* ``slo``: ``p99_ms`` (latency target) and/or ``availability`` (share of requests answered
+  without a server error), what the server's burn-rate metrics compare against.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fti.errors import FtiError
+from fti.featurestore.serving import MISSING_POLICIES
+
+if TYPE_CHECKING:
+    from fti.registry import Model
+
+RUNTIMES = ("auto", "native", "onnx")
+RESOURCE_DEFAULTS: dict[str, Any] = {
+    "model_threads": 1,
+    "max_batch": 1_000,
+    "log_queue": 100_000,
+    "runtime": "auto",
+}
+# (lowest, highest or None) of each integer resource
+_RANGES: dict[str, tuple[int, int | None]] = {
+    "model_threads": (1, None),
+    "max_batch": (1, 100_000),
+    "log_queue": (100, None),
+}
+
+
+def _mapping(given: Any, what: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
+    if not isinstance(given, Mapping):
+        raise FtiError(f"{what} must be a dict with keys {list(keys)}, got {given!r}")
+    unknown = [k for k in given if k not in keys]
+    if unknown:
+        raise FtiError(f"unknown {what} key(s) {unknown}; the keys are {list(keys)}")
+    return given
+
+
+def _integer(what: str, value: Any, low: int, high: int | None) -> int:
+    # bool is an int in Python, but True threads is a mistake, not 1
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FtiError(f"{what} must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise FtiError(f"{what} must be {bounds}, got {value}")
+    return value
+
+
+def _number(what: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise FtiError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def parse_resources(given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``resources=`` checked, with the defaults filled in for the keys not given."""
+    if given is None:
+        return dict(RESOURCE_DEFAULTS)
+    given = _mapping(given, "resources", tuple(RESOURCE_DEFAULTS))
+    out = dict(RESOURCE_DEFAULTS)
+    for key, value in given.items():
+        if key == "runtime":
+            if value not in RUNTIMES:
+                raise FtiError(
+                    f"resources['runtime'] must be one of {list(RUNTIMES)}, got {value!r}"
+                )
+            out[key] = value
+        else:
+            out[key] = _integer(f"resources[{key!r}]", value, *_RANGES[key])
+    return out
+
+
+def resources_of(stored: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The resources of a stored deployment: a version recorded before resources existed
+    has the defaults."""
+    return {**RESOURCE_DEFAULTS, **(stored or {})}
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """What answers when a lookup or the model fails."""
+
+    missing: str = "error"
+    lookup_timeout_ms: float | None = None
+    model_version: int | None = None
+
+    def stored(self) -> dict[str, Any]:
+        """The deployment's ``fallback`` column (the model version is a foreign key)."""
+        return {"missing": self.missing, "lookup_timeout_ms": self.lookup_timeout_ms}
+
+
+def parse_fallback(given: str | Mapping[str, Any]) -> Fallback:
+    """``fallback=``: a missing-values policy, or a dict of ``missing``, ``lookup_timeout_ms``
+    and ``model_version``."""
+    keys = ("missing", "lookup_timeout_ms", "model_version")
+    if isinstance(given, str):
+        if given not in MISSING_POLICIES:
+            raise FtiError(f"fallback must be one of {list(MISSING_POLICIES)}, got {given!r}")
+        return Fallback(given)
+    if not isinstance(given, Mapping):
+        raise FtiError(
+            f"fallback must be one of {list(MISSING_POLICIES)} or a dict with keys "
+            f"{list(keys)}, got {given!r}"
+        )
+    given = _mapping(given, "fallback", keys)
+    missing = given.get("missing", "error")
+    if missing not in MISSING_POLICIES:
+        raise FtiError(
+            f"fallback['missing'] must be one of {list(MISSING_POLICIES)}, got {missing!r}"
+        )
+    timeout = given.get("lookup_timeout_ms")
+    if timeout is not None:
+        timeout = _number("fallback['lookup_timeout_ms']", timeout)
+        if timeout <= 0:
+            raise FtiError(f"fallback['lookup_timeout_ms'] must be > 0, got {timeout:g}")
+    version = given.get("model_version")
+    if version is not None:
+        version = _integer("fallback['model_version']", version, 1, None)
+    return Fallback(missing, timeout, version)
+
+
+def fallback_model(model: Model | None, version: int | None) -> Model | None:
+    """The fallback model version, checked: another saved version of ``model``, trained from
+    the same feature view on the same transformed features, so the deployment's feature
+    vectors fit it (put through its own training dataset's transformation state)."""
+    if version is None:
+        return None
+    if model is None:
+        raise FtiError(
+            "fallback['model_version'] needs a model: a feature-view deployment has none"
+        )
+    if version == model.version:
+        raise FtiError(f"fallback['model_version']: {version} is the deployed version itself")
+    other = model._registry.get_model(model.name, version=version)  # ModelNotFound
+    primary, record = model._saved_record(), other._saved_record()
+    if record.feature_view_id != primary.feature_view_id:
+        raise FtiError(
+            f"fallback['model_version']: version {version} of {model.name!r} was trained "
+            "from another feature view: it cannot read this deployment's feature vectors"
+        )
+
+    def inputs(m: Model) -> list[tuple[str, str]]:
+        return [(f["name"], f["type"]) for f in (m.model_schema or {}).get("inputs", [])]
+
+    if inputs(other) != inputs(model):
+        raise FtiError(
+            f"fallback['model_version']: version {version} of {model.name!r} takes other "
+            f"transformed features ({inputs(other)}) than version {model.version} "
+            f"({inputs(model)})"
+        )
+    return other
+
+
+def parse_slo(given: Mapping[str, Any] | None) -> dict[str, float] | None:
+    """``slo=``: ``p99_ms`` > 0 and/or 0 < ``availability`` < 1."""
+    if given is None:
+        return None
+    given = _mapping(given, "slo", ("p99_ms", "availability"))
+    if not given:
+        raise FtiError("slo must give p99_ms, availability or both")
+    out: dict[str, float] = {}
+    if "p99_ms" in given:
+        out["p99_ms"] = _number("slo['p99_ms']", given["p99_ms"])
+        if out["p99_ms"] <= 0:
+            raise FtiError(f"slo['p99_ms'] must be > 0, got {out['p99_ms']:g}")
+    if "availability" in given:
+        out["availability"] = _number("slo['availability']", given["availability"])
+        if not 0 < out["availability"] < 1:
+            raise FtiError(
+                f"slo['availability'] must be between 0 and 1 (exclusive), e.g. 0.999, got "
+                f"{out['availability']:g}"
+            )
+    return out
