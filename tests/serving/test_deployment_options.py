@@ -53,7 +53,7 @@ def test_resources_slo_and_fallback_are_stored_and_exposed(project: fti.Project)
     )
     model = project.get_model_registry().get_model("fraud", version=1)
     second = model.deploy(
-        resources={"model_threads": 2, "runtime": "onnx", "log_queue": 100},
+        resources={"model_threads": 2, "runtime": "native", "log_queue": 100},
         slo={"p99_ms": 3, "availability": 0.999},
         fallback={"missing": "impute", "lookup_timeout_ms": 20},
     )
@@ -61,7 +61,7 @@ def test_resources_slo_and_fallback_are_stored_and_exposed(project: fti.Project)
         "model_threads": 2,
         "max_batch": 1000,
         "log_queue": 100,
-        "runtime": "onnx",
+        "runtime": "native",
     }
     assert second.slo == {"p99_ms": 3.0, "availability": 0.999}
     assert (second.fallback, second.lookup_timeout_ms) == ("impute", 20.0)

@@ -14,7 +14,13 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (uvicorn).")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Worker processes, each with its own socket (the kernel spreads connections); "
+            "one per core is a good start."
+        ),
+    ] = 1,
     deployment: Annotated[
         list[str] | None, typer.Option(help="Serve only these deployments (repeatable).")
     ] = None,
@@ -22,18 +28,11 @@ def serve(
     """Serve every deployment of the project over HTTP: /v1/deployments/NAME/predict, the
     KServe Open Inference Protocol v2 under /v2, Prometheus metrics at /metrics and the
     OpenAPI description at /docs."""
-    import uvicorn
+    from fti.serving.workers import serve as run
 
     home = ctx.obj.home or os.environ.get("FTI_HOME") or "fti_home"
     os.environ["FTI_HOME"] = str(home)  # the workers open the project from the environment
     if deployment:
         os.environ["FTI_SERVE_DEPLOYMENTS"] = ",".join(deployment)
     console.print(f"serving the deployments of {home} on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(
-        "fti.serving.server:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-    )
+    run(host, port, workers)

@@ -56,6 +56,9 @@ class FeatureGroup:
         self._codec_cache: tuple[int, Any] | None = None
         self._readers: dict[tuple[str, ...] | None, Any] = {}
         self._readers_revision = record.revision
+        # Set by writers whose keys are unique by construction (the inference log's request
+        # ids): commits append without a merge even when concurrent writers' times overlap.
+        self._keys_unique = False
 
     # -- definition -------------------------------------------------------------------------
 
@@ -147,7 +150,8 @@ class FeatureGroup:
             stored_schema = self.schema or self._fs._offline_schema(self)
             schema = stored_schema or self._infer_schema(table)
             table = conform(table, schema)
-            ingest.check_keys(table, self.primary_key, self.event_time)
+            if not self._keys_unique:
+                ingest.check_keys(table, self.primary_key, self.event_time)
             report = self._validate(table)
             steps.step("committing offline")
             # Statistics are computed while Delta writes: both run outside the GIL.
@@ -165,6 +169,7 @@ class FeatureGroup:
                     event_time=self.event_time,
                     partition_by=self.partition_key,
                     metadata={"fti.client": self._fs._client},
+                    append=self._keys_unique,
                 )
                 steps.step("computing statistics")
                 stats = None if stats_job is None else stats_job.result()

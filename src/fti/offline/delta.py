@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,10 @@ class DeltaOfflineStore:
     def __init__(self, root: str, storage_options: dict[str, str] | None = None) -> None:
         self.root = root.rstrip("/")
         self.storage_options = storage_options
+        # tables kept open for append-only writers: re-reading a long log per commit is most
+        # of a small commit's cost
+        self._appending: dict[str, DeltaTable] = {}
+        self._appending_lock = threading.Lock()
 
     def table_uri(self, name: str, version: int) -> str:
         return f"{self.root}/{name}/v{version}"
@@ -89,9 +94,13 @@ class DeltaOfflineStore:
         event_time: str | None,
         partition_by: Sequence[str],
         metadata: dict[str, str],
+        append: bool = False,
     ) -> CommitResult:
-        """Upsert ``data`` as one commit and report what it did."""
+        """Upsert ``data`` as one commit and report what it did (``append``: the caller knows
+        no key of ``data`` is stored yet)."""
         props = CommitProperties(custom_metadata=metadata)
+        if append:
+            return self._append(uri, data, partition_by, props)
         table = self._open(uri)
         if table is None or self._appends_only(table, data, event_time):
             write_deltalake(
@@ -125,6 +134,31 @@ class DeltaOfflineStore:
             int(metrics["num_target_rows_inserted"]),
             int(metrics["num_target_rows_updated"]),
         )
+
+    def _append(
+        self, uri: str, data: pa.Table, partition_by: Sequence[str], props: CommitProperties
+    ) -> CommitResult:
+        with self._appending_lock:
+            table = self._appending.pop(uri, None)
+            if table is not None:
+                try:
+                    table.update_incremental()  # only the commits since the last one we saw
+                except DeltaError:  # the table was dropped (and maybe re-created): reopen
+                    table = None
+            table = table or self._open(uri)
+            write_deltalake(
+                table if table is not None else uri,
+                data,
+                mode="append",
+                partition_by=list(partition_by) or None,
+                storage_options=self.storage_options,
+                commit_properties=props,
+                writer_properties=self._writer_properties(),
+            )
+            table = table or self._open(uri)
+            assert table is not None
+            self._appending[uri] = table
+            return CommitResult(int(table.version()), data.num_rows, 0)  # the commit just made
 
     @staticmethod
     def _writer_properties() -> WriterProperties:

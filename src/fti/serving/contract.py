@@ -34,6 +34,16 @@ def _base(arrow_type: str) -> dict[str, Any]:
     return {}
 
 
+def kind(prop: Mapping[str, Any]) -> str:
+    """The JSON type a schema property admits besides null ("any" if it says none)."""
+    if "type" in prop:
+        return str(prop["type"])
+    for option in prop.get("anyOf", []):
+        if option.get("type") != "null":
+            return str(option["type"])
+    return "any"
+
+
 def json_type(arrow_type: str) -> dict[str, Any]:
     """The JSON Schema of a value of an Arrow type, null allowed (a feature may be missing)."""
     base = _base(arrow_type)

@@ -129,13 +129,19 @@ class Deployment:
         model = self.model
         loaded = model.load() if model is not None else None
         self._model_version = model
+        resources = self.resources
         context = PredictorContext(
-            loaded, fv, self.name, self.version, model.version if model else None
+            loaded,
+            fv,
+            self.name,
+            self.version,
+            model.version if model else None,
+            resources,
+            self._record.schema["output"],
         )
         predictor_class = predictor.build(self._record.predictor)
         self._predictor = predictor_class(context)
         self._fallback = self._load_fallback(predictor_class, fv)
-        resources = self.resources
         self._max_batch = resources["max_batch"]
         self._logger = InferenceLogger(log_group(fs, fv), max_queue=resources["log_queue"])
         self._feature_names = list(fv.serving_schema["features"])
@@ -155,7 +161,15 @@ class Deployment:
             # only its transformations are used: nothing is looked up or imputed through it
             served.init_serving(model.training_dataset_version, missing="null")
             plan = served._plan()
-        context = PredictorContext(model.load(), served, self.name, self.version, model.version)
+        context = PredictorContext(
+            model.load(),
+            served,
+            self.name,
+            self.version,
+            model.version,
+            self.resources,
+            self._record.schema["output"],
+        )
         return _FallbackModel(model, predictor_class(context), plan)
 
     def stop(self) -> None:

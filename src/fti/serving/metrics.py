@@ -3,14 +3,24 @@
 Latency is the whole pipeline, not ``model.predict``: the histograms have sub-millisecond
 buckets for each step (``feature_vector`` = lookup + on-demand + model-dependent
 transformations, ``predict``, ``log_enqueue``, ``total``). A registry per app keeps tests and
-several apps in one process apart.
+several apps in one process apart. Under ``fti serve --workers N`` the values live in
+prometheus-client's multiprocess files and ``/metrics`` of any worker reports the sum.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 BUCKETS = (
     0.00005, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005,
@@ -47,11 +57,13 @@ class ServingMetrics:
             "Log rows dropped because the writer could not keep up (drop-oldest policy)",
             ["deployment"],
             registry=self.registry,
+            multiprocess_mode="sum",
         )
         self.log_queued = Gauge(
             "fti_inference_log_queued", "Log rows waiting to be written", ["deployment"],
-            registry=self.registry,
+            registry=self.registry, multiprocess_mode="livesum",
         )  # fmt: skip
+        self._steps: dict[tuple[str, str], dict[str, Any]] = {}
 
     def observe(
         self,
@@ -62,9 +74,34 @@ class ServingMetrics:
         degraded: int,
     ) -> None:
         version = "" if model_version is None else str(model_version)
-        self.requests.labels(deployment, version).inc()
-        self.instances.labels(deployment, version).inc(instances)
+        # labels() looks the child up by a lock and a dict per call: keep them per step
+        children = self._steps.get((deployment, version))
+        if children is None:
+            children = self._steps[(deployment, version)] = {
+                "": self.requests.labels(deployment, version),
+                "#": self.instances.labels(deployment, version),
+            }
+        children[""].inc()
+        children["#"].inc(instances)
         if degraded:
             self.degraded.labels(deployment, version).inc(degraded)
         for step, ms in timings_ms.items():
-            self.step.labels(deployment, version, step).observe(ms / 1000)
+            child = children.get(step)
+            if child is None:
+                child = children[step] = self.step.labels(deployment, version, step)
+            child.observe(ms / 1000)
+
+    def log_state(self, deployment: str, dropped: int, queued: int) -> None:
+        """The inference logger's counts (its writer thread reports them after each batch)."""
+        self.log_dropped.labels(deployment).set(dropped)
+        self.log_queued.labels(deployment).set(queued)
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The text ``/metrics`` returns: this process's registry, or every worker's sum."""
+        registry = self.registry
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,107 @@
+"""Tree models compiled to ONNX Runtime: the same answers as the framework, or not used."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xgboost
+
+import fti
+from fti.serving import runtime
+from fti.serving.runtime import compile_model
+from tests.registry.conftest import build_view
+
+
+def _data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(400, 5)).astype(np.float32)
+    x[rng.random(x.shape) < 0.1] = np.nan  # missing values take the trees' default branch
+    y = (np.nan_to_num(x[:, 0]) + np.nan_to_num(x[:, 1]) ** 2 > 1).astype(int)
+    return x, y
+
+
+def test_a_compiled_classifier_answers_like_xgboost() -> None:
+    x, y = _data()
+    model = xgboost.XGBClassifier(n_estimators=30, max_depth=4).fit(x, y)
+    predict = compile_model(model)
+    assert predict is not None
+    fresh = _data(seed=1)[0]  # rows the probes never saw
+    assert np.array_equal(predict(fresh), model.predict(fresh))
+    assert predict(fresh[:1]).tolist() == model.predict(fresh[:1]).tolist()
+
+
+def test_compiled_multiclass_labels_and_regression() -> None:
+    x, y = _data()
+    classes = y + (np.nan_to_num(x[:, 2]) > 0.5)  # 0, 1 or 2
+    classifier = xgboost.XGBClassifier(n_estimators=10, max_depth=3).fit(x, classes)
+    predict = compile_model(classifier)
+    assert predict is not None
+    assert np.array_equal(predict(x), classifier.predict(x))
+    regressor = xgboost.XGBRegressor(n_estimators=20, max_depth=3).fit(
+        x, np.nan_to_num(x[:, 3]) * 2
+    )
+    predict = compile_model(regressor)
+    assert predict is not None
+    assert np.allclose(predict(x), regressor.predict(x), atol=1e-5)
+
+
+def test_native_runtime_and_models_it_cannot_compile() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = _data()
+    model = xgboost.XGBClassifier(n_estimators=5).fit(x, y)
+    assert compile_model(model, "native") is None
+    linear = LogisticRegression().fit(np.nan_to_num(x), y)
+    assert compile_model(linear) is None  # auto: served by the framework
+    with pytest.raises(fti.FtiError, match="supports XGBoost models"):
+        compile_model(linear, "onnx")
+    with pytest.raises(fti.FtiError, match="runtime must be one of"):
+        compile_model(model, "fast")
+
+
+def test_the_check_refuses_a_compiled_model_that_disagrees(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    x, y = _data()
+    model = xgboost.XGBClassifier(n_estimators=10, max_depth=3).fit(x, y)
+    other = xgboost.XGBClassifier(n_estimators=10, max_depth=3).fit(x, 1 - y)
+    compiled = compile_model(other)  # what a wrong conversion of ``model`` would give
+    assert compiled is not None
+    probes = runtime._probes(model.get_booster().copy(), 5)
+    with pytest.raises(fti.FtiError, match="differ from the native model"):
+        runtime._check_classifier(
+            model, compiled, lambda v: np.asarray(other.predict_proba(v)), probes
+        )
+
+    def broken(m: object, threads: int) -> None:
+        raise RuntimeError("unsupported objective")
+
+    monkeypatch.setattr(runtime, "_xgboost_onnx", broken)
+    with pytest.raises(fti.FtiError, match="cannot compile XGBClassifier to ONNX"):
+        compile_model(model, "onnx")
+    assert compile_model(model, "auto") is None  # the framework serves it
+
+
+def test_a_deployed_xgboost_model_answers_in_the_label_type(project: fti.Project) -> None:
+    fv = build_view(project.get_feature_store())
+    x, y = fv.training_data()
+    clf = xgboost.XGBClassifier(n_estimators=10, max_depth=3).fit(x, y["is_fraud"])
+    model = project.get_model_registry().xgboost.create_model("fraud", feature_view=fv)
+    model.save(clf)
+    deployment = model.deploy().start()
+    try:
+        assert deployment._predictor._compiled is not None  # served through ONNX Runtime
+        result = deployment.predict({"cc_num": 1, "amount": 12.0})
+        fv.init_serving(1)
+        vector = fv.get_feature_vector({"cc_num": 1}, {"amount": 12.0}, return_type="pandas")
+        assert result["prediction"] is bool(clf.predict(vector)[0])  # a bool, as the label
+        batch = deployment.predict(instances=[{"cc_num": c, "amount": 12.0} for c in range(6)])
+        assert all(isinstance(p, bool) for p in batch["predictions"])
+    finally:
+        deployment.stop()
+    native = model.deploy(name="fraud_native", resources={"runtime": "native"}).start()
+    try:
+        assert native._predictor._compiled is None
+        assert native.predict({"cc_num": 1, "amount": 12.0})["prediction"] is result["prediction"]
+    finally:
+        native.stop()
