@@ -44,6 +44,7 @@ def test_predict_single_and_batch(server: tuple[TestClient, Any, Any]) -> None:
             "schema_version": 1,
             "model": {"name": "fraud", "version": 1},
             "status": "running",
+            "slo": None,
         }
     ]
     assert client.get("/v1/deployments/fraud").json()["schema"]["input"]["required"] == [

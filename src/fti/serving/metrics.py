@@ -22,6 +22,9 @@ from prometheus_client import (
     generate_latest,
 )
 
+from fti.serving.slo import WINDOWS, SloTracker
+
+SLO_EVENTS = ("requests", "errors", "answered", "slow")
 BUCKETS = (
     0.00005, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005,
     0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -64,6 +67,62 @@ class ServingMetrics:
             registry=self.registry, multiprocess_mode="livesum",
         )  # fmt: skip
         self._steps: dict[tuple[str, str], dict[str, Any]] = {}
+        self.slo_events = Counter(
+            "fti_slo_events",
+            "Events of deployments with an SLO: requests, errors (5xx), answered, slow "
+            "(answered over the p99 target)",
+            ["deployment", "event"],
+            registry=self.registry,
+        )
+        self.slo_objective = Gauge(
+            "fti_slo_objective", "SLO targets: p99 latency (seconds) and availability",
+            ["deployment", "objective"], registry=self.registry, multiprocess_mode="max",
+        )  # fmt: skip
+        self.slo_burn = Gauge(
+            "fti_slo_burn_rate",
+            "Error-budget burn rate (1 = spending it exactly over the SLO period); the worst "
+            "worker's",
+            ["deployment", "slo", "window"],
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
+        self._slo: dict[str, tuple[SloTracker, dict[str, Any]]] = {}
+
+    def add_slo(self, deployment: str, objectives: Mapping[str, float]) -> None:
+        """Track ``deployment``'s requests against its ``slo`` (see :mod:`fti.serving.slo`)."""
+        events = {e: self.slo_events.labels(deployment, e) for e in SLO_EVENTS}
+        self._slo[deployment] = (SloTracker(objectives), events)
+        if "p99_ms" in objectives:
+            self.slo_objective.labels(deployment, "p99_seconds").set(objectives["p99_ms"] / 1000)
+        if "availability" in objectives:
+            self.slo_objective.labels(deployment, "availability").set(objectives["availability"])
+        self.update_burn()
+
+    def answered(self, deployment: str, seconds: float) -> None:
+        slo = self._slo.get(deployment)
+        if slo is not None:
+            tracker, events = slo
+            tracker.answered(seconds)
+            events["requests"].inc()
+            events["answered"].inc()
+            if tracker.p99_s is not None and seconds > tracker.p99_s:
+                events["slow"].inc()
+
+    def failed(self, deployment: str) -> None:
+        """A server error (5xx) of ``deployment``."""
+        slo = self._slo.get(deployment)
+        if slo is not None:
+            tracker, events = slo
+            tracker.failed()
+            events["requests"].inc()
+            events["errors"].inc()
+
+    def update_burn(self) -> None:
+        """Burn rates from the trackers into the gauges (each worker, every second)."""
+        for deployment, (tracker, _) in self._slo.items():
+            for window, seconds in WINDOWS.items():
+                for slo, burn in tracker.burn(seconds).items():
+                    self.slo_burn.labels(deployment, slo, window).set(burn)
 
     def observe(
         self,

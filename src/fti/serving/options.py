@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from fti.errors import FtiError
 from fti.featurestore.serving import MISSING_POLICIES
+from fti.serving.runtime import RUNTIMES
 
 if TYPE_CHECKING:
     from fti.registry import Model
 
-RUNTIMES = ("auto", "native", "onnx")
 RESOURCE_DEFAULTS: dict[str, Any] = {
     "model_threads": 1,
     "max_batch": 1_000,

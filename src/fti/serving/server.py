@@ -17,6 +17,7 @@ import functools
 import gc
 import logging
 import os
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -114,6 +115,7 @@ def create_app(
         d.name: d for d in serving.get_deployments() if names is None or d.name in names
     }
     metrics = ServingMetrics()
+    limits = {name: d.resources["max_batch"] for name, d in deployments.items()}
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -121,12 +123,20 @@ def create_app(
             d.start()
             assert d._logger is not None
             d._logger.observer = functools.partial(metrics.log_state, d.name)
+            if d.slo:
+                metrics.add_slo(d.name, d.slo)
+        ticking = threading.Event()
+        ticker = threading.Thread(
+            target=_tick, args=(metrics, ticking), name="fti-slo-burn", daemon=True
+        )
+        ticker.start()
         if freeze_gc:
             gc.collect()
             gc.freeze()
         try:
             yield
         finally:
+            ticking.set()
             for d in deployments.values():
                 d.stop()  # drains the inference log
 
@@ -134,8 +144,9 @@ def create_app(
 
     def run(deployment: Deployment, instances: list[dict[str, Any]], single: bool) -> Answer:
         """Predict and answer: (status, JSON body, headers); errors become 4xx/5xx here."""
-        if len(instances) > max_batch:
-            detail = f"at most {max_batch} instances per request"
+        limit = min(max_batch, limits[deployment.name])
+        if len(instances) > limit:
+            detail = f"at most {limit} instances per request"
             return 413, {"error": "BatchTooLarge", "detail": detail}, {}
         try:
             result = (
@@ -145,9 +156,13 @@ def create_app(
             )
         except Exception as exc:
             metrics.errors.labels(deployment.name, type(exc).__name__).inc()
-            return _Errors.answer(exc, uuid.uuid4().hex)
+            answer = _Errors.answer(exc, uuid.uuid4().hex)
+            if answer[0] >= 500:
+                metrics.failed(deployment.name)
+            return answer
         degraded = result["degraded"]
         timings = result["timings_ms"]
+        metrics.answered(deployment.name, timings["total"] / 1000)
         metrics.observe(
             deployment.name,
             result["model_version"],
@@ -250,6 +265,7 @@ def create_app(
 
     @app.get("/metrics")
     def prometheus() -> Response:
+        metrics.update_burn()
         body, media_type = metrics.exposition()
         return Response(body, media_type=media_type)
 
@@ -284,6 +300,13 @@ class InferRequest(BaseModel):
     inputs: list[InferTensor]
 
 
+def _tick(metrics: ServingMetrics, stop: threading.Event) -> None:
+    """Every second, this worker's SLO burn rates into its gauges (with several workers,
+    ``/metrics`` reads every worker's gauges, not only those of the one it reached)."""
+    while not stop.wait(1.0):
+        metrics.update_burn()
+
+
 def _dumps(value: Any) -> bytes:
     """JSON of an answer; NumPy values a custom predictor returns are serialized too."""
     return orjson.dumps(value, default=_jsonable, option=orjson.OPT_SERIALIZE_NUMPY)
@@ -313,6 +336,7 @@ def _describe(d: Deployment) -> dict[str, Any]:
         "schema_version": d.schema_version,
         "model": None if model is None else {"name": model.name, "version": model.version},
         "status": "running" if d.running else "stopped",
+        "slo": d.slo,
     }
 
 
