@@ -74,6 +74,7 @@ def test_two_workers_share_connections_metrics_and_drain_on_sigint(
     try:
         _wait_ready(url, proc)
         assert _requests(url, connections=16, each=5) == 80
+        time.sleep(1.5)  # each worker reports its counts every second
         # every worker counted requests in its own file; /metrics of either reports the sum
         pids = {p.stem.rsplit("_", 1)[1] for p in metrics_dir.glob("counter_*.db")}
         assert len(pids) == 2, pids

@@ -9,7 +9,9 @@ prometheus-client's multiprocess files and ``/metrics`` of any worker reports th
 
 from __future__ import annotations
 
+import bisect
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,43 +88,35 @@ class ServingMetrics:
             registry=self.registry,
             multiprocess_mode="livemax",
         )
-        self._slo: dict[str, tuple[SloTracker, dict[str, Any]]] = {}
+        self._slo: dict[str, tuple[SloTracker, dict[str, Any], list[int]]] = {}
+        # observations since the last flush, per (deployment, model version): [requests,
+        # instances, degraded, {step: [sum, count per bucket..., count over the last]}]
+        self._pending: dict[tuple[str, str], list[Any]] = {}
+        self._lock = threading.Lock()
+        self._children: dict[tuple[str, str, str], Any] = {}
 
     def add_slo(self, deployment: str, objectives: Mapping[str, float]) -> None:
         """Track ``deployment``'s requests against its ``slo`` (see :mod:`fti.serving.slo`)."""
         events = {e: self.slo_events.labels(deployment, e) for e in SLO_EVENTS}
-        self._slo[deployment] = (SloTracker(objectives), events)
+        self._slo[deployment] = (SloTracker(objectives), events, [0, 0, 0, 0])
         if "p99_ms" in objectives:
             self.slo_objective.labels(deployment, "p99_seconds").set(objectives["p99_ms"] / 1000)
         if "availability" in objectives:
             self.slo_objective.labels(deployment, "availability").set(objectives["availability"])
-        self.update_burn()
+        self.flush()
 
     def answered(self, deployment: str, seconds: float) -> None:
         slo = self._slo.get(deployment)
         if slo is not None:
-            tracker, events = slo
-            tracker.answered(seconds)
-            events["requests"].inc()
-            events["answered"].inc()
-            if tracker.p99_s is not None and seconds > tracker.p99_s:
-                events["slow"].inc()
+            with self._lock:
+                slo[0].answered(seconds)
 
     def failed(self, deployment: str) -> None:
         """A server error (5xx) of ``deployment``."""
         slo = self._slo.get(deployment)
         if slo is not None:
-            tracker, events = slo
-            tracker.failed()
-            events["requests"].inc()
-            events["errors"].inc()
-
-    def update_burn(self) -> None:
-        """Burn rates from the trackers into the gauges (each worker, every second)."""
-        for deployment, (tracker, _) in self._slo.items():
-            for window, seconds in WINDOWS.items():
-                for slo, burn in tracker.burn(seconds).items():
-                    self.slo_burn.labels(deployment, slo, window).set(burn)
+            with self._lock:
+                slo[0].failed()
 
     def observe(
         self,
@@ -132,23 +126,60 @@ class ServingMetrics:
         instances: int,
         degraded: int,
     ) -> None:
-        version = "" if model_version is None else str(model_version)
-        # labels() looks the child up by a lock and a dict per call: keep them per step
-        children = self._steps.get((deployment, version))
-        if children is None:
-            children = self._steps[(deployment, version)] = {
-                "": self.requests.labels(deployment, version),
-                "#": self.instances.labels(deployment, version),
+        """Count a request and its step timings (reported at the next :meth:`flush`)."""
+        key = (deployment, "" if model_version is None else str(model_version))
+        with self._lock:
+            pending = self._pending.get(key)
+            if pending is None:
+                pending = self._pending[key] = [0, 0, 0, {}]
+            pending[0] += 1
+            pending[1] += instances
+            pending[2] += degraded
+            steps = pending[3]
+            for step, ms in timings_ms.items():
+                counts = steps.get(step)
+                if counts is None:
+                    counts = steps[step] = [0.0] * (len(BUCKETS) + 2)
+                seconds = ms / 1000
+                counts[0] += seconds
+                counts[1 + bisect.bisect_left(BUCKETS, seconds)] += 1
+
+    def flush(self) -> None:
+        """Pending observations into the Prometheus metrics, and the SLO burn rates.
+
+        A request only adds to plain counts; this runs every second (and before ``/metrics``
+        answers). Each Prometheus update is a lock and, with several workers, a write to a
+        memory-mapped file: per request and step that was a tenth of a request's CPU.
+        """
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            slo = [(t.totals(), events, seen) for t, events, seen in self._slo.values()]
+            burns = {
+                d: {window: t.burn(seconds) for window, seconds in WINDOWS.items()}
+                for d, (t, _, _) in self._slo.items()
             }
-        children[""].inc()
-        children["#"].inc(instances)
-        if degraded:
-            self.degraded.labels(deployment, version).inc(degraded)
-        for step, ms in timings_ms.items():
-            child = children.get(step)
-            if child is None:
-                child = children[step] = self.step.labels(deployment, version, step)
-            child.observe(ms / 1000)
+        for (deployment, version), (requests, instances, degraded, steps) in pending.items():
+            self.requests.labels(deployment, version).inc(requests)
+            self.instances.labels(deployment, version).inc(instances)
+            if degraded:
+                self.degraded.labels(deployment, version).inc(degraded)
+            for step, counts in steps.items():
+                child = self.step.labels(deployment, version, step)
+                # Histogram has no bulk observe: add to its sum and buckets directly (counts
+                # are per bucket; Prometheus' cumulative "le" counts are summed on export)
+                child._sum.inc(counts[0])
+                for bucket, n in zip(child._buckets, counts[1:], strict=True):
+                    if n:
+                        bucket.inc(n)
+        for totals, events, seen in slo:
+            for i, event in enumerate(SLO_EVENTS):
+                if totals[i] > seen[i]:
+                    events[event].inc(totals[i] - seen[i])
+                    seen[i] = totals[i]
+        for deployment, windows in burns.items():
+            for window, rates in windows.items():
+                for name, burn in rates.items():
+                    self.slo_burn.labels(deployment, name, window).set(burn)
 
     def log_state(self, deployment: str, dropped: int, queued: int) -> None:
         """The inference logger's counts (its writer thread reports them after each batch)."""

@@ -127,7 +127,7 @@ def create_app(
                 metrics.add_slo(d.name, d.slo)
         ticking = threading.Event()
         ticker = threading.Thread(
-            target=_tick, args=(metrics, ticking), name="fti-slo-burn", daemon=True
+            target=_tick, args=(metrics, ticking), name="fti-metrics", daemon=True
         )
         ticker.start()
         if freeze_gc:
@@ -137,6 +137,7 @@ def create_app(
             yield
         finally:
             ticking.set()
+            metrics.flush()
             for d in deployments.values():
                 d.stop()  # drains the inference log
 
@@ -265,7 +266,7 @@ def create_app(
 
     @app.get("/metrics")
     def prometheus() -> Response:
-        metrics.update_burn()
+        metrics.flush()
         body, media_type = metrics.exposition()
         return Response(body, media_type=media_type)
 
@@ -301,10 +302,10 @@ class InferRequest(BaseModel):
 
 
 def _tick(metrics: ServingMetrics, stop: threading.Event) -> None:
-    """Every second, this worker's SLO burn rates into its gauges (with several workers,
-    ``/metrics`` reads every worker's gauges, not only those of the one it reached)."""
+    """Every second, this worker's observations and SLO burn rates into its metrics (with
+    several workers, ``/metrics`` reads every worker's, not only the one it reached)."""
     while not stop.wait(1.0):
-        metrics.update_burn()
+        metrics.flush()
 
 
 def _dumps(value: Any) -> bytes:

@@ -42,6 +42,7 @@ class SloTracker:
         # [second, requests, server errors, answered, slow]
         self._buckets: collections.deque[list[int]] = collections.deque()
         self._horizon = max(WINDOWS.values())
+        self._totals = [0, 0, 0, 0]  # since start: requests, server errors, answered, slow
 
     def _bucket(self) -> list[int]:
         second = int(self._clock())
@@ -53,16 +54,20 @@ class SloTracker:
         return buckets[-1]
 
     def answered(self, seconds: float) -> None:
-        bucket = self._bucket()
-        bucket[1] += 1
-        bucket[3] += 1
-        if self.p99_s is not None and seconds > self.p99_s:
-            bucket[4] += 1
+        slow = self.p99_s is not None and seconds > self.p99_s
+        for counts in (self._bucket(), self._totals):
+            counts[-4] += 1
+            counts[-2] += 1
+            counts[-1] += slow
 
     def failed(self) -> None:
-        bucket = self._bucket()
-        bucket[1] += 1
-        bucket[2] += 1
+        for counts in (self._bucket(), self._totals):
+            counts[-4] += 1
+            counts[-3] += 1
+
+    def totals(self) -> list[int]:
+        """Requests, server errors, answered and slow requests since the tracker started."""
+        return list(self._totals)
 
     def burn(self, window_s: int) -> dict[str, float]:
         """``{"latency": ..., "availability": ...}`` over the last ``window_s`` seconds (only
