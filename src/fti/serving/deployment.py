@@ -25,6 +25,7 @@ from fti.catalog import DeploymentRecord
 from fti.errors import FtiError, InvalidDataError
 from fti.serving import contract, options, predictor
 from fti.serving.inference_log import InferenceLogger, log_group, row
+from fti.serving.log_process import LogProcess
 from fti.serving.predictor import PredictorContext, PredictorInputs
 
 if TYPE_CHECKING:
@@ -110,8 +111,11 @@ class Deployment:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> Deployment:
-        """Load the model and the feature view (serving state of the training dataset)."""
+    def start(self, *, log_process: bool = False) -> Deployment:
+        """Load the model and the feature view (serving state of the training dataset).
+
+        ``log_process``: commit the inference log from a separate lower-priority process
+        (:mod:`fti.serving.log_process`; what ``fti serve`` does) instead of a thread."""
         if self.running:
             return self
         catalog = self._serving._project._catalog
@@ -143,7 +147,9 @@ class Deployment:
         self._predictor = predictor_class(context)
         self._fallback = self._load_fallback(predictor_class, fv)
         self._max_batch = resources["max_batch"]
-        self._logger = InferenceLogger(log_group(fs, fv), max_queue=resources["log_queue"])
+        group = log_group(fs, fv)
+        sink = LogProcess(self._serving._project, group) if log_process else None
+        self._logger = InferenceLogger(group, max_queue=resources["log_queue"], sink=sink)
         self._feature_names = list(fv.serving_schema["features"])
         self._fv = fv
         return self

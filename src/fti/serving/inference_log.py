@@ -86,8 +86,11 @@ class InferenceLogger:
         max_queue: int = 100_000,
         flush_rows: int = 5_000,
         flush_seconds: float = 1.0,
+        sink: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
         self.group = group
+        # what commits a batch: this process (default) or a LogProcess of fti serve
+        self._sink = sink
         self.max_queue = max_queue
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
@@ -132,6 +135,9 @@ class InferenceLogger:
             self._closing = True
             self._lock.notify()
         self._thread.join(timeout)
+        close = getattr(self._sink, "close", None)
+        if close is not None:
+            close()
 
     def _run(self) -> None:
         while True:
@@ -155,23 +161,24 @@ class InferenceLogger:
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
         try:
-            self.group.insert(self._table(batch), progress=False)
+            if self._sink is not None:
+                self._sink(batch)
+            else:
+                self.group.insert(log_table(self._schema, batch), progress=False)
             self.written += len(batch)
         except Exception:  # a failed commit must not kill the writer; it is counted
             self.failed_batches += 1
 
-    def _table(self, batch: list[dict[str, Any]]) -> pa.Table:
-        """The rows as Arrow, converted a slice of a column at a time: one conversion of a
-        whole batch holds the GIL for tens of milliseconds, stalling every request."""
-        columns = []
-        for f in self._schema:
-            name = f.name
-            values = [r.get(name) for r in batch]
-            chunks = [
-                pa.array(values[i : i + _SLICE], f.type) for i in range(0, len(values), _SLICE)
-            ]
-            columns.append(pa.chunked_array(chunks, f.type))
-        return pa.Table.from_arrays(columns, schema=self._schema)
+
+def log_table(schema: pa.Schema, batch: list[dict[str, Any]]) -> pa.Table:
+    """Log rows as Arrow, converted a slice of a column at a time: one conversion of a whole
+    batch holds the GIL for tens of milliseconds, stalling every request."""
+    columns = []
+    for f in schema:
+        values = [r.get(f.name) for r in batch]
+        chunks = [pa.array(values[i : i + _SLICE], f.type) for i in range(0, len(values), _SLICE)]
+        columns.append(pa.chunked_array(chunks, f.type))
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def row(

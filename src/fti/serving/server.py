@@ -103,13 +103,15 @@ def create_app(
     *,
     max_batch: int = MAX_BATCH,
     freeze_gc: bool = False,
+    log_process: bool = False,
 ) -> FastAPI:
     """An app serving the latest version of every deployment (or of ``names``).
 
     ``freeze_gc`` (for a server process, not a test): once the deployments are loaded, move
     everything alive into the garbage collector's permanent generation; full collections
     then no longer walk the models and feature views, which otherwise stalls a request for
-    ~100 ms now and then."""
+    ~100 ms now and then. ``log_process``: each deployment commits its inference log from a
+    separate lower-priority process (see :mod:`fti.serving.log_process`)."""
     serving = project.get_model_serving()
     deployments: dict[str, Deployment] = {
         d.name: d for d in serving.get_deployments() if names is None or d.name in names
@@ -120,7 +122,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         for d in deployments.values():
-            d.start()
+            d.start(log_process=log_process)
             assert d._logger is not None
             d._logger.observer = functools.partial(metrics.log_state, d.name)
             if d.slo:
@@ -374,4 +376,6 @@ def app_from_environment() -> FastAPI:
     """The app ``fti serve`` runs in each worker: the project in ``FTI_HOME``."""
     names = os.environ.get("FTI_SERVE_DEPLOYMENTS")
     project = fti.connect(os.environ.get("FTI_HOME"))
-    return create_app(project, names.split(",") if names else None, freeze_gc=True)
+    return create_app(
+        project, names.split(",") if names else None, freeze_gc=True, log_process=True
+    )
