@@ -19,7 +19,8 @@ sqlite online store. Then, over loopback HTTP/1.1 keep-alive:
 * **Feast**: ``feast serve --workers N`` (gunicorn + uvicorn workers, no access log, no periodic
   worker restarts), ``POST /get-online-features`` for the 6 features (features only, no model).
 
-The load generator is a separate process: an asyncio ``httpx.AsyncClient`` with ``--clients``
+The load generator is a separate process: a lean asyncio HTTP/1.1 client (uvloop, one
+keep-alive connection per client, request bytes prepared up front) with ``--clients``
 concurrent requests in a closed loop for a bounded time, the requests built from seeded random
 real transactions. The systems are timed in ``--rounds`` interleaved rounds (rotating order),
 after a warm-up; latency is client-side (send to full response). ``wrk`` (if installed) repeats
@@ -87,77 +88,112 @@ BIN = Path(sys.executable).parent
 # -- the load generator (its own process: ``http.py --client SPEC``) ------------------------------
 
 
+class _Connection:
+    """One HTTP/1.1 keep-alive connection on asyncio streams: the request bytes are built once,
+    the answer is read by its Content-Length. A general client (httpx) spends ~2 ms of CPU per
+    request here and became the bottleneck at a few hundred requests per second."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> _Connection:
+        reader, writer = await asyncio.open_connection(host, port)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return cls(reader, writer)
+
+    async def request(self, raw: bytes) -> tuple[int, bytes]:
+        self.writer.write(raw)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def _raw(method: str, host: str, path: str, body: bytes = b"") -> bytes:
+    head = f"{method} {path} HTTP/1.1\r\nhost: {host}\r\n"
+    if body:
+        head += f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
+    return head.encode() + b"\r\n" + body
+
+
 async def _client(spec: dict[str, Any]) -> dict[str, Any]:
     import gc
+    from urllib.parse import urlparse
 
-    import httpx
-
-    bodies = [b.encode() for b in spec["bodies"]]
-    n, concurrency = len(bodies), spec["clients"]
+    url = urlparse(spec["url"])
+    host, port = url.hostname or "127.0.0.1", int(url.port or 80)
+    raws = [_raw("POST", url.netloc, spec["path"], b.encode()) for b in spec["bodies"]]
+    n, concurrency = len(raws), spec["clients"]
     fti_answers = spec["kind"] == "fti"
-    headers = {"content-type": "application/json"}
     latency: list[int] = []
     ends: list[float] = []  # wall-clock time each timed answer arrived
     server_ms: dict[str, list[float]] = collections.defaultdict(list)
     status: collections.Counter[str] = collections.Counter()
     warm_status: collections.Counter[str] = collections.Counter()
     ids: list[str] = []
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     now = time.perf_counter
-    async with httpx.AsyncClient(
-        base_url=spec["url"], limits=limits, timeout=spec["timeout"]
-    ) as client:
-        # one request per connection first, so the timed loop starts on open connections
-        await asyncio.gather(
-            *(client.get(spec["ping"]) for _ in range(concurrency)), return_exceptions=True
-        )
-        gc.collect()
-        gc.freeze()
-        started = now()
-        warm_end = started + spec["warmup"]
-        end = warm_end + spec["seconds"]
-        cpu = [0.0, 0.0]
-        last_done = [warm_end]
+    connections = [await _Connection.open(host, port) for _ in range(concurrency)]
+    ping = _raw("GET", url.netloc, spec["ping"])
+    await asyncio.gather(*(c.request(ping) for c in connections))  # open and warm each one
+    gc.collect()
+    gc.freeze()
+    started = now()
+    warm_end = started + spec["warmup"]
+    end = warm_end + spec["seconds"]
+    cpu = [0.0, 0.0]
+    last_done = [warm_end]
 
-        async def worker(w: int) -> None:
-            j = w * n // concurrency
-            while True:
-                t0 = now()
-                if t0 >= end:
-                    return
-                body = bodies[j % n]
-                j += 1
-                code = "?"
-                payload: Any = None
-                begin = time.perf_counter_ns()
-                try:
-                    r = await client.post(spec["path"], content=body, headers=headers)
-                    code = str(r.status_code)
-                    if r.status_code == 200:
-                        payload = json.loads(r.content)
-                except Exception as exc:  # counted as an error, the loop goes on
-                    code = type(exc).__name__
-                took = time.perf_counter_ns() - begin
-                if fti_answers and payload is not None:
-                    ids.append(payload["request_id"])
-                if t0 < warm_end:
-                    warm_status[code] += 1
-                    continue
-                status[code] += 1
-                latency.append(took)
-                ends.append(time.time())
-                last_done[0] = max(last_done[0], now())
-                if fti_answers and payload is not None:
-                    for step, ms in payload["timings_ms"].items():
-                        server_ms[step].append(ms)
+    async def worker(w: int) -> None:
+        connection = connections[w]
+        j = w * n // concurrency
+        while True:
+            t0 = now()
+            if t0 >= end:
+                return
+            raw = raws[j % n]
+            j += 1
+            code = "?"
+            payload: Any = None
+            begin = time.perf_counter_ns()
+            try:
+                answer, content = await asyncio.wait_for(connection.request(raw), spec["timeout"])
+                code = str(answer)
+                if answer == 200:
+                    payload = json.loads(content)
+            except Exception as exc:  # counted as an error; a new connection goes on
+                code = type(exc).__name__
+                connection.close()
+                connection = await _Connection.open(host, port)
+            took = time.perf_counter_ns() - begin
+            if fti_answers and payload is not None:
+                ids.append(payload["request_id"])
+            if t0 < warm_end:
+                warm_status[code] += 1
+                continue
+            status[code] += 1
+            latency.append(took)
+            ends.append(time.time())
+            last_done[0] = max(last_done[0], now())
+            if fti_answers and payload is not None:
+                for step, ms in payload["timings_ms"].items():
+                    server_ms[step].append(ms)
+        connection.close()
 
-        async def mark_cpu() -> None:  # the client's own CPU time over the timed part
-            await asyncio.sleep(max(0.0, warm_end - now()))
-            cpu[0] = time.process_time()
-            await asyncio.sleep(max(0.0, end - now()))
-            cpu[1] = time.process_time()
+    async def mark_cpu() -> None:  # the client's own CPU time over the timed part
+        await asyncio.sleep(max(0.0, warm_end - now()))
+        cpu[0] = time.process_time()
+        await asyncio.sleep(max(0.0, end - now()))
+        cpu[1] = time.process_time()
 
-        await asyncio.gather(mark_cpu(), *(worker(w) for w in range(concurrency)))
+    await asyncio.gather(mark_cpu(), *(worker(w) for w in range(concurrency)))
     return {
         "latency_ns": latency,
         "ends": ends,
@@ -1330,7 +1366,8 @@ def main() -> None:
         f"merchants), {n_tx:,} transactions (scale {args.scale:g}, seed {args.seed}); fti set-up "
         f"(`fti demo`) {demo_seconds:.0f} s, Feast materialize {feast_seconds:.0f} s. Servers on "
         f"loopback with {args.workers} worker processes each; load: {args.clients} concurrent "
-        f"clients (httpx.AsyncClient, HTTP/1.1 keep-alive, one separate process) in a closed "
+        f"clients (asyncio streams on uvloop, HTTP/1.1 keep-alive, one separate process) in a "
+        f"closed "
         f"loop over {args.requests:,} seeded random real transactions, {args.seconds:g} s per "
         f"system in {rounds} interleaved rounds after a {args.warmup:g} s warm-up; latency "
         f"client-side. {os.cpu_count()} CPUs ({_cpu()}), Python {platform.python_version()}; "
