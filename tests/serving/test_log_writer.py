@@ -1,5 +1,5 @@
 """The inference-log writer: concurrent writers (server workers) append without merging, and
-lose nothing; its counts reach an observer (the server's gauges)."""
+lose nothing; its counts reach an observer (the server's gauges); fti serve's writer process."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import threading
 import uuid
 
 import pyarrow as pa
+import pytest
 from deltalake import DeltaTable
 
 import fti
 from fti.serving.inference_log import InferenceLogger, log_group, row
+from fti.serving.log_process import LogProcess
 from tests.registry.conftest import build_view
 
 
@@ -60,3 +62,35 @@ def test_concurrent_writers_append_every_row_without_a_merge(project: fti.Projec
     operations = {h["operation"] for h in history}
     assert "MERGE" not in operations and len(history) >= 2 * 600 // 50
     assert states and states[-1] == (0, 0)
+
+
+def test_a_log_process_commits_at_idle_priority_and_hurries_when_behind(
+    project: fti.Project,
+) -> None:
+    import os
+
+    fs = project.get_feature_store()
+    fv = build_view(fs)
+    group = log_group(fs, fv)
+    sink = LogProcess(project, group)
+    child = sink._proc.pid
+    assert os.sched_getscheduler(child) == os.SCHED_IDLE
+    logger = InferenceLogger(group, max_queue=1_000, flush_rows=300, flush_seconds=0.05, sink=sink)
+    for i in range(700):
+        logger.log(_row(i))
+    logger.flush()
+    assert logger.written == 700 and logger.failed_batches == 0
+    sink([_row(i) for i in range(700, 710)], fullness=0.5)  # behind: normal priority
+    assert os.sched_getscheduler(child) == os.SCHED_OTHER
+    sink([_row(i) for i in range(710, 720)], fullness=0.0)  # caught up: idle again
+    assert os.sched_getscheduler(child) == os.SCHED_IDLE
+    bad = _row(0)
+    bad["latency_ms"] = "slow"  # not a double: the child's commit fails, the writer goes on
+    with pytest.raises(fti.FtiError, match="inference-log commit failed"):
+        sink([bad])
+    logger.log(_row(720))
+    logger.close()  # drains, then stops the child
+    assert not sink._proc.is_alive() and sink._proc.exitcode == 0
+    log = fv.read_log(dataframe_type="arrow")
+    assert log.num_rows == 721
+    assert pa.compute.count_distinct(log.column("request_id")).as_py() == 721

@@ -7,6 +7,11 @@ load. Here a server worker's logger thread only pickles each batch down a pipe (
 microsecond per row); a child process, niced so the scheduler prefers the workers, converts
 and commits it and answers ``"ok"`` or the error, so the logger's counts and its drain on
 shutdown mean the same as with the in-process writer.
+
+Priority: the child runs at ``SCHED_IDLE`` (Linux), so commits only use CPU no request wants.
+Under sustained saturation that CPU runs out and the queue grows; once it is over a tenth of
+its bound the child switches to normal priority until it has caught up, so the drop-oldest
+policy stays a last resort.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ if TYPE_CHECKING:
 
 SLICE = 128  # rows per message
 COMMIT = "commit"  # after a batch's slices: commit them and answer
-NICE = 10  # CPU share ~1/10 of a worker's when both want a core; all idle CPU otherwise
+NICE = 10  # where there is no SCHED_IDLE: a share ~1/10 of a worker's when both want a core
+BEHIND = 0.1  # queue fullness from which the writer runs at normal priority
 
 
 class LogProcess:
@@ -52,12 +58,13 @@ class LogProcess:
             self.close()
             raise FtiError(f"the inference-log writer process did not start: {ready}")
 
-    def __call__(self, batch: list[dict[str, Any]]) -> None:
-        """Commit ``batch``; raises if the child could not."""
+    def __call__(self, batch: list[dict[str, Any]], fullness: float = 0.0) -> None:
+        """Commit ``batch``; raises if the child could not. ``fullness``: the share of the
+        logger's queue bound still waiting."""
         # in slices: pickling a whole batch is one C call holding the GIL for milliseconds
         for i in range(0, len(batch), SLICE):
             self._conn.send(batch[i : i + SLICE])
-        self._conn.send(COMMIT)
+        self._conn.send((COMMIT, fullness > BEHIND))
         status = self._conn.recv()
         if status != "ok":
             raise FtiError(f"inference-log commit failed: {status}")
@@ -73,16 +80,17 @@ class LogProcess:
         self._conn.close()
 
 
-def _lower_priority() -> None:
-    """SCHED_IDLE where there is one (Linux): the writer runs only on a core no worker
-    wants, and a worker waking up preempts it at once. A niced process still takes its
-    time slice from a worker, which showed as milliseconds of p99. Elsewhere: nice."""
+def _set_priority(hurry: bool) -> None:
+    """Normal priority when behind; else SCHED_IDLE where there is one (Linux): the writer
+    then runs only on a core no worker wants, and a worker waking up preempts it at once (a
+    niced process still takes whole time slices from a worker: milliseconds of p99)."""
     idle = getattr(os, "SCHED_IDLE", None)
-    if idle is not None:
-        with contextlib.suppress(OSError):
-            os.sched_setscheduler(0, idle, os.sched_param(0))
-            return
-    os.nice(NICE)
+    with contextlib.suppress(OSError):  # not allowed (an unprivileged return to normal): stay
+        if idle is None:
+            os.setpriority(os.PRIO_PROCESS, 0, 0 if hurry else NICE)
+        else:
+            policy = os.SCHED_OTHER if hurry else idle
+            os.sched_setscheduler(0, policy, os.sched_param(0))
 
 
 def _main(conn: Any, settings: tuple[str, str, str, str, str, int]) -> None:
@@ -91,7 +99,7 @@ def _main(conn: Any, settings: tuple[str, str, str, str, str, int]) -> None:
     # (after the last batch), not the terminal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        _lower_priority()
+        _set_priority(hurry=False)
         import fti
         from fti.serving.inference_log import log_table
 
@@ -108,10 +116,14 @@ def _main(conn: Any, settings: tuple[str, str, str, str, str, int]) -> None:
     conn.send("ready")
     try:
         batch: list[dict[str, Any]] = []
+        hurrying = False
         while (message := conn.recv()) is not None:
-            if message != COMMIT:
+            if not isinstance(message, tuple):
                 batch += message
                 continue
+            if message[1] != hurrying:
+                hurrying = message[1]
+                _set_priority(hurrying)
             try:
                 group.insert(log_table(schema, batch), progress=False)
                 conn.send("ok")

@@ -38,9 +38,13 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the project in ``FTI_HOME`` until SIGINT/SIGTERM."""
     import uvicorn
 
-    if workers <= 1:
+    if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):  # Windows: uvicorn's own workers
         uvicorn.run(
-            "fti.serving.server:app_from_environment", host=host, port=port, **uvicorn_options()
+            "fti.serving.server:app_from_environment",
+            host=host,
+            port=port,
+            workers=workers,
+            **uvicorn_options(),
         )
         return
     own_dir = MULTIPROC_ENV not in os.environ
