@@ -1551,8 +1551,8 @@ def main() -> None:
         for line in profile_lines:
             print(line)
     print(
-        f"\nTargets (DESIGN.md §5) apply to fti's default configuration measured by the httpx "
-        f"client: p99 {fti_default.ms(99):.2f} ms "
+        f"\nTargets (DESIGN.md §5) apply to fti's default configuration; with the Python load "
+        f"generator: p99 {fti_default.ms(99):.2f} ms "
         f"({_verdict(fti_default.ms(99), TARGET_P99_MS, True)}), {fti_default.rps:,.0f} req/s "
         f"({_verdict(fti_default.rps, TARGET_RPS, False)})."
     )
