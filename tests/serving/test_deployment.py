@@ -138,13 +138,31 @@ def test_feature_view_deployment_returns_vectors(project: fti.Project) -> None:
     fv = build_view(project.get_feature_store())
     fv.training_data()
     deployment = fv.deploy("fraud_features").start()
+    output = deployment.schema["output"]["properties"]
+    assert list(output) == ["prediction"]  # no untransformed features unless asked for
+    assert [i["anyOf"][0]["type"] for i in output["prediction"]["prefixItems"]] == [
+        "number",  # amount, scaled
+        "number",  # spend
+    ]
+    with_raw = fv.deploy("fraud_raw", untransformed=True).start()
     try:
         result = deployment.predict({"cc_num": 3, "amount": 4.0})
         fv.init_serving(1)
         assert result["prediction"] == fv.get_feature_vector({"cc_num": 3}, {"amount": 4.0})
-        assert result["model_version"] is None
+        assert result["model_version"] is None and "untransformed" not in result
+        raw = with_raw.predict({"cc_num": 3, "amount": 4.0})
+        assert raw["prediction"] == result["prediction"]
+        assert raw["untransformed"] == {"amount": 4.0, "spend": 4.0}
+        batch = with_raw.predict(instances=[{"cc_num": c, "amount": 1.0} for c in (1, 2)])
+        assert [u["spend"] for u in batch["untransformed"]] == [2.0, 3.0]
     finally:
         deployment.stop()
+        with_raw.stop()
+    model = project.get_model_registry().python.create_model("m", feature_view=fv)
+    with pytest.raises(fti.FtiError, match="untransformed= is for feature-view deployments"):
+        project.get_model_serving().create_deployment(
+            fv, model, "m", None, None, "error", untransformed=True
+        )
 
 
 def test_the_logger_drops_the_oldest_rows_when_full_and_drains_on_close(

@@ -693,10 +693,12 @@ class FeatureView:
         *,
         resources: Mapping[str, Any] | None = None,
         slo: Mapping[str, Any] | None = None,
+        untransformed: bool = False,
     ) -> Any:
         """A feature-view deployment: transformed feature vectors (and the untransformed ones
-        in the log) for model servers outside fti. The transformation state is that of
-        ``training_dataset_version`` (default: the last one this view created here).
+        in the log; in the answers too with ``untransformed=True``) for model servers outside
+        fti. The transformation state is that of ``training_dataset_version`` (default: the
+        last one this view created here).
         ``fallback`` (a missing-values policy, or ``{"missing": ..., "lookup_timeout_ms":
         ...}``), ``resources`` and ``slo`` as for :meth:`fti.Model.deploy`; there is no
         fallback model."""
@@ -712,6 +714,7 @@ class FeatureView:
             fallback,
             resources=resources,
             slo=slo,
+            untransformed=untransformed,
         )
 
     def read_log(

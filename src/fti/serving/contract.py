@@ -54,9 +54,10 @@ def contract(
     serving: Mapping[str, Any],
     passed: Sequence[str],
     parameters: Sequence[str],
-    outputs: Sequence[Mapping[str, Any]],
+    output: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The deployment schema from a feature view's serving schema and the chosen fields."""
+    """The deployment schema from a feature view's serving schema, the chosen fields and the
+    answer's schema (:func:`model_output` or :func:`vector_output`)."""
     passed_types = {f["name"]: f["type"] for f in serving["passed_features"]}
     parameter_types = {f["name"]: f["type"] for f in serving["request_parameters"]}
     keys = [dict(f) for f in serving["serving_keys"]]
@@ -86,11 +87,37 @@ def contract(
             "required": list(dict.fromkeys(required)),
             "additionalProperties": False,
         },
-        "output": {
-            "type": "object",
-            "properties": {f["name"]: json_type(f["type"]) for f in outputs},
-        },
+        "output": dict(output),
     }
+
+
+def model_output(outputs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A model deployment answers ``prediction``, of the type of the model's output."""
+    return {
+        "type": "object",
+        "properties": {"prediction": json_type(outputs[0]["type"])} if outputs else {},
+    }
+
+
+def vector_output(serving: Mapping[str, Any], untransformed: bool) -> dict[str, Any]:
+    """A feature-view deployment answers the transformed vector (``prediction``, in the view's
+    order) and, if asked for, the ``untransformed`` features by name."""
+    features = serving["features"]
+    properties: dict[str, Any] = {
+        "prediction": {
+            "type": "array",
+            "description": "the transformed features: " + ", ".join(f["name"] for f in features),
+            "prefixItems": [json_type(f["type"]) for f in features],
+            "items": False,
+        }
+    }
+    if untransformed:
+        properties["untransformed"] = {
+            "type": "object",
+            "description": "the features before model-dependent transformations",
+            "properties": {f["name"]: json_type(f["type"]) for f in serving["passed_features"]},
+        }
+    return {"type": "object", "properties": properties}
 
 
 def split(

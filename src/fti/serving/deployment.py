@@ -59,6 +59,8 @@ class Deployment:
         self._fv: FeatureView | None = None
         self._logger: InferenceLogger | None = None
         self._fallback: _FallbackModel | None = None
+        # a feature-view deployment asked for the untransformed features in its answers
+        self._untransformed = "untransformed" in record.schema["output"]["properties"]
         self._max_batch = options.RESOURCE_DEFAULTS["max_batch"]
 
     name = property(lambda self: self._record.name)
@@ -268,20 +270,24 @@ class Deployment:
             "timings_ms": timings,
         }
         if inputs is not None:
-            return {
+            answer = {
                 "prediction": outputs[0],
                 "request_id": ids[0],
                 "degraded": degraded[0],
                 "reason": reasons[0],
-                **meta,
             }
-        return {
+            if self._untransformed:
+                answer["untransformed"] = vectors[0].untransformed
+            return {**answer, **meta}
+        answer = {
             "predictions": outputs,
             "request_ids": ids,
             "degraded": degraded,
             "reasons": reasons,
-            **meta,
         }
+        if self._untransformed:
+            answer["untransformed"] = [v.untransformed for v in vectors]
+        return {**answer, **meta}
 
     def _predict(
         self, given: PredictorInputs
@@ -370,9 +376,12 @@ class ModelServing:
         *,
         resources: Mapping[str, Any] | None = None,
         slo: Mapping[str, Any] | None = None,
+        untransformed: bool = False,
     ) -> Deployment:
         """Record a new deployment version (see ``Model.deploy`` / ``FeatureView.deploy``);
         every option is checked before anything is written."""
+        if untransformed and model is not None:
+            raise FtiError("untransformed= is for feature-view deployments (fv.deploy)")
         chosen = options.parse_fallback(fallback)
         limits = options.parse_resources(resources)
         targets = options.parse_slo(slo)
@@ -402,11 +411,10 @@ class ModelServing:
         if absent:
             raise FtiError(f"request_parameters must include {absent}")
         if model is not None:
-            schema = model.model_schema or {}
-            outputs = [{"name": "prediction", "type": o["type"]} for o in schema.get("outputs", [])]
+            output = contract.model_output((model.model_schema or {}).get("outputs", []))
         else:
-            outputs = [{"name": f["name"], "type": f["type"]} for f in serving["features"]]
-        published = contract.contract(serving, passed, params, outputs)
+            output = contract.vector_output(serving, untransformed)
+        published = contract.contract(serving, passed, params, output)
         catalog = self._project._catalog
         previous = catalog.list_deployments(name)
         schema_version = 1
