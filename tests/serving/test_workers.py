@@ -78,6 +78,11 @@ def test_two_workers_share_connections_metrics_and_drain_on_sigint(
         # every worker counted requests in its own file; /metrics of either reports the sum
         pids = {p.stem.rsplit("_", 1)[1] for p in metrics_dir.glob("counter_*.db")}
         assert len(pids) == 2, pids
+        # each worker pinned to one CPU of its own (round robin over the allowed ones)
+        pinned = [os.sched_getaffinity(int(pid)) for pid in sorted(pids)]
+        assert all(len(cpus) == 1 for cpus in pinned), pinned
+        if len(os.sched_getaffinity(0)) > 1:
+            assert pinned[0] != pinned[1]
         text = httpx.get(f"{url}/metrics").text
         assert 'fti_requests_total{deployment="fraud",model_version="1"} 80.0' in text
         # a worker that dies is replaced and the server keeps answering (rows it had queued

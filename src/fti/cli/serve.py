@@ -24,6 +24,13 @@ def serve(
     deployment: Annotated[
         list[str] | None, typer.Option(help="Serve only these deployments (repeatable).")
     ] = None,
+    pin_cpus: Annotated[
+        bool,
+        typer.Option(
+            help="With several workers, run worker i on the i-th CPU (Linux): steadier "
+            "tail latency when workers fill the cores."
+        ),
+    ] = True,
 ) -> None:
     """Serve every deployment of the project over HTTP: /v1/deployments/NAME/predict, the
     KServe Open Inference Protocol v2 under /v2, Prometheus metrics at /metrics and the
@@ -35,4 +42,4 @@ def serve(
     if deployment:
         os.environ["FTI_SERVE_DEPLOYMENTS"] = ",".join(deployment)
     console.print(f"serving the deployments of {home} on http://{host}:{port} (docs at /docs)")
-    run(host, port, workers)
+    run(host, port, workers, pin_cpus)
