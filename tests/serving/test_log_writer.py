@@ -80,10 +80,11 @@ def test_a_log_process_commits_at_idle_priority_and_hurries_when_behind(
         logger.log(_row(i))
     logger.flush()
     assert logger.written == 700 and logger.failed_batches == 0
-    sink([_row(i) for i in range(700, 710)], fullness=0.5)  # behind: normal priority
+    sink([_row(i) for i in range(700, 710)], lambda: 0.5)  # behind: normal priority
     assert os.sched_getscheduler(child) == os.SCHED_OTHER
-    sink([_row(i) for i in range(710, 720)], fullness=0.0)  # caught up: idle again
+    sink([_row(i) for i in range(710, 720)], lambda: 0.0)  # caught up: idle again
     assert os.sched_getscheduler(child) == os.SCHED_IDLE
+    assert os.sched_getaffinity(child) == os.sched_getaffinity(0)  # any core
     bad = _row(0)
     bad["latency_ms"] = "slow"  # not a double: the child's commit fails, the writer goes on
     with pytest.raises(fti.FtiError, match="inference-log commit failed"):

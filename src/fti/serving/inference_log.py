@@ -86,7 +86,7 @@ class InferenceLogger:
         max_queue: int = 100_000,
         flush_rows: int = 5_000,
         flush_seconds: float = 1.0,
-        sink: Callable[[list[dict[str, Any]], float], None] | None = None,
+        sink: Callable[[list[dict[str, Any]], Callable[[], float]], None] | None = None,
     ) -> None:
         self.group = group
         # what commits a batch: this process (default) or a LogProcess of fti serve
@@ -162,7 +162,7 @@ class InferenceLogger:
     def _write(self, batch: list[dict[str, Any]]) -> None:
         try:
             if self._sink is not None:  # told how full the queue is: it may hurry up
-                self._sink(batch, len(self._rows) / self.max_queue)
+                self._sink(batch, lambda: len(self._rows) / self.max_queue)
             else:
                 self.group.insert(log_table(self._schema, batch), progress=False)
             self.written += len(batch)

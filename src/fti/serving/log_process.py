@@ -8,10 +8,11 @@ microsecond per row); a child process, niced so the scheduler prefers the worker
 and commits it and answers ``"ok"`` or the error, so the logger's counts and its drain on
 shutdown mean the same as with the in-process writer.
 
-Priority: the child runs at ``SCHED_IDLE`` (Linux), so commits only use CPU no request wants.
-Under sustained saturation that CPU runs out and the queue grows; once it is over a tenth of
-its bound the child switches to normal priority until it has caught up, so the drop-oldest
-policy stays a last resort.
+Priority: the child runs at ``SCHED_IDLE`` (Linux) on any core, so commits only use CPU no
+request wants. Under sustained saturation that CPU runs out and the queue grows; once it is
+over a tenth of its bound the worker moves the child to normal priority until it has caught
+up (checked every 0.1 s, also in the middle of a commit), so the drop-oldest policy stays a
+last resort.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fti.errors import FtiError
@@ -53,21 +55,35 @@ class LogProcess:
         )
         self._proc.start()
         child.close()
+        self._hurrying = True  # until the child sets itself idle
+
         ready = self._conn.recv()
         if ready != "ready":
             self.close()
             raise FtiError(f"the inference-log writer process did not start: {ready}")
 
-    def __call__(self, batch: list[dict[str, Any]], fullness: float = 0.0) -> None:
+    def __call__(
+        self, batch: list[dict[str, Any]], fullness: Callable[[], float] = lambda: 0.0
+    ) -> None:
         """Commit ``batch``; raises if the child could not. ``fullness``: the share of the
-        logger's queue bound still waiting."""
+        logger's queue bound waiting now (read again while the commit runs)."""
+        self._hurry(fullness() > BEHIND)
         # in slices: pickling a whole batch is one C call holding the GIL for milliseconds
         for i in range(0, len(batch), SLICE):
             self._conn.send(batch[i : i + SLICE])
-        self._conn.send((COMMIT, fullness > BEHIND))
+        self._conn.send(COMMIT)
+        # The priority is set from here, not by the child: a child starved at idle priority
+        # in the middle of a commit would never read a message telling it to hurry.
+        while not self._conn.poll(0.1):
+            self._hurry(fullness() > BEHIND)
         status = self._conn.recv()
         if status != "ok":
             raise FtiError(f"inference-log commit failed: {status}")
+
+    def _hurry(self, hurry: bool) -> None:
+        if hurry != self._hurrying and self._proc.pid is not None:
+            self._hurrying = hurry
+            _set_priority(self._proc.pid, hurry)
 
     def close(self) -> None:
         if self._proc.is_alive():
@@ -80,17 +96,17 @@ class LogProcess:
         self._conn.close()
 
 
-def _set_priority(hurry: bool) -> None:
+def _set_priority(pid: int, hurry: bool) -> None:
     """Normal priority when behind; else SCHED_IDLE where there is one (Linux): the writer
     then runs only on a core no worker wants, and a worker waking up preempts it at once (a
     niced process still takes whole time slices from a worker: milliseconds of p99)."""
     idle = getattr(os, "SCHED_IDLE", None)
     with contextlib.suppress(OSError):  # not allowed (an unprivileged return to normal): stay
         if idle is None:
-            os.setpriority(os.PRIO_PROCESS, 0, 0 if hurry else NICE)
+            os.setpriority(os.PRIO_PROCESS, pid, 0 if hurry else NICE)
         else:
             policy = os.SCHED_OTHER if hurry else idle
-            os.sched_setscheduler(0, policy, os.sched_param(0))
+            os.sched_setscheduler(pid, policy, os.sched_param(0))
 
 
 def _main(conn: Any, settings: tuple[str, str, str, str, str, int]) -> None:
@@ -98,8 +114,11 @@ def _main(conn: Any, settings: tuple[str, str, str, str, str, int]) -> None:
     # Ctrl+C reaches the whole process group: the server decides when this process stops
     # (after the last batch), not the terminal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # not on its worker's CPU (fti serve pins workers): idle time on any core will do
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
     try:
-        _set_priority(hurry=False)
+        _set_priority(0, hurry=False)
         import fti
         from fti.serving.inference_log import log_table
 
@@ -116,14 +135,10 @@ def _main(conn: Any, settings: tuple[str, str, str, str, str, int]) -> None:
     conn.send("ready")
     try:
         batch: list[dict[str, Any]] = []
-        hurrying = False
         while (message := conn.recv()) is not None:
-            if not isinstance(message, tuple):
+            if message != COMMIT:
                 batch += message
                 continue
-            if message[1] != hurrying:
-                hurrying = message[1]
-                _set_priority(hurrying)
             try:
                 group.insert(log_table(schema, batch), progress=False)
                 conn.send("ok")
