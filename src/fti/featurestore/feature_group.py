@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -141,8 +142,14 @@ class FeatureGroup:
             table = apply_on_demand(table, self.transformation_functions)
         show = _progress.wanted(progress, table.num_rows)
         total = 4 + self.online_enabled
+        # The lock orders commits for the online store. Appends of unique keys to an offline
+        # group need no order once the schema is stored: concurrent writers (the inference
+        # logs of fti serve's workers) then do not wait for each other.
+        unordered = (
+            self._keys_unique and not self.online_enabled and self._record.arrow_schema is not None
+        )
         with (
-            self._fs._write_lock(self),
+            contextlib.nullcontext() if unordered else self._fs._write_lock(self),
             _progress.steps(f"{self.name} v{self.version}", total, show) as steps,
         ):
             steps.step(f"checking {table.num_rows:,} rows")

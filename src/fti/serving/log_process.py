@@ -4,9 +4,9 @@ Turning a second of log rows into Arrow, Parquet and a Delta commit takes tens o
 milliseconds of CPU. In the serving process that work competes with requests for the
 interpreter and for the cores, and it was what moved p99 latency from ~2.5 ms to ~5 ms under
 load. Here a server worker's logger thread only pickles each batch down a pipe (about a
-microsecond per row); a child process, niced so the scheduler prefers the workers, converts
-and commits it and answers ``"ok"`` or the error, so the logger's counts and its drain on
-shutdown mean the same as with the in-process writer.
+microsecond per row); a child process at idle priority converts and commits it and answers
+``"ok"`` or the error, so the logger's counts and its drain on shutdown mean the same as with
+the in-process writer.
 
 Priority: the child runs at ``SCHED_IDLE`` (Linux) on any core, so commits only use CPU no
 request wants. Under sustained saturation that CPU runs out and the queue grows; once it is
