@@ -7,10 +7,14 @@ second process can open the same store too.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import sqlite3
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -346,3 +350,29 @@ class OnlineStoreConformance:
         assert (store.count("z"), list(store.scan("z")), store.applied_commit("z")) == (0, [], None)
         store.write("z", [b"back"], [0], [b"again"], 2)
         assert dict(store.scan("z")) == {b"back": b"again"}
+
+
+@contextlib.contextmanager
+def sqlite_held_exclusively(path: Path) -> Iterator[None]:
+    """Another connection holding an SQLite online store's file exclusively (in WAL mode it
+    can take that lock only while no other connection is open: close the store's first)."""
+    locked, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+        conn.execute("BEGIN EXCLUSIVE")
+        conn.execute("INSERT INTO fti_watermarks VALUES ('elsewhere', 7)")
+        locked.set()
+        release.wait(30)
+        conn.execute("COMMIT")
+        conn.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        yield
+    finally:
+        release.set()
+        thread.join(30)

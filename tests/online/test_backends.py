@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,7 +15,7 @@ from fti.online.base import OnlineStore
 from fti.online.lmdb import LmdbOnlineStore
 from fti.online.redis import RedisOnlineStore
 from fti.online.sqlite import SqliteOnlineStore
-from tests.online.conformance import OnlineStoreConformance
+from tests.online.conformance import OnlineStoreConformance, sqlite_held_exclusively
 
 
 class TestSqliteOnlineStore(OnlineStoreConformance):
@@ -33,33 +31,15 @@ class TestSqliteOnlineStore(OnlineStoreConformance):
         # WAL readers wait only for a connection holding the whole file, which it can take
         # once no other connection is open
         store.close()
-        locked, release = threading.Event(), threading.Event()
-
-        def writer() -> None:
-            conn = sqlite3.connect(path, isolation_level=None)
-            conn.execute("PRAGMA locking_mode=EXCLUSIVE")
-            conn.execute("BEGIN EXCLUSIVE")
-            conn.execute("INSERT INTO fti_watermarks VALUES ('other', 7)")
-            locked.set()
-            release.wait(30)
-            conn.execute("COMMIT")
-            conn.close()
-
-        thread = threading.Thread(target=writer)
-        thread.start()
-        try:
-            assert locked.wait(10)
+        with sqlite_held_exclusively(path):
             started = time.monotonic()
             with pytest.raises(OnlineLookupTimeout, match="lookup timeout of 50 ms"):
                 timed.multi_get([("t", [b"k"])])
             assert 0.04 < time.monotonic() - started < 1.0
             with pytest.raises(OnlineLookupTimeout):
                 timed.get("t", b"k")
-        finally:
-            release.set()
-            thread.join(30)
         assert timed.multi_get([("t", [b"k"])]) == [[b"v"]]  # the lock gone, it answers
-        assert SqliteOnlineStore(path).applied_commit("other") == 7
+        assert SqliteOnlineStore(path).applied_commit("elsewhere") == 7  # committed
         store.close()
 
     def test_a_slow_lookup_is_interrupted_at_its_deadline(self, tmp_path: Path) -> None:

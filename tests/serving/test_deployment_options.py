@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +17,7 @@ from fastapi.testclient import TestClient
 import fti
 from fti.serving.server import create_app
 from tests.featurestore.helpers import ts
+from tests.online.conformance import sqlite_held_exclusively
 from tests.serving.conftest import deployed
 
 DEFAULTS = {"model_threads": 1, "max_batch": 1000, "log_queue": 100_000, "runtime": "auto"}
@@ -291,30 +290,10 @@ def test_over_http_the_fallback_answers_and_a_failing_model_is_a_500(
 
 @contextlib.contextmanager
 def sqlite_file_locked(project: fti.Project) -> Iterator[None]:
-    """Another connection holding the online store's SQLite file exclusively (in WAL mode it
-    can take the lock only while no other connection is open, so the store's are closed)."""
+    """The project's SQLite online store held by another connection."""
     project._online.close()
-    path = Path(project.home) / "online.sqlite"
-    locked, release = threading.Event(), threading.Event()
-
-    def writer() -> None:
-        conn = sqlite3.connect(path, isolation_level=None)
-        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
-        conn.execute("BEGIN EXCLUSIVE")
-        conn.execute("INSERT INTO fti_watermarks VALUES ('elsewhere', 1)")
-        locked.set()
-        release.wait(30)
-        conn.execute("ROLLBACK")
-        conn.close()
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    try:
-        assert locked.wait(10)
+    with sqlite_held_exclusively(Path(project.home) / "online.sqlite"):
         yield
-    finally:
-        release.set()
-        thread.join(30)
 
 
 @contextlib.contextmanager

@@ -103,15 +103,7 @@ class DeltaOfflineStore:
             return self._append(uri, data, partition_by, props)
         table = self._open(uri)
         if table is None or self._appends_only(table, data, event_time):
-            write_deltalake(
-                uri,
-                data,
-                mode="append",
-                partition_by=list(partition_by) or None,
-                storage_options=self.storage_options,
-                commit_properties=props,
-                writer_properties=self._writer_properties(),
-            )
+            self._write_append(uri, data, partition_by, props)
             version = self.latest_version(uri)
             assert version is not None
             return CommitResult(version, data.num_rows, 0)
@@ -146,19 +138,28 @@ class DeltaOfflineStore:
                 except DeltaError:  # the table was dropped (and maybe re-created): reopen
                     table = None
             table = table or self._open(uri)
-            write_deltalake(
-                table if table is not None else uri,
-                data,
-                mode="append",
-                partition_by=list(partition_by) or None,
-                storage_options=self.storage_options,
-                commit_properties=props,
-                writer_properties=self._writer_properties(),
-            )
+            self._write_append(table if table is not None else uri, data, partition_by, props)
             table = table or self._open(uri)
             assert table is not None
             self._appending[uri] = table
             return CommitResult(int(table.version()), data.num_rows, 0)  # the commit just made
+
+    def _write_append(
+        self,
+        target: str | DeltaTable,
+        data: pa.Table,
+        partition_by: Sequence[str],
+        props: CommitProperties,
+    ) -> None:
+        write_deltalake(
+            target,
+            data,
+            mode="append",
+            partition_by=list(partition_by) or None,
+            storage_options=self.storage_options,
+            commit_properties=props,
+            writer_properties=self._writer_properties(),
+        )
 
     @staticmethod
     def _writer_properties() -> WriterProperties:
