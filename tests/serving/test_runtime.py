@@ -45,16 +45,48 @@ def test_compiled_multiclass_labels_and_regression() -> None:
     assert np.allclose(predict(x), regressor.predict(x), atol=1e-5)
 
 
+def test_scikit_learn_models_compile_and_still_refuse_missing_values() -> None:
+    import pandas as pd
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = _data()
+    x = np.nan_to_num(x)
+    fresh = np.nan_to_num(_data(seed=1)[0])
+    frame = pd.DataFrame(x, columns=[f"c{i}" for i in range(5)])  # fitted with feature names
+    for model in (
+        LogisticRegression().fit(frame, y == 1),  # bool classes
+        make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y),
+        RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0).fit(x, y),
+    ):
+        predict = compile_model(model)
+        assert predict is not None, model
+        named = hasattr(model, "feature_names_in_")
+        expected = model.predict(pd.DataFrame(fresh, columns=frame.columns) if named else fresh)
+        assert predict(fresh).tolist() == expected.tolist()
+    ridge = Ridge().fit(x, x[:, 0] * 3)
+    predict = compile_model(ridge)
+    assert predict is not None
+    assert np.allclose(predict(fresh), ridge.predict(fresh), atol=1e-4)
+    missing = fresh[:1].copy()
+    missing[0, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):  # as scikit-learn itself answers
+        predict(missing)
+
+
 def test_native_runtime_and_models_it_cannot_compile() -> None:
-    from sklearn.linear_model import LogisticRegression
+    class Rule:
+        def predict(self, x: np.ndarray) -> np.ndarray:
+            return x[:, 0] > 0
 
     x, y = _data()
     model = xgboost.XGBClassifier(n_estimators=5).fit(x, y)
     assert compile_model(model, "native") is None
-    linear = LogisticRegression().fit(np.nan_to_num(x), y)
-    assert compile_model(linear) is None  # auto: served by the framework
-    with pytest.raises(fti.FtiError, match="supports XGBoost models"):
-        compile_model(linear, "onnx")
+    assert compile_model(Rule()) is None  # auto: served by the object itself
+    with pytest.raises(fti.FtiError, match="supports XGBoost and scikit-learn models"):
+        compile_model(Rule(), "onnx")
     with pytest.raises(fti.FtiError, match="runtime must be one of"):
         compile_model(model, "fast")
 
@@ -70,7 +102,7 @@ def test_the_check_refuses_a_compiled_model_that_disagrees(
     probes = runtime._probes(model.get_booster().copy(), 5)
     with pytest.raises(fti.FtiError, match="differ from the native model"):
         runtime._check_classifier(
-            model, compiled, lambda v: np.asarray(other.predict_proba(v)), probes
+            model, lambda v: v, compiled, lambda v: np.asarray(other.predict_proba(v)), probes
         )
 
     def broken(m: object, threads: int) -> None:
