@@ -54,7 +54,7 @@ class Deployment:
         self._serving = serving
         self._record = record
         self._predictor: Any = None
-        self._feature_names: list[Any] = []
+        self._feature_names: list[str] = []
         self._model_version: Model | None = None
         self._fv: FeatureView | None = None
         self._logger: InferenceLogger | None = None
@@ -152,7 +152,7 @@ class Deployment:
         group = log_group(fs, fv)
         sink = LogProcess(self._serving._project, group) if log_process else None
         self._logger = InferenceLogger(group, max_queue=resources["log_queue"], sink=sink)
-        self._feature_names = list(fv.serving_schema["features"])
+        self._feature_names = [f["name"] for f in fv.serving_schema["features"]]
         self._fv = fv
         return self
 
@@ -227,7 +227,7 @@ class Deployment:
         matrix = [v.vector for v in vectors]
         given = PredictorInputs(
             matrix,
-            [f["name"] for f in self._feature_names],
+            list(self._feature_names),  # a predictor may keep or change its copy
             [v.untransformed for v in vectors],
             [dict(i) for i in batch],
         )

@@ -109,13 +109,13 @@ class InferenceLogger:
         self._thread = threading.Thread(target=self._run, name="fti-inference-log", daemon=True)
         self._thread.start()
 
-    def log(self, row: Mapping[str, Any]) -> None:
+    def log(self, row: dict[str, Any]) -> None:
         """Queue one row; never blocks (drops the oldest row when full)."""
         with self._lock:
             if len(self._rows) >= self.max_queue:
                 self._rows.popleft()
                 self.dropped += 1
-            self._rows.append(dict(row))
+            self._rows.append(row)  # row() builds a fresh dict per request: no copy
             if len(self._rows) >= self.flush_rows:
                 self._lock.notify()
 
