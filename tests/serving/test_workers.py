@@ -1,14 +1,17 @@
-"""``fti serve --workers 2`` as a user runs it: connections reach both workers, /metrics sums
-them, a killed worker is replaced, and SIGINT drains every worker's inference log."""
+"""``fti serve --workers 2`` as a user runs it: connections are spread evenly over both
+workers, /metrics sums them, a killed worker is replaced, and SIGINT drains every worker's
+inference log."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -35,7 +38,11 @@ def _wait_ready(url: str, proc: subprocess.Popen[str], timeout: float = 120) -> 
     raise AssertionError("fti serve did not become ready")
 
 
-def _requests(url: str, connections: int, each: int) -> int:
+def _requests(
+    url: str, connections: int, each: int, during: Callable[[], None] | None = None
+) -> int:
+    """``each`` requests on each of ``connections`` keep-alive connections; ``during`` runs
+    while they are all open."""
     ok = 0
     clients = [httpx.Client(base_url=url) for _ in range(connections)]  # keep-alive each
     try:
@@ -43,10 +50,34 @@ def _requests(url: str, connections: int, each: int) -> int:
             for c, client in enumerate(clients):
                 body = {"cc_num": (i + c) % 6, "amount": float(i)}
                 ok += client.post("/v1/deployments/fraud/predict", json=body).status_code == 200
+        if during is not None:
+            during()
     finally:
         for client in clients:
             client.close()
     return ok
+
+
+def _open_connections(parent: int, port: int) -> list[int]:
+    """How many established TCP connections to ``port`` each child of ``parent`` that holds
+    any has (Linux /proc)."""
+    pids = [int(p) for p in Path(f"/proc/{parent}/task/{parent}/children").read_text().split()]
+    inodes: dict[str, int] = {}
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes[target[8:-1]] = pid
+    held = dict.fromkeys(pids, 0)
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            for line in list(f)[1:]:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == port and fields[3] == "01" and fields[9] in inodes:
+                    held[inodes[fields[9]]] += 1
+    return sorted(n for n in held.values() if n)
 
 
 def test_two_workers_share_connections_metrics_and_drain_on_sigint(
@@ -73,11 +104,19 @@ def test_two_workers_share_connections_metrics_and_drain_on_sigint(
     reader.start()
     try:
         _wait_ready(url, proc)
-        assert _requests(url, connections=16, each=5) == 80
+        held: list[int] = []
+
+        def count() -> None:
+            if sys.platform == "linux":
+                held.extend(_open_connections(proc.pid, port))
+
+        assert _requests(url, connections=16, each=5, during=count) == 80
         time.sleep(1.5)  # each worker reports its counts every second
         # every worker counted requests in its own file; /metrics of either reports the sum
         pids = {p.stem.rsplit("_", 1)[1] for p in metrics_dir.glob("counter_*.db")}
         assert len(pids) == 2, pids
+        # the supervisor handed 8 of the 16 connections to each worker
+        assert held == ([8, 8] if sys.platform == "linux" else []), held
         # each worker pinned to one CPU of its own (round robin over the allowed ones)
         pinned = [os.sched_getaffinity(int(pid)) for pid in sorted(pids)]
         assert all(len(cpus) == 1 for cpus in pinned), pinned

@@ -17,8 +17,8 @@ def serve(
     workers: Annotated[
         int,
         typer.Option(
-            help="Worker processes, each with its own socket (the kernel spreads connections); "
-            "one per core is a good start."
+            help="Worker processes; each new connection goes to the one with the fewest open "
+            "connections. One per core is a good start."
         ),
     ] = 1,
     deployment: Annotated[

@@ -1,9 +1,17 @@
-"""Worker processes of ``fti serve``: one uvicorn server per process, each on its own socket.
+"""Worker processes of ``fti serve``: the supervisor accepts, the least busy worker serves.
 
-uvicorn's own ``--workers`` shares one listening socket; the first worker to wake up accepts
-every connection that is waiting, so a few keep-alive clients all end up on one process while
-the others idle. Here every worker binds its own socket with ``SO_REUSEPORT`` and the kernel
-spreads new connections over them.
+How connections reach workers decides tail latency on a small machine. uvicorn's own
+``--workers`` shares one listening socket, and the first worker to wake up accepts every
+connection that is waiting; with ``SO_REUSEPORT`` the kernel hashes each connection to a
+worker, and 8 keep-alive clients over 2 workers land 5/3, 6/2 or 7/1 more often than 4/4
+(the busier worker's queue then sets p99: in paced runs at ~2,000 req/s, 3.1-4.6 ms with a
+6/2 split, 2.2-3.4 ms with 4/4).
+Here the supervisor accepts each connection and hands it (``SCM_RIGHTS`` over a Unix socket
+pair) to the worker with the fewest open connections; the worker serves it as if it had
+accepted it. Only connecting takes the extra hop, not requests: with keep-alive it is noise.
+
+Open connections per worker: the supervisor counts those it handed over, the worker those
+that closed (two counters in shared memory, each written by one process only).
 
 Metrics: with several workers each process counts its own, so they run in prometheus-client's
 multiprocess mode (a directory of memory-mapped files that ``/metrics`` in any worker sums).
@@ -12,22 +20,27 @@ its inference log first).
 
 CPU pinning (Linux, on by default): worker *i* runs on the *i*-th CPU it may use (round
 robin). A worker that migrates between cores loses its caches and waits for the scheduler to
-move it; pinned, p99 at ~2,000 req/s on 2 cores went from 2.9–4.8 ms to 2.4–2.9 ms. Each
-worker's inference-log writer inherits its CPU and runs there only when the worker is idle.
+move it; pinned, p99 at ~2,000 req/s on 2 cores went from 2.9-4.8 ms to 2.4-2.9 ms.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import multiprocessing
 import os
+import selectors
 import shutil
 import signal
 import socket
 import tempfile
-import time
+from dataclasses import dataclass
 from typing import Any
 
+import uvicorn
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+APP = "fti.serving.server:app_from_environment"
 
 
 def uvicorn_options() -> dict[str, Any]:
@@ -41,21 +54,12 @@ def uvicorn_options() -> dict[str, Any]:
 
 def serve(host: str, port: int, workers: int, pin_cpus: bool = True) -> None:
     """Serve the project in ``FTI_HOME`` until SIGINT/SIGTERM."""
-    import uvicorn
-
-    if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):  # Windows: uvicorn's own workers
-        uvicorn.run(
-            "fti.serving.server:app_from_environment",
-            host=host,
-            port=port,
-            workers=workers,
-            **uvicorn_options(),
-        )
+    if workers <= 1 or not hasattr(socket, "send_fds"):  # Windows: uvicorn's own workers
+        uvicorn.run(APP, host=host, port=port, workers=workers, **uvicorn_options())
         return
     own_dir = MULTIPROC_ENV not in os.environ
     if own_dir:
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="fti-metrics-")
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked locks
     stopping = False
 
     def stop(signum: int, _: Any) -> None:
@@ -63,45 +67,124 @@ def serve(host: str, port: int, workers: int, pin_cpus: bool = True) -> None:
         stopping = True
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    procs: list[Any] = []
+    pool = _Pool(workers, _cpus() if pin_cpus else [])
+    listener = _listen(host, port)
     try:
-        cpus = _cpus() if pin_cpus else []
-        procs = [_start(context, host, port, _cpu(cpus, i)) for i in range(workers)]
-        while not stopping:
-            time.sleep(0.2)
-            for i, proc in enumerate(procs):
-                if not proc.is_alive() and not stopping:
-                    _dead(proc.pid)
-                    print(f"fti serve: worker {proc.pid} exited ({proc.exitcode}); restarting")
-                    procs[i] = _start(context, host, port, _cpu(cpus, i))
+        pool.start_all()
+        with selectors.DefaultSelector() as selector:
+            selector.register(listener, selectors.EVENT_READ)
+            while not stopping:
+                if selector.select(0.2):
+                    _accept(listener, pool)
+                pool.restart_dead(stopping)
     finally:
-        for proc in procs:
-            if proc.is_alive():
-                # graceful (a second SIGINT would make uvicorn skip draining connections)
-                os.kill(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            proc.join(60)
-            if proc.is_alive():
-                proc.kill()
+        listener.close()  # no new connections while the workers drain
+        pool.stop_all()
         for s, handler in previous.items():
             signal.signal(s, handler)
         if own_dir:
             shutil.rmtree(os.environ.pop(MULTIPROC_ENV), ignore_errors=True)
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def _accept(listener: socket.socket, pool: _Pool) -> None:
+    """Hand every waiting connection to the worker with the fewest open ones."""
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:  # e.g. out of file descriptors: the client retries or times out
+            return
+        with conn:
+            pool.hand_over(conn)
+
+
+@dataclass
+class _Worker:
+    proc: Any
+    channel: socket.socket  # the supervisor's end of the hand-over socket pair
+
+
+class _Pool:
+    def __init__(self, size: int, cpus: list[int]) -> None:
+        self._context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked locks
+        self._cpus = cpus
+        # [0:size]: connections handed to worker i; [size:]: connections worker i closed
+        self._counts = self._context.RawArray("q", 2 * size)
+        self._workers: list[_Worker | None] = [None] * size
+        self._next = 0  # where the search for the least busy starts: ties go round robin
+
+    def start_all(self) -> None:
+        for i in range(len(self._workers)):
+            self._start(i)
+
+    def _start(self, i: int) -> None:
+        size = len(self._workers)
+        self._counts[i] = self._counts[size + i] = 0
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        cpu = self._cpus[i % len(self._cpus)] if self._cpus else None
+        proc = self._context.Process(
+            target=_worker, args=(theirs, self._counts, size + i, cpu), daemon=False
+        )
+        proc.start()
+        theirs.close()
+        self._workers[i] = _Worker(proc, ours)
+
+    def hand_over(self, conn: socket.socket) -> None:
+        size = len(self._workers)
+        order = sorted(
+            range(size),
+            key=lambda i: (self._counts[i] - self._counts[size + i], (i - self._next) % size),
+        )
+        for i in order:
+            worker = self._workers[i]
+            if worker is None or not worker.proc.is_alive():
+                continue
+            try:
+                socket.send_fds(worker.channel, [b"c"], [conn.fileno()])
+            except OSError:  # the worker is going away: the next one
+                continue
+            self._counts[i] += 1
+            self._next = (i + 1) % size
+            return
+
+    def restart_dead(self, stopping: bool) -> None:
+        for i, worker in enumerate(self._workers):
+            if worker is None or worker.proc.is_alive() or stopping:
+                continue
+            worker.channel.close()
+            _dead(worker.proc.pid)
+            print(
+                f"fti serve: worker {worker.proc.pid} exited ({worker.proc.exitcode}); restarting"
+            )
+            self._start(i)
+
+    def stop_all(self) -> None:
+        live = [w for w in self._workers if w is not None]
+        for w in live:
+            if w.proc.is_alive():
+                # graceful (a second SIGINT would make uvicorn skip draining connections)
+                os.kill(w.proc.pid, signal.SIGTERM)
+        for w in live:
+            w.proc.join(60)
+            if w.proc.is_alive():
+                w.proc.kill()
+            w.channel.close()
+
+
 def _cpus() -> list[int]:
     getter = getattr(os, "sched_getaffinity", None)
     return sorted(getter(0)) if getter is not None else []
-
-
-def _cpu(cpus: list[int], index: int) -> int | None:
-    return cpus[index % len(cpus)] if cpus else None
-
-
-def _start(context: Any, host: str, port: int, cpu: int | None) -> Any:
-    proc = context.Process(target=_worker, args=(host, port, cpu), daemon=False)
-    proc.start()
-    return proc
 
 
 def _dead(pid: int | None) -> None:
@@ -111,20 +194,59 @@ def _dead(pid: int | None) -> None:
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
-def _worker(host: str, port: int, cpu: int | None) -> None:
-    import uvicorn
-
+def _worker(channel: socket.socket, counts: Any, closed_slot: int, cpu: int | None) -> None:
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
+    config = uvicorn.Config(APP, **uvicorn_options())
+    HandedServer(config, channel, counts, closed_slot).run()
 
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    config = uvicorn.Config(
-        "fti.serving.server:app_from_environment", host=host, port=port, **uvicorn_options()
-    )
-    uvicorn.Server(config).run(sockets=[sock])
+
+class HandedServer(uvicorn.Server):
+    """A uvicorn server with no listening socket: it serves the connections the
+    supervisor hands it over ``channel``."""
+
+    def __init__(self, config: Any, channel: socket.socket, counts: Any, slot: int) -> None:
+        super().__init__(config)
+        self._channel = channel
+        self._counts = counts
+        self._slot = slot
+        self._protocol_class: type | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=[])  # lifespan start-up; no listeners of its own
+        counts, slot = self._counts, self._slot
+
+        class Counted(self.config.http_protocol_class):  # type: ignore[name-defined,misc]
+            def connection_lost(self, exc: Exception | None) -> None:
+                super().connection_lost(exc)
+                counts[slot] += 1
+
+        self._protocol_class = Counted
+        loop = asyncio.get_running_loop()
+        self._channel.setblocking(False)
+        loop.add_reader(self._channel.fileno(), self._receive, loop)
+
+    def _protocol(self) -> asyncio.Protocol:
+        assert self._protocol_class is not None
+        return self._protocol_class(  # type: ignore[no-any-return]
+            config=self.config, server_state=self.server_state, app_state=self.lifespan.state
+        )
+
+    def _receive(self, loop: asyncio.AbstractEventLoop) -> None:
+        while True:
+            try:  # one byte per connection, its descriptor attached
+                data, fds, _, _ = socket.recv_fds(self._channel, 1, 16)
+            except (BlockingIOError, InterruptedError):
+                return
+            if not data and not fds:  # the supervisor went away: serve what is open
+                loop.remove_reader(self._channel.fileno())
+                return
+            for fd in fds:
+                sock = socket.socket(fileno=fd)
+                loop.create_task(loop.connect_accepted_socket(self._protocol, sock))
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        with contextlib.suppress(ValueError, OSError):  # already closed
+            asyncio.get_running_loop().remove_reader(self._channel.fileno())
+        self._channel.close()
+        await super().shutdown(sockets)
