@@ -20,7 +20,13 @@ from tests.featurestore.helpers import ts
 from tests.online.conformance import sqlite_held_exclusively
 from tests.serving.conftest import deployed
 
-DEFAULTS = {"model_threads": 1, "max_batch": 1000, "log_queue": 100_000, "runtime": "auto"}
+DEFAULTS = {
+    "model_threads": 1,
+    "max_batch": 1000,
+    "log_queue": 100_000,
+    "log_flush_seconds": 5.0,
+    "runtime": "auto",
+}
 
 
 class Broken:
@@ -52,7 +58,12 @@ def test_resources_slo_and_fallback_are_stored_and_exposed(project: fti.Project)
     )
     model = project.get_model_registry().get_model("fraud", version=1)
     second = model.deploy(
-        resources={"model_threads": 2, "runtime": "native", "log_queue": 100},
+        resources={
+            "model_threads": 2,
+            "runtime": "native",
+            "log_queue": 100,
+            "log_flush_seconds": 1,
+        },
         slo={"p99_ms": 3, "availability": 0.999},
         fallback={"missing": "impute", "lookup_timeout_ms": 20},
     )
@@ -60,6 +71,7 @@ def test_resources_slo_and_fallback_are_stored_and_exposed(project: fti.Project)
         "model_threads": 2,
         "max_batch": 1000,
         "log_queue": 100,
+        "log_flush_seconds": 1.0,
         "runtime": "native",
     }
     assert second.slo == {"p99_ms": 3.0, "availability": 0.999}
@@ -103,6 +115,16 @@ BAD_OPTIONS: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"resources": {"max_batch": 0}}, fti.FtiError, r"'max_batch'\] must be between 1 and"),
     ({"resources": {"log_queue": 99}}, fti.FtiError, r"'log_queue'\] must be >= 100, got 99"),
     (
+        {"resources": {"log_flush_seconds": 0.05}},
+        fti.FtiError,
+        r"'log_flush_seconds'\] must be between 0.1 and 3600.0, got 0.05",
+    ),
+    (
+        {"resources": {"log_flush_seconds": "5s"}},
+        fti.FtiError,
+        r"'log_flush_seconds'\] must be a finite number, got '5s'",
+    ),
+    (
         {"resources": {"runtime": "gpu"}},
         fti.FtiError,
         r"'runtime'\] must be one of \['auto', 'native', 'onnx'\], got 'gpu'",
@@ -144,10 +166,13 @@ def test_bad_options_name_the_key_and_record_nothing(project: fti.Project) -> No
 
 
 def test_max_batch_and_log_queue_are_applied(project: fti.Project) -> None:
-    fv, _, deployment = deployed(project, resources={"max_batch": 3, "log_queue": 150})
+    fv, _, deployment = deployed(
+        project, resources={"max_batch": 3, "log_queue": 150, "log_flush_seconds": 0.5}
+    )
     deployment.start()
     try:
         assert deployment._logger is not None and deployment._logger.max_queue == 150
+        assert deployment._logger.flush_seconds == 0.5
         ok = deployment.predict(instances=[{"cc_num": c, "amount": 1.0} for c in range(3)])
         assert len(ok["predictions"]) == 3 and ok["reasons"] == [None, None, None]
         over = [{"cc_num": c, "amount": 1.0} for c in range(4)]

@@ -1,5 +1,6 @@
 """The inference-log writer: concurrent writers (server workers) append without merging, and
-lose nothing; its counts reach an observer (the server's gauges); fti serve's writer process."""
+lose nothing; its counts reach an observer (the server's gauges); fti serve's writer process;
+the log table is compacted as it grows."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 from deltalake import DeltaTable
 
 import fti
-from fti.serving.inference_log import InferenceLogger, log_group, row
+from fti.serving import inference_log
+from fti.serving.inference_log import InferenceLogger, LogWriter, log_group, row
 from fti.serving.log_process import LogProcess
 from tests.registry.conftest import build_view
 
@@ -80,10 +82,17 @@ def test_a_log_process_commits_at_idle_priority_and_hurries_when_behind(
         logger.log(_row(i))
     logger.flush()
     assert logger.written == 700 and logger.failed_batches == 0
+
+    def policies() -> set[int]:  # of every thread: the Delta writer's threads do the work
+        threads = os.listdir(f"/proc/{child}/task")
+        assert len(threads) > 1
+        return {os.sched_getscheduler(int(t)) for t in threads}
+
+    assert policies() == {os.SCHED_IDLE}
     sink([_row(i) for i in range(700, 710)], lambda: 0.5)  # behind: normal priority
-    assert os.sched_getscheduler(child) == os.SCHED_OTHER
+    assert policies() == {os.SCHED_OTHER}
     sink([_row(i) for i in range(710, 720)], lambda: 0.0)  # caught up: idle again
-    assert os.sched_getscheduler(child) == os.SCHED_IDLE
+    assert policies() == {os.SCHED_IDLE}
     assert os.sched_getaffinity(child) == os.sched_getaffinity(0)  # any core
     bad = _row(0)
     bad["latency_ms"] = "slow"  # not a double: the child's commit fails, the writer goes on
@@ -95,3 +104,41 @@ def test_a_log_process_commits_at_idle_priority_and_hurries_when_behind(
     log = fv.read_log(dataframe_type="arrow")
     assert log.num_rows == 721
     assert pa.compute.count_distinct(log.column("request_id")).as_py() == 721
+
+
+def test_the_writer_compacts_the_log_table_every_so_many_commits(
+    project: fti.Project, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(inference_log, "COMPACT_EVERY", 4)
+    fs = project.get_feature_store()
+    group = log_group(fs, build_view(fs))
+    write = LogWriter(group)
+    for k in range(8):
+        write([_row(i) for i in range(10 * k, 10 * k + 10)])
+    table = DeltaTable(group.location)
+    operations = [h["operation"] for h in reversed(table.history())]
+    assert operations.count("WRITE") == 8 and operations.count("OPTIMIZE") == 2
+    assert operations.index("OPTIMIZE") == 4  # after the 4th write (version 0 is the 1st)
+    assert len(table.file_uris()) == 1  # 4 files -> 1, then 1 + 4 -> 1
+    rows = table.to_pyarrow_table()
+    assert sorted(rows.column("amount").to_pylist()) == [float(i) for i in range(80)]
+    # no rows changed: a read at the version before a compaction equals one at it, and the
+    # files compacted away are kept (within the retention) for time travel
+    for before in (3, 8):
+        assert DeltaTable(group.location, version=before).to_pyarrow_table().sort_by(
+            "request_id"
+        ) == DeltaTable(group.location, version=before + 1).to_pyarrow_table().sort_by("request_id")
+    assert DeltaTable(group.location, version=0).to_pyarrow_table().num_rows == 10
+    # a failed compaction (say another writer's won) is a warning; the rows are committed
+    offline = group._fs._offline
+
+    def conflict(uri: str) -> int:
+        raise RuntimeError("commit conflict")
+
+    monkeypatch.setattr(offline, "compact", conflict)
+    with caplog.at_level("WARNING"):
+        for k in range(8, 12):
+            write([_row(i) for i in range(10 * k, 10 * k + 10)])
+    assert "compaction failed: commit conflict" in caplog.text
+    assert DeltaTable(group.location).to_pyarrow_table().num_rows == 120
+    assert offline.__class__.compact(offline, group.location + "-missing") == 0

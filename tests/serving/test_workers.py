@@ -83,7 +83,7 @@ def _open_connections(parent: int, port: int) -> list[int]:
 def test_two_workers_share_connections_metrics_and_drain_on_sigint(
     project: fti.Project, tmp_path: Path
 ) -> None:
-    fv, _, _ = deployed(project)
+    fv, _, _ = deployed(project, resources={"log_flush_seconds": 1})
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     metrics_dir = tmp_path / "metrics"

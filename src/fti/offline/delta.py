@@ -161,6 +161,21 @@ class DeltaOfflineStore:
             writer_properties=self._writer_properties(),
         )
 
+    def compact(self, uri: str) -> int:
+        """Rewrite the table's small files into large ones, then delete the files that were
+        compacted away longer ago than the table's retention (Delta's default: 7 days).
+
+        A table written by many small commits (the inference log: one per flush) otherwise
+        grows a file per commit, and every later commit and read pays for all of them. The
+        compaction is a commit that changes no rows: a read at any version, before or after
+        it, returns the same rows. Returns how many files it removed."""
+        table = self._open(uri)
+        if table is None:
+            return 0
+        metrics = table.optimize.compact(writer_properties=self._writer_properties())
+        table.vacuum(dry_run=False)  # the table's own retention: time travel stays possible
+        return int(metrics.get("numFilesRemoved", 0))
+
     @staticmethod
     def _writer_properties() -> WriterProperties:
         return WriterProperties(max_row_group_size=ROW_GROUP_ROWS)

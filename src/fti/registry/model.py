@@ -293,10 +293,11 @@ class Model:
         (same feature view, same transformed features) answers when this one raises.
         ``predictor``: a class replacing the default ``model.predict`` (see
         :mod:`fti.serving.predictor`). ``resources``: ``model_threads`` (default 1),
-        ``max_batch`` (1000), ``log_queue`` (100000), ``runtime`` (``"auto"``, ``"native"``,
-        ``"onnx"``); ``slo``: ``{"p99_ms": 3.0, "availability": 0.999}`` (either key). See
-        :mod:`fti.serving.options`. A bad option raises :class:`fti.FtiError` naming it and
-        records nothing; options never change ``schema_version``.
+        ``max_batch`` (1000), ``log_queue`` (100000), ``log_flush_seconds`` (5.0),
+        ``runtime`` (``"auto"``, ``"native"``, ``"onnx"``); ``slo``: ``{"p99_ms": 3.0,
+        "availability": 0.999}`` (either key). See :mod:`fti.serving.options`. A bad option
+        raises :class:`fti.FtiError` naming it and records nothing; options never change
+        ``schema_version``.
         """
         self._saved_record()
         fv = self.get_feature_view(init=False)

@@ -78,8 +78,8 @@ class Deployment:
 
     @property
     def resources(self) -> dict[str, Any]:
-        """``model_threads``, ``max_batch``, ``log_queue`` and ``runtime``, defaults filled
-        in (see :mod:`fti.serving.options`)."""
+        """``model_threads``, ``max_batch``, ``log_queue``, ``log_flush_seconds`` and
+        ``runtime``, defaults filled in (see :mod:`fti.serving.options`)."""
         return options.resources_of(self._record.resources)
 
     @property
@@ -151,7 +151,12 @@ class Deployment:
         self._max_batch = resources["max_batch"]
         group = log_group(fs, fv)
         sink = LogProcess(self._serving._project, group) if log_process else None
-        self._logger = InferenceLogger(group, max_queue=resources["log_queue"], sink=sink)
+        self._logger = InferenceLogger(
+            group,
+            max_queue=resources["log_queue"],
+            flush_seconds=resources["log_flush_seconds"],
+            sink=sink,
+        )
         self._feature_names = [f["name"] for f in fv.serving_schema["features"]]
         self._fv = fv
         return self

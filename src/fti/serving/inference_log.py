@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,38 @@ def log_group(fs: FeatureStore, fv: FeatureView) -> FeatureGroup:
 
 
 _SLICE = 256  # values per Arrow conversion (about 50 µs holding the GIL)
+COMPACT_EVERY = 100  # commits of one writer between compactions of the log table
+_log = logging.getLogger(__name__)
+
+
+class LogWriter:
+    """Commits batches of log rows into the log group (in the serving process, or in the
+    separate process of :mod:`fti.serving.log_process`).
+
+    Each commit adds a file; every ``COMPACT_EVERY`` commits the writer compacts the table
+    (:meth:`DeltaOfflineStore.compact`), so a server running for days neither slows its own
+    commits (each one's cost grew with the files the table holds: ~20 ms at 1 file, ~30 ms at
+    400) nor leaves ``fv.read_log`` a hundred thousand files to open."""
+
+    def __init__(self, group: FeatureGroup) -> None:
+        schema = group.schema
+        assert schema is not None
+        self.group = group
+        self.schema = schema
+        self.commits = 0
+
+    def __call__(self, batch: list[dict[str, Any]]) -> None:
+        self.group.insert(log_table(self.schema, batch), progress=False)
+        self.commits += 1
+        if self.commits % COMPACT_EVERY == 0:
+            self.compact()
+
+    def compact(self) -> None:
+        try:
+            self.group._fs._offline.compact(self.group.location)
+        except Exception as exc:  # the rows are committed; compaction can wait for next time
+            # (another worker's writer compacting at the same moment is the usual cause)
+            _log.warning("inference log %s: compaction failed: %s", self.group.name, exc)
 
 
 def _json(value: Any) -> str:
@@ -103,9 +136,7 @@ class InferenceLogger:
         self._lock = threading.Condition()
         self._closing = False
         self._busy = False
-        schema = group.schema
-        assert schema is not None
-        self._schema = schema
+        self._writer = LogWriter(group) if sink is None else None
         self._thread = threading.Thread(target=self._run, name="fti-inference-log", daemon=True)
         self._thread.start()
 
@@ -164,7 +195,8 @@ class InferenceLogger:
             if self._sink is not None:  # told how full the queue is: it may hurry up
                 self._sink(batch, lambda: len(self._rows) / self.max_queue)
             else:
-                self.group.insert(log_table(self._schema, batch), progress=False)
+                assert self._writer is not None
+                self._writer(batch)
             self.written += len(batch)
         except Exception:  # a failed commit must not kill the writer; it is counted
             self.failed_batches += 1

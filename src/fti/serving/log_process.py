@@ -99,14 +99,26 @@ class LogProcess:
 def _set_priority(pid: int, hurry: bool) -> None:
     """Normal priority when behind; else SCHED_IDLE where there is one (Linux): the writer
     then runs only on a core no worker wants, and a worker waking up preempts it at once (a
-    niced process still takes whole time slices from a worker: milliseconds of p99)."""
+    niced process still takes whole time slices from a worker: milliseconds of p99).
+
+    On Linux a policy is per thread, and most of a commit runs on the Delta writer's own
+    threads, so every thread of the process is set (threads started later inherit it)."""
     idle = getattr(os, "SCHED_IDLE", None)
     with contextlib.suppress(OSError):  # not allowed (an unprivileged return to normal): stay
         if idle is None:
             os.setpriority(os.PRIO_PROCESS, pid, 0 if hurry else NICE)
-        else:
-            policy = os.SCHED_OTHER if hurry else idle
-            os.sched_setscheduler(pid, policy, os.sched_param(0))
+            return
+        policy = os.SCHED_OTHER if hurry else idle
+        for tid in _threads(pid or os.getpid()):
+            with contextlib.suppress(ProcessLookupError):  # the thread just ended
+                os.sched_setscheduler(tid, policy, os.sched_param(0))
+
+
+def _threads(pid: int) -> list[int]:
+    try:
+        return [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:  # no /proc: the main thread only
+        return [pid]
 
 
 def _main(conn: Any, settings: tuple[str, str, str, str, str, int]) -> None:
@@ -120,15 +132,14 @@ def _main(conn: Any, settings: tuple[str, str, str, str, str, int]) -> None:
     try:
         _set_priority(0, hurry=False)
         import fti
-        from fti.serving.inference_log import log_table
+        from fti.serving.inference_log import LogWriter
 
         project = fti.connect(
             home, catalog_url=catalog_url, offline_root=offline_root, online_store=online_store
         )
         group = project.get_feature_store().get_feature_group(name, version)
         group._keys_unique = True
-        schema = group.schema
-        assert schema is not None
+        write = LogWriter(group)
     except Exception as exc:
         conn.send(f"{type(exc).__name__}: {exc}")
         return
@@ -140,7 +151,7 @@ def _main(conn: Any, settings: tuple[str, str, str, str, str, int]) -> None:
                 batch += message
                 continue
             try:
-                group.insert(log_table(schema, batch), progress=False)
+                write(batch)
                 conn.send("ok")
             except Exception as exc:  # answered, so that the logger counts a failed batch
                 conn.send(f"{type(exc).__name__}: {exc}")

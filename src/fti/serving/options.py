@@ -7,6 +7,8 @@ settings, not part of the published request contract, so changing them never mov
 
 * ``resources``: ``model_threads`` (intra-op threads the model may use per serving process),
   ``max_batch`` (instances per request), ``log_queue`` (inference-log queue bound),
+  ``log_flush_seconds`` (how often queued log rows are committed; each commit has a fixed
+  cost of tens of milliseconds and adds a file, so seconds, not milliseconds),
   ``runtime`` (``"auto"``: a tree model may be compiled to ONNX Runtime when it predicts the
   same, ``"native"``: always the framework, ``"onnx"``: the compiled path is required).
 * ``fallback``: a missing-values policy (``"error"``, ``"impute"``, ``"null"``,
@@ -35,8 +37,10 @@ RESOURCE_DEFAULTS: dict[str, Any] = {
     "model_threads": 1,
     "max_batch": 1_000,
     "log_queue": 100_000,
+    "log_flush_seconds": 5.0,
     "runtime": "auto",
 }
+FLUSH_SECONDS = (0.1, 3600.0)
 # (lowest, highest or None) of each integer resource
 _RANGES: dict[str, tuple[int, int | None]] = {
     "model_threads": (1, None),
@@ -83,6 +87,12 @@ def parse_resources(given: Mapping[str, Any] | None) -> dict[str, Any]:
                     f"resources['runtime'] must be one of {list(RUNTIMES)}, got {value!r}"
                 )
             out[key] = value
+        elif key == "log_flush_seconds":
+            seconds = _number(f"resources[{key!r}]", value)
+            low, high = FLUSH_SECONDS
+            if not low <= seconds <= high:
+                raise FtiError(f"resources[{key!r}] must be between {low} and {high}, got {value}")
+            out[key] = seconds
         else:
             out[key] = _integer(f"resources[{key!r}]", value, *_RANGES[key])
     return out
