@@ -355,12 +355,14 @@ def alone(server: Server, servers: list[Server]) -> Any:
     """Every other running server frozen (SIGSTOP on its whole process tree) while
     ``server`` is measured: idle servers still wake up (timers, heartbeats, log writers) and
     on 2 cores that showed in the measured one's tail (p99 2.8 ms alone vs 3.6-4.9 ms at
-    ~2,000 req/s with Feast's idle server beside fti)."""
+    ~2,000 req/s with Feast's idle server beside fti). An fti server's inference log is
+    settled first (:func:`settle`)."""
     frozen = [p for other in servers if other is not server for p in other.tree()]
     for p in frozen:
         with contextlib.suppress(Exception):
             p.send_signal(signal.SIGSTOP)
     try:
+        settle(server)
         yield
     finally:
         for p in frozen:
@@ -456,15 +458,32 @@ def scrape_metrics(server: Server) -> list[dict[str, float]]:
 
 
 def queued(server: Server) -> float | None:
-    """``fti_inference_log_queued`` of whichever worker answers one scrape."""
+    """``fti_inference_log_queued``: the rows waiting in every worker, all deployments."""
     import httpx
 
     try:
         text = httpx.get(server.url + "/metrics", timeout=5).text
     except httpx.HTTPError:
         return None
-    m = re.search(r"^fti_inference_log_queued\{[^}]*\}\s+(\S+)$", text, re.M)
-    return float(m.group(1)) if m else None
+    found = re.findall(r"^fti_inference_log_queued\{[^}]*\}\s+(\S+)$", text, re.M)
+    return sum(map(float, found)) if found else None
+
+
+LOG_FLUSH_SECONDS = 5.0  # the deployments' default log_flush_seconds
+
+
+def settle(server: Server, timeout: float = 180.0) -> None:
+    """Wait until an fti server has committed the log rows of the runs before: a saturated
+    run leaves a backlog (and the server is frozen while another system runs), which would
+    be committed during the next run and put the previous load into its tail. The queue gauge
+    is reported after each commit, so it is read once a flush interval has passed."""
+    if server.kind != "fti":
+        return
+    started = time.perf_counter()
+    time.sleep(LOG_FLUSH_SECONDS + 1)
+    while queued(server) != 0 and time.perf_counter() - started < timeout:
+        time.sleep(0.5)
+    print(f"{server.name}: inference log settled in {time.perf_counter() - started:.1f} s")
 
 
 def run_client(
@@ -1552,7 +1571,7 @@ def main() -> None:
         )
         step = max(1, len(queue) // 12)
         print(
-            "Inference log queue of the worker answering each scrape "
+            "Inference log queue, all workers (reported after each commit) "
             "(`fti_inference_log_queued`, s: rows): "
             + " ".join(f"{t:.0f}s:{'?' if q is None else f'{q:,.0f}'}" for t, q in queue[::step])
         )

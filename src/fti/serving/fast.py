@@ -95,13 +95,14 @@ class FastPredict:
         if body is None:
             await _respond(send, too_large(self.max_body))
             return
-        answer = self._answer(route, body)
+        answer = self.answer(route, body)
         if answer is None:  # not well-formed: FastAPI validates and names what is wrong
             await self.app(scope, _replay(body, receive), send)
             return
         await _respond(send, answer)
 
-    def _answer(self, route: tuple[InstanceCheck, Handler], body: bytes) -> Answer | None:
+    def answer(self, route: tuple[InstanceCheck, Handler], body: bytes) -> Answer | None:
+        """The answer to a request body on ``route``, or None: not well-formed, FastAPI's."""
         check, handler = route
         try:
             data = orjson.loads(body)
@@ -158,7 +159,8 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _respond(send: Send, answer: Answer) -> None:
+def encode(answer: Answer) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """An answer as HTTP: status, headers and the JSON body."""
     status, payload, extra = answer
     body = orjson.dumps(payload)
     headers = [
@@ -166,5 +168,10 @@ async def _respond(send: Send, answer: Answer) -> None:
         (b"content-length", str(len(body)).encode()),
     ]
     headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+    return status, headers, body
+
+
+async def _respond(send: Send, answer: Answer) -> None:
+    status, headers, body = encode(answer)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -11,7 +11,9 @@ pair) to the worker with the fewest open connections; the worker serves it as if
 accepted it. Only connecting takes the extra hop, not requests: with keep-alive it is noise.
 
 Open connections per worker: the supervisor counts those it handed over, the worker those
-that closed (two counters in shared memory, each written by one process only).
+that closed (two counters in shared memory, each written by one process only). A worker
+that is still loading the project (a restarted one) gets a connection only when no other
+worker is serving.
 
 Metrics: with several workers each process counts its own, so they run in prometheus-client's
 multiprocess mode (a directory of memory-mapped files that ``/metrics`` in any worker sums).
@@ -39,6 +41,8 @@ from typing import Any
 
 import uvicorn
 
+from fti.serving.http_protocol import FastHttpProtocol
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 APP = "fti.serving.server:app_from_environment"
 
@@ -49,6 +53,7 @@ def uvicorn_options() -> dict[str, Any]:
         "log_level": "warning",
         "access_log": False,  # a log line per request costs more than a prediction
         "timeout_graceful_shutdown": 30,
+        "http": FastHttpProtocol,  # predictions answered in the protocol (see its module)
     }
 
 
@@ -119,8 +124,9 @@ class _Pool:
     def __init__(self, size: int, cpus: list[int]) -> None:
         self._context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked locks
         self._cpus = cpus
-        # [0:size]: connections handed to worker i; [size:]: connections worker i closed
-        self._counts = self._context.RawArray("q", 2 * size)
+        # [i]: connections handed to worker i; [size + i]: connections it closed; [2 * size + i]:
+        # 1 once it serves (a restarted worker loading the project gets connections last)
+        self._counts = self._context.RawArray("q", 3 * size)
         self._workers: list[_Worker | None] = [None] * size
         self._next = 0  # where the search for the least busy starts: ties go round robin
 
@@ -130,11 +136,11 @@ class _Pool:
 
     def _start(self, i: int) -> None:
         size = len(self._workers)
-        self._counts[i] = self._counts[size + i] = 0
+        self._counts[i] = self._counts[size + i] = self._counts[2 * size + i] = 0
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         cpu = self._cpus[i % len(self._cpus)] if self._cpus else None
         proc = self._context.Process(
-            target=_worker, args=(theirs, self._counts, size + i, cpu), daemon=False
+            target=_worker, args=(theirs, self._counts, i, size, cpu), daemon=False
         )
         proc.start()
         theirs.close()
@@ -144,7 +150,11 @@ class _Pool:
         size = len(self._workers)
         order = sorted(
             range(size),
-            key=lambda i: (self._counts[i] - self._counts[size + i], (i - self._next) % size),
+            key=lambda i: (
+                -self._counts[2 * size + i],
+                self._counts[i] - self._counts[size + i],
+                (i - self._next) % size,
+            ),
         )
         for i in order:
             worker = self._workers[i]
@@ -194,27 +204,30 @@ def _dead(pid: int | None) -> None:
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
-def _worker(channel: socket.socket, counts: Any, closed_slot: int, cpu: int | None) -> None:
+def _worker(channel: socket.socket, counts: Any, index: int, size: int, cpu: int | None) -> None:
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
     config = uvicorn.Config(APP, **uvicorn_options())
-    HandedServer(config, channel, counts, closed_slot).run()
+    HandedServer(config, channel, counts, index, size).run()
 
 
 class HandedServer(uvicorn.Server):
     """A uvicorn server with no listening socket: it serves the connections the
     supervisor hands it over ``channel``."""
 
-    def __init__(self, config: Any, channel: socket.socket, counts: Any, slot: int) -> None:
+    def __init__(
+        self, config: Any, channel: socket.socket, counts: Any, index: int, size: int
+    ) -> None:
         super().__init__(config)
         self._channel = channel
         self._counts = counts
-        self._slot = slot
+        self._index = index
+        self._size = size
         self._protocol_class: type | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=[])  # lifespan start-up; no listeners of its own
-        counts, slot = self._counts, self._slot
+        counts, slot = self._counts, self._size + self._index
 
         class Counted(self.config.http_protocol_class):  # type: ignore[name-defined,misc]
             def connection_lost(self, exc: Exception | None) -> None:
@@ -225,6 +238,7 @@ class HandedServer(uvicorn.Server):
         loop = asyncio.get_running_loop()
         self._channel.setblocking(False)
         loop.add_reader(self._channel.fileno(), self._receive, loop)
+        counts[2 * self._size + self._index] = 1  # serving: new connections may come here
 
     def _protocol(self) -> asyncio.Protocol:
         assert self._protocol_class is not None
