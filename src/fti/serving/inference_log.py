@@ -177,7 +177,10 @@ class InferenceLogger:
                     lambda: self._closing or len(self._rows) >= self.flush_rows,
                     self.flush_seconds,
                 )
-                batch = [self._rows.popleft() for _ in range(min(len(self._rows), self.flush_rows))]
+                if len(self._rows) <= self.flush_rows:  # the usual case: no loop holding the GIL
+                    batch, self._rows = list(self._rows), collections.deque()
+                else:  # behind: one batch of flush_rows
+                    batch = [self._rows.popleft() for _ in range(self.flush_rows)]
                 self._busy = bool(batch)
                 closing = self._closing and not self._rows
             if batch:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from fti.featurestore import FeatureGroup
     from fti.project import Project
 
-SLICE = 128  # rows per message
+SLICE = 32  # rows per message: pickling one holds the GIL ~0.1 ms, a request may be waiting
 COMMIT = "commit"  # after a batch's slices: commit them and answer
 NICE = 10  # where there is no SCHED_IDLE: a share ~1/10 of a worker's when both want a core
 BEHIND = 0.1  # queue fullness from which the writer runs at normal priority
