@@ -85,3 +85,21 @@ def test_help_explains(home: Path) -> None:
     out = runner.invoke(app, ["--help"]).output
     assert "demo" in out and "fg" in out
     assert "--as-of" in runner.invoke(app, ["fg", "read", "--help"]).output
+
+
+def test_serve_on_a_port_in_use_is_one_clear_line(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    monkeypatch.setenv("FTI_HOME", str(home))  # serve sets it for its workers: restored after
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(
+            app, ["--home", str(home), "serve", "--port", str(port), "--workers", "2"]
+        )
+    assert result.exit_code == 1
+    assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in result.output
+    assert "Traceback" not in result.output

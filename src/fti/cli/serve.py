@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from fti.cli.common import console
+from fti.cli.common import console, errors
+from fti.errors import FtiError
 
 
 def serve(
@@ -42,4 +43,8 @@ def serve(
     if deployment:
         os.environ["FTI_SERVE_DEPLOYMENTS"] = ",".join(deployment)
     console.print(f"serving the deployments of {home} on http://{host}:{port} (docs at /docs)")
-    run(host, port, workers, pin_cpus)
+    try:
+        run(host, port, workers, pin_cpus)
+    except FtiError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc

@@ -81,8 +81,8 @@ class LogWriter:
 
     Each commit adds a file; every ``COMPACT_EVERY`` commits the writer compacts the table
     (:meth:`DeltaOfflineStore.compact`), so a server running for days neither slows its own
-    commits (each one's cost grew with the files the table holds: ~20 ms at 1 file, ~30 ms at
-    400) nor leaves ``fv.read_log`` a hundred thousand files to open."""
+    commits (an append took ~9 ms on a new table, 25-33 ms after 400 commits, ~20 ms once
+    compacted) nor leaves ``fv.read_log`` a hundred thousand files to open."""
 
     def __init__(self, group: FeatureGroup) -> None:
         schema = group.schema

@@ -5,7 +5,7 @@ How connections reach workers decides tail latency on a small machine. uvicorn's
 connection that is waiting; with ``SO_REUSEPORT`` the kernel hashes each connection to a
 worker, and 8 keep-alive clients over 2 workers land 5/3, 6/2 or 7/1 more often than 4/4
 (the busier worker's queue then sets p99: in paced runs at ~2,000 req/s, 3.1-4.6 ms with a
-6/2 split, 2.2-3.4 ms with 4/4).
+6/2 split, 2.0-3.7 ms with 4/4).
 Here the supervisor accepts each connection and hands it (``SCM_RIGHTS`` over a Unix socket
 pair) to the worker with the fewest open connections; the worker serves it as if it had
 accepted it. Only connecting takes the extra hop, not requests: with keep-alive it is noise.
@@ -41,6 +41,7 @@ from typing import Any
 
 import uvicorn
 
+from fti.errors import FtiError
 from fti.serving.http_protocol import FastHttpProtocol
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -62,6 +63,7 @@ def serve(host: str, port: int, workers: int, pin_cpus: bool = True) -> None:
     if workers <= 1 or not hasattr(socket, "send_fds"):  # Windows: uvicorn's own workers
         uvicorn.run(APP, host=host, port=port, workers=workers, **uvicorn_options())
         return
+    listener = _listen(host, port)
     own_dir = MULTIPROC_ENV not in os.environ
     if own_dir:
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="fti-metrics-")
@@ -73,7 +75,6 @@ def serve(host: str, port: int, workers: int, pin_cpus: bool = True) -> None:
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     pool = _Pool(workers, _cpus() if pin_cpus else [])
-    listener = _listen(host, port)
     try:
         pool.start_all()
         with selectors.DefaultSelector() as selector:
@@ -95,7 +96,11 @@ def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise FtiError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     sock.listen(2048)
     sock.setblocking(False)
     return sock
