@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 import fti
 from fti.serving import fast
 from fti.serving.http_protocol import FastHttpProtocol, find_fast_path
 from fti.serving.server import create_app
+from fti.serving.workers import in_thread
 from tests.serving.conftest import deployed
 
 PATH = "/v1/deployments/fraud/predict"
@@ -42,21 +41,8 @@ class _Spy:
 def served(project: fti.Project) -> Iterator[tuple[int, _Spy]]:
     deployed(project)
     spy = _Spy(create_app(project))
-    config = uvicorn.Config(
-        spy, host="127.0.0.1", port=0, log_level="warning", http=FastHttpProtocol
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(400):
-            if server.started:
-                break
-            time.sleep(0.05)
-        yield server.servers[0].sockets[0].getsockname()[1], spy
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with in_thread(spy) as url:  # with the fast protocol, as fti serve runs it
+        yield int(url.rsplit(":", 1)[1]), spy
 
 
 def _post(body: bytes, path: str = PATH, version: str = "1.1", extra: str = "") -> bytes:

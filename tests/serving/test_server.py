@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -139,33 +138,18 @@ def test_metrics_and_openapi(server: tuple[TestClient, Any, Any]) -> None:
 
 def test_the_client_against_a_real_server(project: fti.Project) -> None:
     """fti.Client over loopback HTTP to uvicorn serving the app in a thread."""
-    import threading
-
-    import uvicorn
+    from fti.serving.workers import in_thread
 
     deployed(project)
-    config = uvicorn.Config(create_app(project), host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        with fti.Client(f"http://127.0.0.1:{port}") as remote:
-            assert remote.deployments()[0]["name"] == "fraud"
-            assert remote.predict("fraud", {"cc_num": 1, "amount": 3.0})["model_version"] == 1
-            batch = remote.predict("fraud", instances=[{"cc_num": 1, "amount": 3.0}])
-            assert len(batch["predictions"]) == 1
-            with pytest.raises(fti.FeatureVectorNotFound):
-                remote.predict("fraud", {"cc_num": 99, "amount": 3.0})
-            with pytest.raises(fti.FtiError, match="HTTP 404"):
-                remote.deployment("nope")
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with in_thread(create_app(project)) as url, fti.Client(url) as remote:
+        assert remote.deployments()[0]["name"] == "fraud"
+        assert remote.predict("fraud", {"cc_num": 1, "amount": 3.0})["model_version"] == 1
+        batch = remote.predict("fraud", instances=[{"cc_num": 1, "amount": 3.0}])
+        assert len(batch["predictions"]) == 1
+        with pytest.raises(fti.FeatureVectorNotFound):
+            remote.predict("fraud", {"cc_num": 99, "amount": 3.0})
+        with pytest.raises(fti.FtiError, match="HTTP 404"):
+            remote.deployment("nope")
 
 
 def test_an_online_store_failure_is_a_clean_503(

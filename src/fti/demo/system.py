@@ -5,7 +5,6 @@ inference pipeline (a deployment served over HTTP, answering real requests, logg
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,23 +136,12 @@ def run_system(
 
 def _serve_and_ask(project: Project, data: CreditCardData, report: SystemReport) -> None:
     """Serve the deployment with uvicorn on a free loopback port and send it real requests."""
-    import uvicorn
-
     from fti.serving import Client
     from fti.serving.server import create_app
+    from fti.serving.workers import in_thread
 
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(project), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(400):
-            if server.started:
-                break
-            time.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        report.url = f"http://127.0.0.1:{port}"
+    with in_thread(create_app(project)) as url:  # leaving drains the inference log
+        report.url = url
         requests = data.transactions.slice(data.transactions.num_rows - 5).to_pylist()
         with Client(report.url) as client:
             for tx in requests:
@@ -172,8 +160,5 @@ def _serve_and_ask(project: Project, data: CreditCardData, report: SystemReport)
             for line in metrics.splitlines()
             if line.startswith(("fti_requests_total", "fti_step_seconds_sum"))
         ]
-    finally:
-        server.should_exit = True
-        thread.join(60)  # shutdown stops the deployment, which drains its inference log
     fv = project.get_feature_store().get_feature_view("cc_fraud", 1)
     report.logged_rows = fv.read_log(dataframe_type="arrow").num_rows

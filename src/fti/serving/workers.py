@@ -36,6 +36,9 @@ import shutil
 import signal
 import socket
 import tempfile
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +93,27 @@ def serve(host: str, port: int, workers: int, pin_cpus: bool = True) -> None:
             signal.signal(s, handler)
         if own_dir:
             shutil.rmtree(os.environ.pop(MULTIPROC_ENV), ignore_errors=True)
+
+
+@contextlib.contextmanager
+def in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve ``app`` with uvicorn (and the predict fast path's protocol) in a thread of this
+    process on a free port, for a demo or a test; yields its URL. Leaving stops it, gracefully:
+    the deployments' inference logs are drained."""
+    config = uvicorn.Config(app, host=host, port=0, log_level="warning", http=FastHttpProtocol)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise FtiError("the in-process server did not start (see its log)")
+            time.sleep(0.02)
+        yield f"http://{host}:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(60)
 
 
 def _listen(host: str, port: int) -> socket.socket:
