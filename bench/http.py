@@ -346,8 +346,16 @@ class Server:
                 sizes.append(p.memory_info().rss)
         return sum(sizes), sizes
 
-    def worker_pids(self) -> list[int]:
-        return [p.pid for p in self.tree()[1:] if "resource_tracker" not in " ".join(_cmd(p))]
+    def roles(self) -> dict[int, str]:
+        """Each process under the supervisor: a worker (its child) or a worker's inference-log
+        writer (a grandchild); multiprocessing's resource tracker left out."""
+        top = self.tree()[0].pid
+        out = {}
+        for p in self.tree()[1:]:
+            with contextlib.suppress(Exception):
+                if "resource_tracker" not in " ".join(_cmd(p)):
+                    out[p.pid] = "worker" if p.ppid() == top else "log writer"
+        return out
 
 
 @contextlib.contextmanager
@@ -1319,7 +1327,7 @@ def main() -> None:
         sustain_commits = ""
         sustain_commit_times = np.empty(0)
         sustain_gc: dict[int, tuple[list[int], np.ndarray]] = {}
-        sustain_workers: list[int] = []
+        sustain_roles: dict[int, str] = {}
         if args.sustain:
             gc_env: dict[str, str] = {}
             gc_prefix = work / "gc" / "pauses"
@@ -1362,7 +1370,7 @@ def main() -> None:
             rss.append((time.perf_counter() - sustain_start, *server.rss()))
             time.sleep(2.5)  # the log writers' next flush, so their queues read as drained
             sustain_metrics = scrape_metrics(server)
-            sustain_workers = server.worker_pids()
+            sustain_roles = server.roles()
             sustain_stop = stop_server(server)
             check, _, sustain_log_rows = check_log(
                 home, logged, sustained.ids, "sustained run", [], [], [], cards, merchants, names
@@ -1584,7 +1592,7 @@ def main() -> None:
                 "\nGarbage collection in the sustained server's processes (recorded by a "
                 "sitecustomize on its PYTHONPATH):\n"
             )
-            for line in during_gc(sustained, sustain_gc, sustain_workers):
+            for line in during_gc(sustained, sustain_gc, sustain_roles):
                 print(f"- {line}")
     for line in notes:
         print(f"\n{line}")
@@ -1708,10 +1716,11 @@ def gc_pauses(prefix: Path) -> dict[int, tuple[list[int], np.ndarray]]:
 
 
 def during_gc(
-    res: Result, pauses: dict[int, tuple[list[int], np.ndarray]], workers: list[int]
+    res: Result, pauses: dict[int, tuple[list[int], np.ndarray]], roles: dict[int, str]
 ) -> list[str]:
-    """Collections per worker (pauses within the timed run), and whether the slowest requests
-    were in flight during a long pause."""
+    """Collections per worker and log writer (pauses within the timed run), and whether the
+    slowest requests were in flight during a long pause of a worker (a log writer's pause
+    holds up no request)."""
     if not res.ends:
         return []
     ends = np.concatenate(res.ends)
@@ -1720,11 +1729,12 @@ def during_gc(
     lo, hi = starts.min(), ends.max()
     lines, timed = [], []
     for pid, (counts, rows) in sorted(pauses.items()):
-        if pid not in workers:
+        if pid not in roles:
             continue  # the supervisor and multiprocessing's resource tracker
         if len(rows):
             rows = rows[(rows[:, 0] >= lo) & (rows[:, 0] <= hi)]
-        timed.append(rows)
+        if roles[pid] == "worker":
+            timed.append(rows)
         parts = []
         for g in range(3):
             mine = rows[rows[:, 1] == g, 2] if len(rows) else np.empty(0)
@@ -1733,7 +1743,7 @@ def during_gc(
             )
         total = rows[:, 2].sum() if len(rows) else 0.0
         lines.append(
-            f"worker {pid}: {counts[0]:,} / {counts[1]:,} / {counts[2]:,} collections of "
+            f"{roles[pid]} {pid}: {counts[0]:,} / {counts[1]:,} / {counts[2]:,} collections of "
             "generation 0 / 1 / 2 since it started; during the timed run, pauses of ≥ 1 ms: "
             + ", ".join(parts)
             + f", {total:,.0f} ms in all"
@@ -1748,8 +1758,8 @@ def during_gc(
     share = rows[:, 2].sum() / 1e3 / max(1e-9, hi - lo)
     lines.append(
         f"{hit[slow].mean():.0%} of the slowest 1% of requests (> {p99 * 1e3:.0f} ms) were in "
-        f"flight during a collection of 5 ms or more ({len(rows):,} such pauses, {share:.1%} of "
-        f"the time), {hit.mean():.1%} of all requests"
+        f"flight during a worker's collection of 5 ms or more ({len(rows):,} such pauses, "
+        f"{share:.1%} of the time), {hit.mean():.1%} of all requests"
     )
     return lines
 
