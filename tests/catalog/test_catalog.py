@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +124,28 @@ def test_transformation_functions_are_versioned_by_content(catalog: Catalog) -> 
     assert [(n, v) for n, v, _ in catalog.list_functions()] == [("f", 1), ("f", 2), ("g", 1)]
     with pytest.raises(fti.NotFoundError, match="'f' version 3 does not exist"):
         catalog.get_function("f", 3)
+
+
+def test_racing_registrations_get_distinct_versions(catalog: Catalog) -> None:
+    """Threads register new code (distinct versions, each source under one) and the same code
+    (one version) at once: on PostgreSQL the losers of a race retry with the next number."""
+    barrier = threading.Barrier(4)
+
+    def register(worker: int) -> list[tuple[str, int]]:
+        barrier.wait()
+        out = []
+        for i in range(5):
+            for hash_ in (f"{worker}-{i}".ljust(64, "0"), "s" * 64):
+                out.append((hash_, catalog.register_function("race", hash_, hash_, "me")))
+        return out
+
+    with ThreadPoolExecutor(4) as pool:
+        results = [pair for part in pool.map(register, range(4)) for pair in part]
+    versions = dict(results)
+    assert len(versions) == 21 and sorted(versions.values()) == list(range(1, 22))
+    assert len(set(results)) == 21  # the shared code got one version, whoever stored it
+    for hash_, version in versions.items():
+        assert catalog.get_function("race", version) == (hash_, hash_)
 
 
 def test_create_get_list_delete(catalog: Catalog) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from fti.catalog import tables as t
-from fti.catalog.engine import aware
-from fti.errors import DeploymentNotFound, FtiError
+from fti.catalog.engine import aware, insert_version
+from fti.errors import DeploymentNotFound
 
 
 @dataclass(frozen=True)
@@ -51,27 +51,14 @@ class DeploymentCatalog:
         self, name: str, fields: Mapping[str, Any], created_by: str
     ) -> DeploymentRecord:
         """The next version of deployment ``name`` (racing writers get distinct versions)."""
-        d = t.deployments
-        for _ in range(20):
-            try:
-                with self._writer.begin() as conn:
-                    latest = conn.execute(
-                        sa.select(sa.func.max(d.c.version)).where(d.c.name == name)
-                    ).scalar()
-                    version = int(latest or 0) + 1
-                    conn.execute(
-                        sa.insert(d).values(
-                            name=name,
-                            version=version,
-                            created_at=dt.datetime.now(dt.UTC),
-                            created_by=created_by,
-                            **fields,
-                        )
-                    )
-                return self.get_deployment(name, version)
-            except sa.exc.IntegrityError:
-                continue
-        raise FtiError(f"could not create a version of deployment {name!r}: too much contention")
+        version = insert_version(
+            self._writer,
+            t.deployments,
+            lambda _conn: {"name": name},
+            {"created_at": dt.datetime.now(dt.UTC), "created_by": created_by, **fields},
+            f"deployment {name!r}",
+        )
+        return self.get_deployment(name, version)
 
     def get_deployment(self, name: str, version: int | None = None) -> DeploymentRecord:
         d = t.deployments

@@ -9,6 +9,7 @@ it. Migrations are serialized: PostgreSQL by an advisory lock, SQLite by its wri
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,15 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from fti.errors import ConfigurationError
+from fti.errors import ConfigurationError, FtiError
 
 _MIGRATIONS = str(Path(__file__).parent / "migrations")
 # Any constant works; it only has to be the same in every fti process.
 _PG_MIGRATION_LOCK = 0x0F71_CA7A
 # Execution option marking a connection that is going to write (see _on_sqlite_begin).
 WRITE_OPTION = "fti_write"
+# Tries at a version number before giving up: each lost race means another writer committed.
+VERSION_ATTEMPTS = 20
 
 
 def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -101,3 +104,41 @@ def current_revision(engine: sa.Engine) -> str | None:
 def aware(value: dt.datetime) -> dt.datetime:
     """SQLite hands datetimes back naive; everything the catalog stores is UTC."""
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def insert_version(
+    writer: sa.Engine,
+    table: sa.Table,
+    scope: Callable[[sa.Connection], Mapping[str, Any]],
+    values: Mapping[str, Any],
+    what: str,
+    *,
+    version: int | None = None,
+    on_conflict: Callable[[], int | None] = lambda: None,
+) -> int:
+    """Insert ``values`` as ``version``, or else as the next version within ``scope`` (the
+    columns naming the versioned object, computed in the same transaction so that a parent
+    row can be created there too); returns the version.
+
+    Racing writers get distinct versions: the table's unique (scope, version) constraint makes
+    a loser roll back, then ``on_conflict`` decides: raise (the exact version is taken), return
+    a version (what the caller wanted exists now), or None to try the next number."""
+    for _ in range(VERSION_ATTEMPTS):
+        try:
+            with writer.begin() as conn:
+                where = dict(scope(conn))
+                number = version
+                if number is None:
+                    latest = conn.execute(
+                        sa.select(sa.func.max(table.c.version)).where(
+                            *(table.c[column] == value for column, value in where.items())
+                        )
+                    ).scalar()
+                    number = int(latest or 0) + 1
+                conn.execute(sa.insert(table).values(**where, version=number, **values))
+            return number
+        except sa.exc.IntegrityError:
+            found = on_conflict()
+            if found is not None:
+                return found
+    raise FtiError(f"could not create a version of {what}: too much contention")

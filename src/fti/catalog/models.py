@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from fti.catalog import tables as t
-from fti.catalog.engine import aware
+from fti.catalog.engine import aware, insert_version
 from fti.errors import AlreadyExistsError, FtiError, ModelNotFound
 
 
@@ -84,35 +84,22 @@ class ModelCatalog:
     ) -> ModelVersionRecord:
         """Insert a version: ``version`` exactly (taken: :class:`AlreadyExistsError`), or the
         next free one (racing registrations from several processes get distinct versions)."""
-        for _ in range(20):
-            try:
-                with self._writer.begin() as conn:
-                    model_id = self._model_id(conn, name, created_by)
-                    number = version
-                    if number is None:
-                        latest = conn.execute(
-                            sa.select(sa.func.max(t.model_versions.c.version)).where(
-                                t.model_versions.c.model_id == model_id
-                            )
-                        ).scalar()
-                        number = int(latest or 0) + 1
-                    conn.execute(
-                        sa.insert(t.model_versions).values(
-                            model_id=model_id,
-                            version=number,
-                            created_at=dt.datetime.now(dt.UTC),
-                            created_by=created_by,
-                            **fields,
-                        )
-                    )
-                return self.get_model_version(name, number)
-            except sa.exc.IntegrityError as exc:
-                if version is not None and self.model_version_exists(name, version):
-                    raise AlreadyExistsError(
-                        f"model {name!r} version {version} already exists"
-                    ) from exc
-                continue  # another process took the number (or created the model): retry
-        raise FtiError(f"could not register a version of model {name!r}: too much contention")
+
+        def taken() -> None:
+            if version is not None and self.model_version_exists(name, version):
+                raise AlreadyExistsError(f"model {name!r} version {version} already exists")
+            # else another process took the number (or created the model): try again
+
+        number = insert_version(
+            self._writer,
+            t.model_versions,
+            lambda conn: {"model_id": self._model_id(conn, name, created_by)},
+            {"created_at": dt.datetime.now(dt.UTC), "created_by": created_by, **fields},
+            f"model {name!r}",
+            version=version,
+            on_conflict=taken,
+        )
+        return self.get_model_version(name, number)
 
     def model_version_exists(self, name: str, version: int) -> bool:
         mv, m = t.model_versions, t.models

@@ -7,7 +7,8 @@ import datetime as dt
 import sqlalchemy as sa
 
 from fti.catalog import tables as t
-from fti.errors import FtiError, NotFoundError
+from fti.catalog.engine import insert_version
+from fti.errors import NotFoundError
 
 
 class TransformationCatalog:
@@ -20,33 +21,28 @@ class TransformationCatalog:
         """The version of this exact source of ``name``: the existing one for known code, the
         next one for new code (two racing registrations of new code get distinct versions)."""
         tf = t.transformation_functions
-        for _ in range(5):
+
+        def existing() -> int | None:
             with self.engine.connect() as conn:
                 found = conn.execute(
                     sa.select(tf.c.version).where(tf.c.name == name, tf.c.hash == hash_)
                 ).scalar()
-            if found is not None:
-                return int(found)
-            try:
-                with self._writer.begin() as conn:
-                    latest = conn.execute(
-                        sa.select(sa.func.max(tf.c.version)).where(tf.c.name == name)
-                    ).scalar()
-                    version = int(latest or 0) + 1
-                    conn.execute(
-                        sa.insert(tf).values(
-                            name=name,
-                            version=version,
-                            hash=hash_,
-                            source=source,
-                            created_at=dt.datetime.now(dt.UTC),
-                            created_by=created_by,
-                        )
-                    )
-                return version
-            except sa.exc.IntegrityError:
-                continue  # another writer took that version or stored the same code: re-read
-        raise FtiError(f"could not register transformation function {name!r}: too much contention")
+            return None if found is None else int(found)
+
+        # a lost race means another writer took that version or stored the same code
+        return existing() or insert_version(
+            self._writer,
+            tf,
+            lambda _conn: {"name": name},
+            {
+                "hash": hash_,
+                "source": source,
+                "created_at": dt.datetime.now(dt.UTC),
+                "created_by": created_by,
+            },
+            f"transformation function {name!r}",
+            on_conflict=existing,
+        )
 
     def get_function(self, name: str, version: int) -> tuple[str, str]:
         """``(hash, source)`` of one version."""

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from fti.catalog import tables as t
-from fti.catalog.engine import aware
+from fti.catalog.engine import aware, insert_version
 from fti.errors import (
     AlreadyExistsError,
     FeatureViewNotFound,
@@ -179,25 +179,14 @@ class FeatureViewCatalog:
     def create_training_dataset(self, view_id: int, **fields: Any) -> TrainingDatasetRecord:
         """The next version of the view's training datasets (concurrent callers get distinct
         versions: the unique constraint makes a loser retry with the next number)."""
-        td = t.training_datasets
-        for _ in range(20):
-            with self.engine.connect() as conn:
-                latest = conn.execute(
-                    sa.select(sa.func.max(td.c.version)).where(td.c.feature_view_id == view_id)
-                ).scalar()
-            values = {
-                "feature_view_id": view_id,
-                "version": (latest or 0) + 1,
-                "created_at": dt.datetime.now(dt.UTC),
-                **fields,
-            }
-            try:
-                with self._writer.begin() as conn:
-                    conn.execute(sa.insert(td).values(**values))
-            except sa.exc.IntegrityError:
-                continue
-            return self.get_training_dataset(view_id, values["version"])
-        raise FtiError("could not allocate a training dataset version under contention")
+        version = insert_version(
+            self._writer,
+            t.training_datasets,
+            lambda _conn: {"feature_view_id": view_id},
+            {"created_at": dt.datetime.now(dt.UTC), **fields},
+            "a training dataset",
+        )
+        return self.get_training_dataset(view_id, version)
 
     def update_training_dataset(self, dataset_id: int, changes: Mapping[str, Any]) -> None:
         with self._writer.begin() as conn:
