@@ -34,7 +34,8 @@ def test_demo_runs_and_can_run_again(tmp_path: Path) -> None:
         "Batch inference",
         "Online inference over HTTP",
         "Inference log: 5 rows",
-        'fti_requests_total{deployment="cc_fraud",model_version="1"} 5.0',
+        "Prometheus metrics at /metrics: 5 requests",
+        "feature_lookup",
     ):
         assert text in out, text
     with fti.connect(home) as project:

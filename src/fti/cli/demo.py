@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import pyarrow as pa
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from fti.cli.common import console, fmt, project
 
@@ -129,5 +129,12 @@ def _print_system(system: Any) -> None:
     console.print(answers)
     console.print(
         f"Inference log: {system.logged_rows} rows in feature group cc_fraud_inference_log v1 "
-        "(fv.read_log()); metrics were at /metrics:\n  " + "\n  ".join(system.metrics_sample)
+        f"(fv.read_log()). Prometheus metrics at /metrics: {system.requests_counted} requests; "
+        "mean ms per request of each step:"
     )
+    steps = Table("step", Column("mean ms", justify="right"))
+    # pipeline order; feature_vector spans lookup, on-demand and model-dependent
+    order = ["feature_lookup", "on_demand", "model_dependent", "feature_vector", "predict"]
+    for step in sorted(system.step_ms, key=lambda s: order.index(s) if s in order else 99):
+        steps.add_row(step, f"{system.step_ms[step]:.3f}")
+    console.print(steps)

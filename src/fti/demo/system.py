@@ -30,7 +30,9 @@ class SystemReport:
     url: str
     responses: list[dict[str, Any]] = field(default_factory=list)
     logged_rows: int = 0
-    metrics_sample: list[str] = field(default_factory=list)
+    # from the server's /metrics: requests counted, and the mean ms per request of each step
+    requests_counted: int = 0
+    step_ms: dict[str, float] = field(default_factory=dict)
 
 
 def auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -154,11 +156,23 @@ def _serve_and_ask(project: Project, data: CreditCardData, report: SystemReport)
                 report.responses.append({**instance, **answer})
         import httpx
 
-        metrics = httpx.get(f"{report.url}/metrics").text
-        report.metrics_sample = [
-            line
-            for line in metrics.splitlines()
-            if line.startswith(("fti_requests_total", "fti_step_seconds_sum"))
-        ]
+        _read_metrics(report, httpx.get(f"{report.url}/metrics").text)
     fv = project.get_feature_store().get_feature_view("cc_fraud", 1)
     report.logged_rows = fv.read_log(dataframe_type="arrow").num_rows
+
+
+def _read_metrics(report: SystemReport, text: str) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.labels.get("deployment") != "cc_fraud":
+                continue
+            if sample.name == "fti_requests_total":
+                report.requests_counted += int(sample.value)
+            elif sample.name == "fti_step_seconds_sum":
+                step = sample.labels["step"]
+                totals[step] = totals.get(step, 0.0) + sample.value
+    count = max(report.requests_counted, 1)
+    report.step_ms = {step: seconds * 1e3 / count for step, seconds in totals.items()}
