@@ -53,6 +53,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from _common import cpu, feast_yaml
+
 FEATURES = ["spend_1d", "spend_7d", "avg_amt_30d", "tx_count_7d"]
 KEY = "cc_num"
 EVENT_TIME = "event_ts"
@@ -166,19 +168,6 @@ def fti_trial(
     return Trial(name, seconds, table.num_rows, online_keys, peak, sample)
 
 
-_FEAST_YAML = """\
-project: bench
-registry: {repo}/data/registry.db
-provider: local
-online_store:
-  type: sqlite
-  path: {repo}/data/online.db
-offline_store:
-  type: {offline}
-entity_key_serialization_version: 3
-"""
-
-
 def feast_trial(
     source: str, work: str, offline: str, keys: list[int], window: tuple[datetime, datetime]
 ) -> Trial:
@@ -189,7 +178,7 @@ def feast_trial(
     table = pq.read_table(source)
     repo = Path(work) / "feature_repo"
     (repo / "data").mkdir(parents=True)
-    (repo / "feature_store.yaml").write_text(_FEAST_YAML.format(repo=repo, offline=offline))
+    (repo / "feature_store.yaml").write_text(feast_yaml(repo, offline))
     parquet = repo / "data" / "card_features.parquet"
     start = time.perf_counter()
     pq.write_table(table, parquet)
@@ -292,16 +281,6 @@ def _versions() -> str:
     return ", ".join(f"{n} {version(n)}" for n in names)
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def _table(summaries: list[Summary], baseline: Summary | None) -> list[str]:
     lines = [
         "| system | offline store | online store | median s | rows/s | ÷ Feast | peak RSS MB |",
@@ -322,7 +301,7 @@ def report(summaries: list[Summary], args: argparse.Namespace, rows: int, load: 
     baseline = max(feast, key=lambda s: s.rows_per_s) if feast else None
     lines = [
         f"{rows:,} card_features rows (scale {args.scale:g}, seed {args.seed}), median of "
-        f"{args.repeat} runs, each in a fresh process; {os.cpu_count()} CPUs ({_cpu()}), "
+        f"{args.repeat} runs, each in a fresh process; {os.cpu_count()} CPUs ({cpu()}), "
         f"Python {platform.python_version()}; {_versions()}; 1-minute load average "
         f"{load:.2f} before the runs, {os.getloadavg()[0]:.2f} after (other work on the machine "
         "shows here)",

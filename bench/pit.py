@@ -60,6 +60,8 @@ from typing import Any
 
 import numpy as np
 
+from _common import commit, cpu, feast_yaml
+
 TABLES = ["transactions", "card_features", "merchant_features"]
 SPINE_KEY = "tx_id"
 EVENT_TIME = "event_ts"
@@ -355,19 +357,6 @@ def duckdb_trial(parquet: str, output: str, ids: list[int]) -> Trial:
     return _from_pandas("raw DuckDB", result, ids, seconds, peak)
 
 
-_FEAST_YAML = """\
-project: bench
-registry: {repo}/data/registry.db
-provider: local
-online_store:
-  type: sqlite
-  path: {repo}/data/online.db
-offline_store:
-  type: {offline}
-entity_key_serialization_version: 3
-"""
-
-
 def feast_trial(parquet: str, work: str, offline: str, ids: list[int]) -> Trial:
     warnings.simplefilter("ignore")  # Feast and ibis deprecation chatter
     import pyarrow.parquet as pq
@@ -376,7 +365,7 @@ def feast_trial(parquet: str, work: str, offline: str, ids: list[int]) -> Trial:
 
     repo = Path(work) / "feature_repo"
     (repo / "data").mkdir(parents=True)
-    (repo / "feature_store.yaml").write_text(_FEAST_YAML.format(repo=repo, offline=offline))
+    (repo / "feature_store.yaml").write_text(feast_yaml(repo, offline))
     card = Entity(name="card", join_keys=["cc_num"], value_type=ValueType.INT64)
     merchant = Entity(name="merchant", join_keys=["merchant_id"], value_type=ValueType.INT64)
     no_expiry = timedelta(days=0)  # as fti: any older snapshot matches
@@ -487,33 +476,6 @@ def _versions() -> str:
     return ", ".join(f"{n} {version(n)}" for n in names)
 
 
-def _commit() -> str:
-    """The repository commit the run used (fti is installed editable), if known."""
-    import subprocess
-
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "src"], cwd=root, capture_output=True, text=True
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    return (head or "unknown") + (" + uncommitted changes under src/" if dirty else "")
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def report(
     summaries: list[Summary], data: Dataset, args: argparse.Namespace, load: float
 ) -> list[str]:
@@ -529,7 +491,7 @@ def report(
         f"{data.spine_rows:,}-row transactions spine × card_features ({data.card_rows:,} rows) "
         f"× merchant_features ({data.merchant_rows:,} rows), scale {data.scale:g}, seed "
         f"{args.seed}; median of {args.repeat} runs, each in a fresh process; "
-        f"{os.cpu_count()} CPUs ({_cpu()}), Python {platform.python_version()}; {_versions()} "
+        f"{os.cpu_count()} CPUs ({cpu()}), Python {platform.python_version()}; {_versions()} "
         f"(commit {args.commit}); "
         f"1-minute load average {load:.2f} before the runs, {os.getloadavg()[0]:.2f} after",
         "",
@@ -688,7 +650,7 @@ def main() -> None:
     growth = [float(s) for s in args.growth.split(",") if s]
 
     load = os.getloadavg()[0]
-    args.commit = _commit()
+    args.commit = commit()
     work = Path(tempfile.mkdtemp(prefix="fti-bench-pit-", dir=args.work_dir))
     checks: list[str] = []
     agreements: list[str] = []
@@ -761,9 +723,9 @@ def main() -> None:
         print(data.fti_sql)
         print("\nraw DuckDB runs (over the Parquet files):\n")
         print(raw_sql(""))
-        if _commit() != args.commit:
+        if commit() != args.commit:
             print(
-                f"\nWARNING: the code changed during the run ({args.commit} → {_commit()}): "
+                f"\nWARNING: the code changed during the run ({args.commit} → {commit()}): "
                 "trials may have run different versions of fti"
             )
         if args.profile:

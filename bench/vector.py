@@ -38,7 +38,6 @@ three UDF modes each other; any mismatch makes the script exit with status 1.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import datetime as dt
 import functools
@@ -53,7 +52,6 @@ import sys
 import tempfile
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,14 +59,21 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 import fti
+from _common import (
+    CARD,
+    FEAST_REFS,
+    FEATURES,
+    MERCHANT,
+    commit,
+    cpu,
+    feast_online,
+    newest,
+    versions,
+)
 from fti.builtins import min_max_scaler, standard_scaler
 
-CARD = ["spend_1d", "spend_7d", "tx_count_7d", "avg_amt_30d"]
-MERCHANT = ["avg_daily_spend", "fraud_rate_30d"]
-FEATURES = CARD + MERCHANT
 ROOT = ["tx_id", "cc_num", "merchant_id", "event_ts", "is_fraud"]
 TRAIN_DAYS = 7  # the training dataset's window (the MDTs are fitted on it)
 REDIS_NAMESPACE = "fti"  # the namespace fti's Redis online store uses for a project's tables
@@ -146,20 +151,6 @@ def make_requests(tx: pa.Table, args: argparse.Namespace) -> Requests:
     return Requests(
         entities, amounts, batches, batch_amounts, sample, [float(amount[i]) for i in rows]
     )
-
-
-def newest(table: pa.Table, key: str, columns: list[str]) -> dict[int, dict[str, Any]]:
-    """The newest row per key (by event time), straight from the generated table (DuckDB)."""
-    import duckdb
-
-    con = duckdb.connect()
-    con.register("t", table)
-    rows = con.sql(
-        f"SELECT {key}, {', '.join(columns)} FROM t "
-        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY event_ts DESC) = 1"
-    ).fetchall()
-    con.close()
-    return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
 
 
 def with_amount(cards: pa.Table, seed: int) -> pa.Table:
@@ -435,58 +426,10 @@ def req_batch_size(req: Requests) -> int:
 
 # -- Feast ----------------------------------------------------------------------------------------
 
-_FEAST_YAML = """\
-project: bench
-registry: {repo}/data/registry.db
-provider: local
-online_store:
-  type: sqlite
-  path: {repo}/data/online.db
-offline_store:
-  type: file
-entity_key_serialization_version: 3
-"""
-
 
 def build_feast(work: Path, data: Any) -> tuple[Any, list[str], float]:
-    warnings.simplefilter("ignore")  # Feast and ibis deprecation chatter
-    from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType
-    from feast.types import Float64, Int64
-
-    repo = work / "feature_repo"
-    (repo / "data").mkdir(parents=True)
-    (repo / "feature_store.yaml").write_text(_FEAST_YAML.format(repo=repo))
-    card_path, merchant_path = repo / "data" / "cards.parquet", repo / "data" / "merchants.parquet"
-    pq.write_table(data.card_features, card_path)
-    pq.write_table(data.merchant_features, merchant_path)
-    card = Entity(name="card", join_keys=["cc_num"], value_type=ValueType.INT64)
-    merchant = Entity(name="merchant", join_keys=["merchant_id"], value_type=ValueType.INT64)
-    types = {"tx_count_7d": Int64}
-    views = [
-        FeatureView(
-            name=name,
-            entities=[entity],
-            ttl=dt.timedelta(days=0),  # no expiry: every materialized value stays servable
-            schema=[Field(name=f, dtype=types.get(f, Float64)) for f in features],
-            source=FileSource(path=str(path), timestamp_field="event_ts"),
-            online=True,
-        )
-        for name, entity, features, path in (
-            ("card_features", card, CARD, card_path),
-            ("merchant_features", merchant, MERCHANT, merchant_path),
-        )
-    ]
-    store = FeatureStore(repo_path=str(repo))
-    store.apply([card, merchant, *views])
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        start = time.perf_counter()
-        store.materialize(
-            data.window_start - dt.timedelta(seconds=1), data.window_end + dt.timedelta(seconds=1)
-        )
-        seconds = time.perf_counter() - start
-    refs = [f"card_features:{f}" for f in CARD] + [f"merchant_features:{f}" for f in MERCHANT]
-    return store, refs, seconds
+    _, store, seconds = feast_online(work, data, data.card_features)
+    return store, FEAST_REFS, seconds
 
 
 def feast_timers(store: Any, refs: list[str], req: Requests) -> tuple[Timer, Timer]:
@@ -610,51 +553,10 @@ def udf_modes(data: Any, args: argparse.Namespace) -> tuple[list[str], list[str]
 
 
 def _versions() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = []
-    for name in [
-        "fti",
-        "feast",
-        "deltalake",
-        "duckdb",
-        "pyarrow",
-        "pandas",
-        "numpy",
-        "lmdb",
-        "msgpack",
+    return ", ".join(versions([
+        "fti", "feast", "deltalake", "duckdb", "pyarrow", "pandas", "numpy", "lmdb", "msgpack",
         "redis",
-    ]:
-        with contextlib.suppress(PackageNotFoundError):
-            out.append(f"{name} {version(name)}")
-    return ", ".join(out)
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def _commit() -> str:
-    """The repository commit the run used (fti is installed editable), if known."""
-    import subprocess
-
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "src"], cwd=root, capture_output=True, text=True
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    return (head or "unknown") + (" + uncommitted changes under src/" if dirty else "")
+    ]))  # fmt: skip
 
 
 _SCENARIO = {
@@ -810,7 +712,7 @@ def main() -> None:
     from fti.demo import generate
 
     load = os.getloadavg()[0]
-    commit = _commit()
+    head = commit()
     started = time.perf_counter()
     data = generate(scale=args.scale, seed=args.seed)
     print(
@@ -887,9 +789,9 @@ def main() -> None:
         f"merchants), {n_tx:,} transactions (scale {args.scale:g}, seed {args.seed}); "
         f"in-process, single thread, per-call `time.perf_counter_ns`, after {args.warmup:,} "
         f"warm-up calls per system, in {args.rounds} interleaved rounds; {os.cpu_count()} CPUs "
-        f"({_cpu()}), Python {platform.python_version()}; {_versions()}"
+        f"({cpu()}), Python {platform.python_version()}; {_versions()}"
         + (f"; Redis server {redis_server}" if redis_server else "")
-        + f" (commit {commit}); 1-minute load average {load:.2f} before the run, "
+        + f" (commit {head}); 1-minute load average {load:.2f} before the run, "
         f"{os.getloadavg()[0]:.2f} after\n"
     )
     for line in tables([s.timing for s in systems], args.batch_size):
@@ -913,8 +815,8 @@ def main() -> None:
         print(f"\n{note}")
     if profile:
         print(profile)
-    if _commit() != commit:
-        print(f"\nWARNING: the code changed during the run ({commit} → {_commit()})")
+    if commit() != head:
+        print(f"\nWARNING: the code changed during the run ({head} → {commit()})")
     if any(not line.startswith("OK") for line in checks):
         sys.exit(1)
 
