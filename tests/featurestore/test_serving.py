@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import fti
 from fti import builtins
+from fti.featurestore.serving import BATCH_ROWS
 from tests.featurestore.helpers import ts
 
 UTC_US = pa.timestamp("us", tz="UTC")
@@ -266,6 +267,67 @@ def test_odt_at_insert_equals_odt_at_request(
     for key, (amount, _) in enumerate(rows):
         vector = fv.get_feature_vector({"cc_num": key}, request_parameters={"amount": amount})
         assert _same(vector[-1], stored[key].as_py()), (rows[key], vector, stored[key])
+
+
+FINITE = st.one_of(st.none(), st.floats(-1e6, 1e6))
+
+
+@pytest.mark.parametrize("missing", ["null", "impute"])
+def test_a_batch_transforms_column_wise_to_the_single_vectors_values(
+    fs: fti.FeatureStore, missing: str
+) -> None:
+    """From BATCH_ROWS entities the ODTs and MDTs run column-wise: the same vectors (and
+    untransformed details) as one call per entity, with missing rows, passed features that
+    override, and nulls and IEEE edge values in the request."""
+    transforms = (
+        builtins.standard_scaler("amount_ratio"),
+        builtins.min_max_scaler("m_rate"),
+        builtins.one_hot_encoder("tier"),
+    )
+    fv = build(fs, odts=(amount_ratio,), transforms=transforms)[3]
+    fv.training_data()
+    fv.init_serving(1, missing=missing)
+    request = st.tuples(
+        st.fixed_dictionaries({"cc_num": st.integers(0, 5), "mid": st.integers(0, 2)}),
+        st.fixed_dictionaries({"amount": FINITE}, optional={"spend": FINITE}),
+        st.fixed_dictionaries({"amount": EDGE}, optional={"spend": EDGE}),  # overrides
+    )
+
+    @settings(max_examples=30, deadline=None)
+    @given(requests=st.lists(request, min_size=BATCH_ROWS, max_size=3 * BATCH_ROWS))
+    def check(requests: list[tuple[dict[str, Any], ...]]) -> None:
+        keys, passed, params = (list(part) for part in zip(*requests, strict=True))
+        for transform in (True, False):
+            many = fv.get_feature_vectors(keys, passed, params, transform=transform)
+            details = fv.get_feature_vectors(
+                keys, passed, params, return_type="dict", transform=transform, details=True
+            )
+            for i, (k, p, r) in enumerate(requests):
+                one = fv.get_feature_vector(k, p, r, "dict", transform=transform, details=True)
+                assert all(map(_same, many[i], one.vector.values())), (many[i], one.vector)
+                assert list(details[i].vector) == list(one.vector)
+                assert all(map(_same, details[i].vector.values(), one.vector.values()))
+                assert list(details[i].untransformed) == list(one.untransformed)
+                assert all(
+                    map(_same, details[i].untransformed.values(), one.untransformed.values())
+                )
+                assert (details[i].imputed, details[i].missing) == (one.imputed, one.missing)
+
+    check()
+
+
+def test_a_batch_value_arrow_would_not_convert_exactly_takes_the_row_path(
+    fs: fti.FeatureStore,
+) -> None:
+    fv = build(fs, odts=(amount_ratio,), transforms=(builtins.standard_scaler("amount"),))[3]
+    fv.training_data()
+    fv.init_serving(1)
+    big = 2**53 + 1  # an int no float64 holds exactly: Arrow refuses it, NumPy rounds it
+    keys = [{"cc_num": i % 4, "mid": i % 2} for i in range(BATCH_ROWS)]
+    passed = [{"amount": big}] * BATCH_ROWS
+    params = [{"amount": big}] * BATCH_ROWS
+    many = fv.get_feature_vectors(keys, passed, params)
+    assert many == [fv.get_feature_vector(*r) for r in zip(keys, passed, params, strict=True)]
 
 
 def test_max_feature_age_applies_online(fs: fti.FeatureStore) -> None:

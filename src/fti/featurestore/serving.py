@@ -38,8 +38,13 @@ from fti.online.codec import from_integer, micros
 if TYPE_CHECKING:
     from fti.featurestore.feature_view import FeatureView
     from fti.transform import Pipeline
+    from fti.transform.udf import UDF
 
 MISSING_POLICIES = ("error", "impute", "null", "last_known")
+# From this many entities in one call, on-demand and model-dependent transformations run
+# column-wise, once for all of them: a column call costs ~30-60 µs more than one row, and
+# saves ~2 µs per row per transformation (100 vectors with 1 ODT + 2 MDTs: ~0.3 ms less).
+BATCH_ROWS = 16
 LAST_KNOWN_KEYS = 100_000  # per online group; the oldest entries go first
 _EMPTY: Mapping[str, Any] = {}
 RETURN_TYPES = ("list", "dict", "numpy", "pandas", "polars")
@@ -130,6 +135,10 @@ class _OnDemand:
     # None: a required request parameter)
     inputs: list[tuple[str, bool | None, str]]
     outputs: list[tuple[int, str]]  # (position in the UDF's outputs, name in the row)
+    udf: UDF
+    # every input's type, for the column path; None: row by row (a request input without a
+    # recorded type, which the row path types by its value, or a python-mode UDF)
+    types: pa.Schema | None
 
 
 def _validator(name: str, typ: pa.DataType, what: str = "passed feature") -> Callable[[Any], None]:
@@ -196,6 +205,10 @@ class ServingPlan:
         self.schema = pipeline.schema(base_schema, states) if states is not None else base_schema
         self.names = self.schema.names
         self._mdt = pipeline.row_runner(base_schema, states) if states is not None else None
+        self._pipeline, self._states = pipeline, states
+        if states is not None:
+            reads, self._mdt_writes = pipeline.columns(base_schema, states)
+            self._mdt_reads = pa.schema([base_schema.field(c) for c in reads])
         self.untransformed_only = bool(pipeline) and states is None
         self._validators = {n: _validator(n, base_schema.field(n).type) for n in self.base}
 
@@ -289,7 +302,12 @@ class ServingPlan:
             types = {c: parse_type(t) for c, t in ref.get("input_types", {}).items()}
             types.update({c: schema.field(c).type for c in udf.inputs if c in schema.names})
             self.parameter_types.update({c: types[c] for c in udf.inputs if c in types})
-            self._on_demand.append(_OnDemand(udf.row_runner(types), inputs, outputs))
+            # column-wise needs every input's type; a python-mode UDF runs row by row anyway
+            columnar = udf.mode != "python" and all(c in types for c in udf.inputs)
+            schema_in = pa.schema([(c, types[c]) for c in udf.inputs]) if columnar else None
+            self._on_demand.append(
+                _OnDemand(udf.row_runner(types), inputs, outputs, udf, schema_in)
+            )
             provided |= {n for _, n in outputs}
         return provided
 
@@ -489,12 +507,7 @@ class ServingPlan:
         start = time.perf_counter()
         entities, given, request, found, reason = self._fetch(keys, passed, params)
         clock = None if timings is None else [0.0, 0.0]
-        rows = [
-            self._row(
-                e, [v[i] for v in found], given[i], request[i], transform, details, clock, reason
-            )
-            for i, e in enumerate(entities)
-        ]
+        rows = self._rows(entities, found, given, request, transform, details, clock, reason)
         if timings is not None and clock is not None:
             total = (time.perf_counter() - start) * 1000
             timings["on_demand"] = clock[0] * 1000
@@ -515,11 +528,96 @@ class ServingPlan:
                 lookup.fill_lists(rows, values)
             return rows
         names = self.names if transform else self.base
-        out = []
-        for i, e in enumerate(entities):
-            row, _ = self._row(e, [v[i] for v in found], given[i], request[i], transform, False)
-            out.append([row[n] for n in names])
-        return out
+        built = self._rows(entities, found, given, request, transform, False)
+        return [[row[n] for n in names] for row, _ in built]
+
+    def _rows(
+        self,
+        entities: list[Mapping[str, Any]],
+        found: list[Any],
+        given: list[Mapping[str, Any]],
+        request: list[Mapping[str, Any]],
+        transform: bool,
+        details: bool,
+        clock: list[float] | None = None,
+        reason: str | None = None,
+    ) -> list[tuple[dict[str, Any], FeatureVector | None]]:
+        """Every entity's row: one by one (:meth:`_row`), or from ``BATCH_ROWS`` entities on
+        with the transformations run column-wise (the offline path, whose values the row path
+        is tested to equal)."""
+        mdt = transform and self._mdt is not None
+        if len(entities) < BATCH_ROWS or not (self._on_demand or mdt):
+            return [
+                self._row(e, [v[i] for v in found], given[i], request[i], transform, details,
+                          clock, reason)
+                for i, e in enumerate(entities)
+            ]  # fmt: skip
+        built = [self._base(e, [v[i] for v in found], given[i]) for i, e in enumerate(entities)]
+        rows = [row for row, _, _ in built]
+        ticked = time.perf_counter()
+        for odt in self._on_demand:
+            self._on_demand_columns(odt, rows, entities, request)
+        for name in self._extras:
+            for row in rows:
+                del row[name]
+        infos = [
+            FeatureVector(None, dict(row), imputed, absent, reason) if details else None
+            for row, imputed, absent in built
+        ]
+        now = time.perf_counter()
+        if mdt:
+            rows = self._mdt_columns(rows)
+        if clock is not None:
+            clock[0] += now - ticked
+            clock[1] += time.perf_counter() - now
+        return list(zip(rows, infos, strict=True))
+
+    def _on_demand_columns(
+        self,
+        odt: _OnDemand,
+        rows: list[dict[str, Any]],
+        entities: list[Mapping[str, Any]],
+        request: list[Mapping[str, Any]],
+    ) -> None:
+        columns: list[pa.Array] = []
+        if odt.types is not None:
+            try:
+                for (col, in_row, name), typ in zip(odt.inputs, odt.types.types, strict=True):
+                    values = [
+                        r[col] if col in r else row[name] if in_row else e[name]
+                        for row, e, r in zip(rows, entities, request, strict=True)
+                    ]
+                    columns.append(pa.array(values, typ))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+                columns = []  # a value Arrow would convert differently: the row path decides
+        if odt.types is None or not columns:
+            for row, e, r in zip(rows, entities, request, strict=True):
+                self._on_demand_row(odt, row, e, r)
+            return
+        results = odt.udf.run_table(pa.Table.from_arrays(columns, schema=odt.types))
+        for position, name in odt.outputs:
+            for row, value in zip(rows, results[position].to_pylist(), strict=True):
+                row[name] = value
+
+    def _mdt_columns(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows through the model-dependent transformations, column-wise: only the
+        columns they read go to Arrow, only the columns they write come back."""
+        assert self._states is not None and self._mdt is not None
+        try:
+            table = pa.Table.from_arrays(
+                [pa.array([row[f.name] for row in rows], f.type) for f in self._mdt_reads],
+                schema=self._mdt_reads,
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+            for row in rows:  # a value Arrow would convert differently: the row path decides
+                self._mdt(row)
+            return rows
+        out = self._pipeline.apply(table, self._states)
+        for name in self._mdt_writes:
+            if name in out.column_names:  # else a later step replaced it
+                for row, value in zip(rows, out.column(name).to_pylist(), strict=True):
+                    row[name] = value
+        return rows
 
     def _row(
         self,
@@ -534,6 +632,29 @@ class ServingPlan:
     ) -> tuple[dict[str, Any], FeatureVector | None]:
         """One entity's row from its stored values (one per lookup), in the documented steps;
         ``clock`` accumulates the seconds spent in ODTs and in MDTs."""
+        row, imputed, absent = self._base(entity, values, given)
+        if clock is not None:
+            ticked = time.perf_counter()
+        for odt in self._on_demand:
+            self._on_demand_row(odt, row, entity, request)
+        for name in self._extras:
+            del row[name]
+        info = FeatureVector(None, dict(row), imputed, absent, reason) if details else None
+        if clock is not None:
+            now = time.perf_counter()
+            clock[0] += now - ticked
+            ticked = now
+        if transform and self._mdt is not None:
+            self._mdt(row)
+        if clock is not None:
+            clock[1] += time.perf_counter() - ticked
+        return row, info
+
+    def _base(
+        self, entity: Mapping[str, Any], values: list[bytes | None], given: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], list[str], list[str]]:
+        """The looked-up and passed features (and stored ODT inputs) of one entity, with the
+        features the missing policy imputed and the groups without a row."""
         row = self._template.copy()
         imputed: list[str] = []
         absent: list[str] = []
@@ -549,28 +670,19 @@ class ServingPlan:
             lookup.fill(decoded, row)
         if given:
             row.update(given)
-        if clock is not None:
-            ticked = time.perf_counter()
-        for odt in self._on_demand:
-            args = [
-                request[col] if col in request else row[name] if in_row else entity[name]
-                for col, in_row, name in odt.inputs
-            ]
-            results = odt.run(args)
-            for position, name in odt.outputs:
-                row[name] = results[position]
-        for name in self._extras:
-            del row[name]
-        info = FeatureVector(None, dict(row), imputed, absent, reason) if details else None
-        if clock is not None:
-            now = time.perf_counter()
-            clock[0] += now - ticked
-            ticked = now
-        if transform and self._mdt is not None:
-            self._mdt(row)
-        if clock is not None:
-            clock[1] += time.perf_counter() - ticked
-        return row, info
+        return row, imputed, absent
+
+    @staticmethod
+    def _on_demand_row(
+        odt: _OnDemand, row: dict[str, Any], entity: Mapping[str, Any], request: Mapping[str, Any]
+    ) -> None:
+        args = [
+            request[col] if col in request else row[name] if in_row else entity[name]
+            for col, in_row, name in odt.inputs
+        ]
+        results = odt.run(args)
+        for position, name in odt.outputs:
+            row[name] = results[position]
 
     def _on_missing(
         self,

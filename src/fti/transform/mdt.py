@@ -214,6 +214,17 @@ class Pipeline:
             fields = _place(fields, step)
         return pa.schema(fields)
 
+    def columns(
+        self, schema: pa.Schema, states: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[str], list[str]]:
+        """The columns of ``schema`` the steps read, and the columns they write."""
+        reads: list[str] = []
+        writes: list[str] = []
+        for step in self._steps(schema, self.transforms, states):
+            reads += [c for c in step.transform.inputs if c not in writes and c not in reads]
+            writes += [f.name for f in step.outputs if f.name not in writes]
+        return reads, writes
+
     def apply(self, table: pa.Table, states: Sequence[Mapping[str, Any]]) -> pa.Table:
         """Every step applied to ``table`` (columns other than the inputs pass through)."""
         for step in self._steps(table.schema, self.transforms, states):
