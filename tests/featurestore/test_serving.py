@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import fti
 from fti import builtins
-from fti.featurestore.serving import BATCH_ROWS
+from fti.featurestore.serving_batch import BATCH_ROWS
 from tests.featurestore.helpers import ts
 
 UTC_US = pa.timestamp("us", tz="UTC")
@@ -272,38 +272,41 @@ def test_odt_at_insert_equals_odt_at_request(
 FINITE = st.one_of(st.none(), st.floats(-1e6, 1e6))
 
 
-@pytest.mark.parametrize("missing", ["null", "impute"])
-def test_a_batch_transforms_column_wise_to_the_single_vectors_values(
-    fs: fti.FeatureStore, missing: str
+@pytest.mark.parametrize(("missing", "stale"), [("null", False), ("impute", True)])
+def test_a_batch_is_built_column_wise_with_the_single_vectors_values(
+    fs: fti.FeatureStore, missing: str, stale: bool
 ) -> None:
-    """From BATCH_ROWS entities the ODTs and MDTs run column-wise: the same vectors (and
-    untransformed details) as one call per entity, with missing rows, passed features that
-    override, and nulls and IEEE edge values in the request."""
+    """From BATCH_ROWS entities the stored values are decoded into columns and the ODTs and
+    MDTs run column-wise: the same vectors (and untransformed details) as one call per entity,
+    with missing rows, rows too old for max_feature_age (merchant 0 when ``stale``), passed
+    features that override, and nulls and IEEE edge values in the request; for a view with
+    transformations and for a plain one."""
     transforms = (
         builtins.standard_scaler("amount_ratio"),
         builtins.min_max_scaler("m_rate"),
         builtins.one_hot_encoder("tier"),
     )
-    fv = build(fs, odts=(amount_ratio,), transforms=transforms)[3]
-    fv.training_data()
-    fv.init_serving(1, missing=missing)
+    age = dt.datetime.now(dt.UTC) - ts(500) if stale else None
+    fv = build(fs, odts=(amount_ratio,), transforms=transforms, max_feature_age=age)[3]
+    plain = build(fs, suffix="_plain", max_feature_age=age)[3]
+    for view in (fv, plain):
+        view.training_data()
+        view.init_serving(1, missing=missing)
+    key = st.fixed_dictionaries({"cc_num": st.integers(0, 5), "mid": st.integers(0, 2)})
+    passed = st.fixed_dictionaries({"amount": FINITE}, optional={"spend": FINITE})
     request = st.tuples(
-        st.fixed_dictionaries({"cc_num": st.integers(0, 5), "mid": st.integers(0, 2)}),
-        st.fixed_dictionaries({"amount": FINITE}, optional={"spend": FINITE}),
-        st.fixed_dictionaries({"amount": EDGE}, optional={"spend": EDGE}),  # overrides
+        key, passed, st.fixed_dictionaries({"amount": EDGE}, optional={"spend": EDGE})
     )
 
-    @settings(max_examples=30, deadline=None)
-    @given(requests=st.lists(request, min_size=BATCH_ROWS, max_size=3 * BATCH_ROWS))
-    def check(requests: list[tuple[dict[str, Any], ...]]) -> None:
-        keys, passed, params = (list(part) for part in zip(*requests, strict=True))
+    def same_as_single(view: fti.FeatureView, requests: list[tuple[Any, ...]]) -> None:
+        keys, given, params = (list(part) for part in zip(*requests, strict=True))
         for transform in (True, False):
-            many = fv.get_feature_vectors(keys, passed, params, transform=transform)
-            details = fv.get_feature_vectors(
-                keys, passed, params, return_type="dict", transform=transform, details=True
+            many = view.get_feature_vectors(keys, given, params, transform=transform)
+            details = view.get_feature_vectors(
+                keys, given, params, return_type="dict", transform=transform, details=True
             )
             for i, (k, p, r) in enumerate(requests):
-                one = fv.get_feature_vector(k, p, r, "dict", transform=transform, details=True)
+                one = view.get_feature_vector(k, p, r, "dict", transform=transform, details=True)
                 assert all(map(_same, many[i], one.vector.values())), (many[i], one.vector)
                 assert list(details[i].vector) == list(one.vector)
                 assert all(map(_same, details[i].vector.values(), one.vector.values()))
@@ -312,6 +315,12 @@ def test_a_batch_transforms_column_wise_to_the_single_vectors_values(
                     map(_same, details[i].untransformed.values(), one.untransformed.values())
                 )
                 assert (details[i].imputed, details[i].missing) == (one.imputed, one.missing)
+
+    @settings(max_examples=30, deadline=None)
+    @given(requests=st.lists(request, min_size=BATCH_ROWS, max_size=3 * BATCH_ROWS))
+    def check(requests: list[tuple[dict[str, Any], ...]]) -> None:
+        same_as_single(fv, requests)
+        same_as_single(plain, [(k, p, None) for k, p, _ in requests])
 
     check()
 

@@ -33,6 +33,7 @@ import pyarrow as pa
 from fti import _frames
 from fti.errors import FeatureVectorNotFound, FtiError, InvalidDataError, OnlineStoreUnavailable
 from fti.featurestore.schema import parse_type
+from fti.featurestore.serving_batch import BATCH_ROWS, BatchColumns
 from fti.online.codec import from_integer, micros
 
 if TYPE_CHECKING:
@@ -41,11 +42,6 @@ if TYPE_CHECKING:
     from fti.transform.udf import UDF
 
 MISSING_POLICIES = ("error", "impute", "null", "last_known")
-# From this many entities in one call, on-demand and model-dependent transformations run
-# column-wise, once for all of them: a column call costs ~30-60 µs more than one row and saves
-# ~1-3 µs per row per transformation (measured, 100 vectors with 1 ODT + 2 MDTs: p50 1.13 ->
-# 0.97 ms; a pandas-mode UDF saves ~80 µs per row).
-BATCH_ROWS = 16
 LAST_KNOWN_KEYS = 100_000  # per online group; the oldest entries go first
 _EMPTY: Mapping[str, Any] = {}
 RETURN_TYPES = ("list", "dict", "numpy", "pandas", "polars")
@@ -177,7 +173,7 @@ def _validator(name: str, typ: pa.DataType, what: str = "passed feature") -> Cal
     return check
 
 
-class ServingPlan:
+class ServingPlan(BatchColumns):
     """Everything a feature vector needs that does not depend on the request."""
 
     def __init__(
@@ -206,10 +202,10 @@ class ServingPlan:
         self.schema = pipeline.schema(base_schema, states) if states is not None else base_schema
         self.names = self.schema.names
         self._mdt = pipeline.row_runner(base_schema, states) if states is not None else None
-        self._pipeline, self._states = pipeline, states
-        if states is not None:
+        if states is not None:  # for batches (serving_batch)
             reads, self._mdt_writes = pipeline.columns(base_schema, states)
             self._mdt_reads = pa.schema([base_schema.field(c) for c in reads])
+            self._mdt_apply = pipeline.applier(self._mdt_reads, states)
         self.untransformed_only = bool(pipeline) and states is None
         self._validators = {n: _validator(n, base_schema.field(n).type) for n in self.base}
 
@@ -508,7 +504,19 @@ class ServingPlan:
         start = time.perf_counter()
         entities, given, request, found, reason = self._fetch(keys, passed, params)
         clock = None if timings is None else [0.0, 0.0]
-        rows = self._rows(entities, found, given, request, transform, details, clock, reason)
+        if len(entities) < BATCH_ROWS:
+            rows = [
+                self._row(e, [v[i] for v in found], given[i], request[i], transform, details,
+                          clock, reason)
+                for i, e in enumerate(entities)
+            ]  # fmt: skip
+        else:
+            cols, infos = self._batch(
+                entities, found, given, request, transform, details, clock, reason
+            )
+            names = list(cols)
+            dicts = [dict(zip(names, values)) for values in zip(*cols.values())]  # noqa: B905
+            rows = list(zip(dicts, infos, strict=True))
         if timings is not None and clock is not None:
             total = (time.perf_counter() - start) * 1000
             timings["on_demand"] = clock[0] * 1000
@@ -529,96 +537,16 @@ class ServingPlan:
                 lookup.fill_lists(rows, values)
             return rows
         names = self.names if transform else self.base
-        built = self._rows(entities, found, given, request, transform, False)
-        return [[row[n] for n in names] for row, _ in built]
-
-    def _rows(
-        self,
-        entities: list[Mapping[str, Any]],
-        found: list[Any],
-        given: list[Mapping[str, Any]],
-        request: list[Mapping[str, Any]],
-        transform: bool,
-        details: bool,
-        clock: list[float] | None = None,
-        reason: str | None = None,
-    ) -> list[tuple[dict[str, Any], FeatureVector | None]]:
-        """Every entity's row: one by one (:meth:`_row`), or from ``BATCH_ROWS`` entities on
-        with the transformations run column-wise (the offline path, whose values the row path
-        is tested to equal)."""
-        mdt = transform and self._mdt is not None
-        if len(entities) < BATCH_ROWS or not (self._on_demand or mdt):
+        if len(entities) < BATCH_ROWS:
             return [
-                self._row(e, [v[i] for v in found], given[i], request[i], transform, details,
-                          clock, reason)
-                for i, e in enumerate(entities)
-            ]  # fmt: skip
-        built = [self._base(e, [v[i] for v in found], given[i]) for i, e in enumerate(entities)]
-        rows = [row for row, _, _ in built]
-        ticked = time.perf_counter()
-        for odt in self._on_demand:
-            self._on_demand_columns(odt, rows, entities, request)
-        for name in self._extras:
-            for row in rows:
-                del row[name]
-        infos = [
-            FeatureVector(None, dict(row), imputed, absent, reason) if details else None
-            for row, imputed, absent in built
-        ]
-        now = time.perf_counter()
-        if mdt:
-            rows = self._mdt_columns(rows)
-        if clock is not None:
-            clock[0] += now - ticked
-            clock[1] += time.perf_counter() - now
-        return list(zip(rows, infos, strict=True))
-
-    def _on_demand_columns(
-        self,
-        odt: _OnDemand,
-        rows: list[dict[str, Any]],
-        entities: list[Mapping[str, Any]],
-        request: list[Mapping[str, Any]],
-    ) -> None:
-        columns: list[pa.Array] = []
-        if odt.types is not None:
-            try:
-                for (col, in_row, name), typ in zip(odt.inputs, odt.types.types, strict=True):
-                    values = [
-                        r[col] if col in r else row[name] if in_row else e[name]
-                        for row, e, r in zip(rows, entities, request, strict=True)
-                    ]
-                    columns.append(pa.array(values, typ))
-            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
-                columns = []  # a value Arrow would convert differently: the row path decides
-        if odt.types is None or not columns:
-            for row, e, r in zip(rows, entities, request, strict=True):
-                self._on_demand_row(odt, row, e, r)
-            return
-        results = odt.udf.run_table(pa.Table.from_arrays(columns, schema=odt.types))
-        for position, name in odt.outputs:
-            for row, value in zip(rows, results[position].to_pylist(), strict=True):
-                row[name] = value
-
-    def _mdt_columns(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The rows through the model-dependent transformations, column-wise: only the
-        columns they read go to Arrow, only the columns they write come back."""
-        assert self._states is not None and self._mdt is not None
-        try:
-            table = pa.Table.from_arrays(
-                [pa.array([row[f.name] for row in rows], f.type) for f in self._mdt_reads],
-                schema=self._mdt_reads,
-            )
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
-            for row in rows:  # a value Arrow would convert differently: the row path decides
-                self._mdt(row)
-            return rows
-        out = self._pipeline.apply(table, self._states)
-        for name in self._mdt_writes:
-            if name in out.column_names:  # else a later step replaced it
-                for row, value in zip(rows, out.column(name).to_pylist(), strict=True):
-                    row[name] = value
-        return rows
+                [row[n] for n in names]
+                for row, _ in (
+                    self._row(e, [v[i] for v in found], given[i], request[i], transform, False)
+                    for i, e in enumerate(entities)
+                )
+            ]
+        cols, _ = self._batch(entities, found, given, request, transform, False)
+        return [list(values) for values in zip(*[cols[n] for n in names])]  # noqa: B905
 
     def _row(
         self,
@@ -664,14 +592,17 @@ class ServingPlan:
                 self._on_missing(lookup, entity, row, given, imputed, absent)
                 continue
             decoded = lookup.decode(value)
-            if lookup.max_age_us is not None:
-                stored = decoded[lookup.event_position]  # type: ignore[index]
-                if stored is None or micros(dt.datetime.now(dt.UTC)) - stored > lookup.max_age_us:
-                    continue  # too old: null features, as the offline join gives
+            if lookup.max_age_us is not None and self._too_old(lookup, decoded):
+                continue  # null features, as the offline join gives
             lookup.fill(decoded, row)
         if given:
             row.update(given)
         return row, imputed, absent
+
+    @staticmethod
+    def _too_old(lookup: _Lookup, decoded: list[Any]) -> bool:
+        stored = decoded[lookup.event_position]  # type: ignore[index]
+        return stored is None or micros(dt.datetime.now(dt.UTC)) - stored > lookup.max_age_us
 
     @staticmethod
     def _on_demand_row(

@@ -227,9 +227,20 @@ class Pipeline:
 
     def apply(self, table: pa.Table, states: Sequence[Mapping[str, Any]]) -> pa.Table:
         """Every step applied to ``table`` (columns other than the inputs pass through)."""
-        for step in self._steps(table.schema, self.transforms, states):
-            table = self._apply_step(table, step)
-        return table
+        return self.applier(table.schema, states)(table)
+
+    def applier(
+        self, schema: pa.Schema, states: Sequence[Mapping[str, Any]]
+    ) -> Callable[[pa.Table], pa.Table]:
+        """:meth:`apply` prepared once for tables of ``schema`` (online batches)."""
+        steps = self._steps(schema, self.transforms, states)
+
+        def run(table: pa.Table) -> pa.Table:
+            for step in steps:
+                table = self._apply_step(table, step)
+            return table
+
+        return run
 
     def row_runner(
         self, schema: pa.Schema, states: Sequence[Mapping[str, Any]]
