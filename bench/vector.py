@@ -665,16 +665,18 @@ def setup_fti_store(
     return project, views, systems, checks
 
 
-def time_interleaved(systems: list[System], args: argparse.Namespace) -> dict[str, int]:
+def time_interleaved(systems: list[System], args: argparse.Namespace) -> dict[str, list[int]]:
     """Warm every system up, then time them in rounds (each round a slice of the requests,
-    the systems in rotating order) so that drift on a shared machine hits all alike.
-    Returns the garbage collections that ran during the timed calls, per generation."""
+    the systems in rotating order) so that drift on a shared machine hits all alike. Each
+    system's slice starts after a full collection (not timed), so the garbage one system
+    leaves is not collected in the next one's timed calls. Returns the garbage collections
+    that ran during each system's timed calls (by label), per generation."""
     for s in systems:
         s.single(0, min(args.warmup, args.calls))
         s.batch(0, min(max(1, args.warmup // args.batch_size), args.batches))
     gc.collect()
     gc.freeze()  # the set-up's objects (data, reference rows) are not traversed by the GC
-    before = [g["collections"] for g in gc.get_stats()]
+    collections = {system_name(s.timing): [0, 0, 0] for s in systems}
     rounds = max(1, args.rounds)
     for r in range(rounds):
         order = systems[r % len(systems) :] + systems[: r % len(systems)]
@@ -682,12 +684,21 @@ def time_interleaved(systems: list[System], args: argparse.Namespace) -> dict[st
         blo, bhi = args.batches * r // rounds, args.batches * (r + 1) // rounds
         for s in order:
             t = s.timing
+            gc.collect()
+            before = [g["collections"] for g in gc.get_stats()]
             t.single_ns = np.concatenate([t.single_ns, s.single(lo, hi)])
             t.batch_ns = np.concatenate([t.batch_ns, s.batch(blo, bhi)])
+            after = [g["collections"] for g in gc.get_stats()]
+            counts = collections[system_name(t)]
+            for i, (a, b) in enumerate(zip(after, before, strict=True)):
+                counts[i] += a - b
         print(f"round {r + 1}/{rounds} done", flush=True)
     gc.unfreeze()
-    after = [g["collections"] for g in gc.get_stats()]
-    return {f"generation {i}": a - b for i, (a, b) in enumerate(zip(after, before, strict=True))}
+    return collections
+
+
+def system_name(t: Timing) -> str:
+    return f"{t.system} ({t.store}, {t.scenario})"
 
 
 def clean_redis(url: str, prefix: str) -> int:
@@ -779,7 +790,7 @@ def main() -> None:
         for s in systems:
             t = s.timing
             print(
-                f"{t.system} ({t.store}, {t.scenario}): single p50 {t.single(50):.1f} µs, p99 "
+                f"{system_name(t)}: single p50 {t.single(50):.1f} µs, p99 "
                 f"{t.single(99):.1f} µs; {args.batch_size} vectors p50 {t.batch(50):.3f} ms, "
                 f"p99 {t.batch(99):.3f} ms",
                 flush=True,
@@ -817,9 +828,10 @@ def main() -> None:
         "\nFeast ÷ fti: Feast's time divided by fti's (Feast serves the 6 plain features only, "
         "without transformations, so for the ODT + MDT rows the ratio understates fti's lead). "
         "Targets (DESIGN.md §5) are for the in-process embedded store; with Redis every call "
-        "includes a network round trip to the server. Garbage collections during the timed "
-        "calls (set-up objects frozen): "
-        + ", ".join(f"{n:,} of {g}" for g, n in collections.items())
+        "includes a network round trip to the server. Garbage collections (generations 0 / 1 "
+        "/ 2) during each system's timed calls, set-up objects frozen and a full collection "
+        "before each system's slice: "
+        + "; ".join(f"{name} {' / '.join(map(str, n))}" for name, n in collections.items())
         + "."
     )
     print(
