@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 import fti
+from fti.featurestore.serving_batch import BATCH_ROWS
 from fti.serving.inference_log import LOG_COLUMNS, InferenceLogger
 from tests.registry.conftest import build_view
 from tests.serving.conftest import deployed
@@ -69,6 +70,32 @@ def test_contract_predictions_and_the_log(project: fti.Project) -> None:
     with pytest.raises(fti.FtiError, match="one label per row"):
         fv.read_log(labels=pa.concat_tables([outcomes, outcomes]))
     assert fv.read_log(start_time="2999-01-01T00:00:00+00:00").shape[0] == 0
+
+
+def test_a_large_batch_predicts_and_logs_as_single_requests_do(project: fti.Project) -> None:
+    """From BATCH_ROWS instances the vectors are built column-wise: the same predictions as
+    one request each, and every row logged with its untransformed features."""
+    fv, _, deployment = deployed(project)
+    instances = [{"cc_num": i % 4, "amount": float(i)} for i in range(2 * BATCH_ROWS)]
+    deployment.start()
+    try:
+        batch = deployment.predict(instances=instances)
+        singles = [deployment.predict(instance) for instance in instances]
+        deployment.flush_log()
+    finally:
+        deployment.stop()
+    assert batch["predictions"] == [one["prediction"] for one in singles]
+    log = fv.read_log(dataframe_type="arrow").to_pylist()
+    rows = {row["request_id"]: row for row in log}
+    for request_id, one, instance in zip(batch["request_ids"], singles, instances, strict=True):
+        logged, single = rows[request_id], rows[one["request_id"]]
+        assert logged["amount"] == instance["amount"]  # untransformed
+        assert {k: v for k, v in logged.items() if k not in VARYING} == {
+            k: v for k, v in single.items() if k not in VARYING
+        }
+
+
+VARYING = {"request_id", "logged_at", "latency_ms"}  # per request
 
 
 def test_bad_requests_name_the_field_and_log_nothing(project: fti.Project) -> None:
