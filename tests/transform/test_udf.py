@@ -87,6 +87,46 @@ def test_row_and_column_paths_agree_on_nulls_zero_and_edges() -> None:
     assert rows(ratio, table) == expected
 
 
+@fti.udf(str)
+def shout(tier):  # type: ignore[no-untyped-def]
+    return tier + "!"
+
+
+@fti.udf(float)
+def gold_spend(spend, tier):  # type: ignore[no-untyped-def]
+    return spend * (tier == "gold")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.floats(-1e6, 1e6)),
+            st.one_of(st.none(), st.sampled_from(["gold", "silver", ""]), st.text(max_size=3)),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_null_strings_agree_on_both_paths(values: list[tuple[float | None, str | None]]) -> None:
+    """A null where a column holds objects is passed over by pandas operations; the row path
+    gives the column's result for it instead of raising on None."""
+    table = pa.table(
+        {
+            "spend": pa.array([v for v, _ in values], pa.float64()),
+            "tier": pa.array([t for _, t in values], pa.string()),
+        }
+    )
+    assert rows(shout, table) == columns(shout, table)
+    assert rows(gold_spend, table) == columns(gold_spend, table)
+
+
+def test_null_timestamps_agree_on_both_paths() -> None:
+    times = [dt.datetime(2026, 1, 1, 23, tzinfo=dt.UTC), None]
+    table = pa.table({"ts": pa.array(times, pa.timestamp("us", tz="UTC"))})
+    assert rows(clock, table) == columns(clock, table) == [[23, True], [None, False]]
+
+
 def test_int_inputs_with_nulls_agree() -> None:
     table = pa.table({"amount": pa.array([4, None, 0], pa.int64()), "avg": pa.array([2, 2, 0])})
     assert rows(ratio, table) == columns(ratio, table) == [[2.0], [None], [None]]

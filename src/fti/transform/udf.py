@@ -121,8 +121,26 @@ class UDF:
             finish = _identity
         else:
             prepare, finish = _as_list, _identity
+        # A null string, timestamp or other object input: a column holds it as None / NaT,
+        # which pandas operations pass over (the result there is null), where a scalar would
+        # raise or differ. Such a row runs as a one-row column, so the row path still returns
+        # what the column path stores.
+        objects = [
+            i
+            for i, t in enumerate(input_types)
+            if self.mode == "default" and t is not None and _numpy_scalar(t) is None
+        ]
+
+        def as_column(values: Sequence[Any]) -> list[Any]:
+            table = pa.table(
+                [pa.array([v], t) for v, t in zip(values, input_types, strict=True)],
+                names=list(self.inputs),
+            )
+            return [array[0].as_py() for array in self.run_table(table, statistics)]
 
         def run(values: Sequence[Any]) -> list[Any]:
+            if objects and any(values[i] is None for i in objects):
+                return as_column(values)
             try:
                 with np.errstate(all="ignore"):  # 0/0 is nan, as pandas computes it
                     result = finish(fn(*prepare(values), *extra))
