@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 # From this many entities, the column path: a column call costs ~30-60 µs more than one row and
 # saves ~1-3 µs per row per transformation, and decoding into columns saves the dict per entity
-# (measured, 100 vectors with 1 ODT + 2 MDTs: p50 1.13 -> 0.97 ms with the transformations
-# column-wise; a pandas-mode UDF saves ~80 µs per row).
+# (measured, 100 vectors with 1 ODT + 2 MDTs: p50 1.13 -> 0.65 ms; a pandas-mode UDF saves
+# ~80 µs per row).
 BATCH_ROWS = 16
 _ARROW_REFUSED = (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError)
 
