@@ -28,12 +28,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent  # the repository
 
 
 def cpu() -> str:
-    try:
+    with contextlib.suppress(OSError):  # no /proc (not Linux): what platform knows
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
     return platform.processor() or "unknown CPU"
 
 

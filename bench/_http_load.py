@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import json
 import socket
 import subprocess
@@ -150,12 +151,10 @@ async def _client(spec: dict[str, Any]) -> dict[str, Any]:
 
 def client_main(spec_path: str, out_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
-    try:
+    with contextlib.suppress(ImportError):  # the lighter event loop, when installed
         import uvloop
 
-        uvloop.install()  # the lighter event loop, when installed, for the client too
-    except ImportError:
-        pass
+        uvloop.install()
     result = asyncio.run(_client(spec))
     Path(out_path).write_text(json.dumps(result))
 
