@@ -572,7 +572,19 @@ class ServingPlan(BatchColumns):
     ) -> tuple[dict[str, Any], FeatureVector | None]:
         """One entity's row from its stored values (one per lookup), in the documented steps;
         ``clock`` accumulates the seconds spent in ODTs and in MDTs."""
-        row, imputed, absent = self._base(entity, values, given)
+        row = self._template.copy()
+        imputed: list[str] = []
+        absent: list[str] = []
+        for lookup, value in zip(self.lookups, values):  # noqa: B905 - equal by construction
+            if value is None:
+                self._on_missing(lookup, entity, row, given, imputed, absent)
+                continue
+            decoded = lookup.decode(value)
+            if lookup.max_age_us is not None and self._too_old(lookup, decoded):
+                continue  # null features, as the offline join gives
+            lookup.fill(decoded, row)
+        if given:
+            row.update(given)
         if clock is not None:
             ticked = time.perf_counter()
         for odt in self._on_demand:
@@ -589,26 +601,6 @@ class ServingPlan(BatchColumns):
         if clock is not None:
             clock[1] += time.perf_counter() - ticked
         return row, info
-
-    def _base(
-        self, entity: Mapping[str, Any], values: list[bytes | None], given: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], list[str], list[str]]:
-        """The looked-up and passed features (and stored ODT inputs) of one entity, with the
-        features the missing policy imputed and the groups without a row."""
-        row = self._template.copy()
-        imputed: list[str] = []
-        absent: list[str] = []
-        for lookup, value in zip(self.lookups, values):  # noqa: B905 - equal by construction
-            if value is None:
-                self._on_missing(lookup, entity, row, given, imputed, absent)
-                continue
-            decoded = lookup.decode(value)
-            if lookup.max_age_us is not None and self._too_old(lookup, decoded):
-                continue  # null features, as the offline join gives
-            lookup.fill(decoded, row)
-        if given:
-            row.update(given)
-        return row, imputed, absent
 
     @staticmethod
     def _too_old(lookup: _Lookup, decoded: list[Any]) -> bool:

@@ -103,6 +103,7 @@ class UDF:
         convert = [_python_converter(t) for _, t in self.outputs]
         split = self._split
         fn, extra = self.fn, ([statistics] if self.wants_statistics else [])
+        objects: list[int] = []  # inputs whose null runs the row as a column (default mode)
         if self.mode == "pandas":
 
             def prepare(values: Sequence[Any]) -> list[Any]:
@@ -119,17 +120,17 @@ class UDF:
                 return [v if c is None else c(v) for v, c in zip(values, scalars, strict=True)]
 
             finish = _identity
+            # A null string, timestamp or other object input: a column holds it as None /
+            # NaT, which pandas operations pass over (the result there is null), where a
+            # scalar would raise or differ. Such a row runs as a one-row column, so the row
+            # path still returns what the column path stores.
+            objects += [
+                i
+                for i, (t, c) in enumerate(zip(input_types, scalars, strict=True))
+                if c is None and t is not None
+            ]
         else:
             prepare, finish = _as_list, _identity
-        # A null string, timestamp or other object input: a column holds it as None / NaT,
-        # which pandas operations pass over (the result there is null), where a scalar would
-        # raise or differ. Such a row runs as a one-row column, so the row path still returns
-        # what the column path stores.
-        objects = [
-            i
-            for i, t in enumerate(input_types)
-            if self.mode == "default" and t is not None and _numpy_scalar(t) is None
-        ]
 
         def as_column(values: Sequence[Any]) -> list[Any]:
             table = pa.table(
