@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+import fti
 from fti.cli.common import console, errors
 from fti.errors import FtiError
 
@@ -25,6 +27,13 @@ def serve(
     deployment: Annotated[
         list[str] | None, typer.Option(help="Serve only these deployments (repeatable).")
     ] = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Start even when there is no deployment to serve (otherwise an error).",
+        ),
+    ] = False,
     pin_cpus: Annotated[
         bool,
         typer.Option(
@@ -36,15 +45,31 @@ def serve(
     """Serve every deployment of the project over HTTP: /v1/deployments/NAME/predict, the
     KServe Open Inference Protocol v2 under /v2, Prometheus metrics at /metrics and the
     OpenAPI description at /docs."""
-    from fti.serving.workers import serve as run
+    from fti.serving import workers as serving_workers
+    from fti.serving.server import select
 
-    home = ctx.obj.home or os.environ.get("FTI_HOME") or "fti_home"
-    os.environ["FTI_HOME"] = str(home)  # the workers open the project from the environment
-    if deployment:
-        os.environ["FTI_SERVE_DEPLOYMENTS"] = ",".join(deployment)
-    console.print(f"serving the deployments of {home} on http://{host}:{port} (docs at /docs)")
+    home = Path(ctx.obj.home or os.environ.get("FTI_HOME") or "fti_home")
     try:
-        run(host, port, workers, pin_cpus)
+        # here, once, rather than in every worker: a worker that cannot start is restarted
+        if not home.is_dir():
+            raise FtiError(f"project home {home} does not exist (fti serve creates none)")
+        with fti.connect(home) as project:
+            chosen = select(project, deployment or None, allow_empty=True)
+        if not chosen and not allow_empty:
+            raise FtiError(
+                f"the project in {home} has no deployments: nothing to serve (deploy a model "
+                "first, or pass --allow-empty)"
+            )
+        os.environ["FTI_HOME"] = str(home)  # the workers open the project from the environment
+        if deployment:
+            os.environ["FTI_SERVE_DEPLOYMENTS"] = ",".join(deployment)
+        if allow_empty:
+            os.environ["FTI_SERVE_ALLOW_EMPTY"] = "1"
+        console.print(
+            f"serving {', '.join(chosen) or 'no deployments'} of {home} on "
+            f"http://{host}:{port} (docs at /docs)"
+        )
+        serving_workers.serve(host, port, workers, pin_cpus)
     except FtiError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
         raise typer.Exit(1) from exc

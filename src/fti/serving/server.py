@@ -104,18 +104,19 @@ def create_app(
     max_batch: int = MAX_BATCH,
     freeze_gc: bool = False,
     log_process: bool = False,
+    allow_empty: bool = False,
 ) -> FastAPI:
     """An app serving the latest version of every deployment (or of ``names``).
 
+    An unknown name raises :class:`DeploymentNotFound` and a project without deployments an
+    :class:`FtiError` (a server that would serve nothing and still say it is ready), unless
+    ``allow_empty``.
     ``freeze_gc`` (for a server process, not a test): once the deployments are loaded, move
     everything alive into the garbage collector's permanent generation; full collections
     then no longer walk the models and feature views, which otherwise stalls a request for
     ~100 ms now and then. ``log_process``: each deployment commits its inference log from a
     separate lower-priority process (see :mod:`fti.serving.log_process`)."""
-    serving = project.get_model_serving()
-    deployments: dict[str, Deployment] = {
-        d.name: d for d in serving.get_deployments() if names is None or d.name in names
-    }
+    deployments = select(project, names, allow_empty)
     metrics = ServingMetrics()
     limits = {name: d.resources["max_batch"] for name, d in deployments.items()}
 
@@ -275,6 +276,29 @@ def create_app(
     return app
 
 
+def select(
+    project: fti.Project, names: list[str] | None = None, allow_empty: bool = False
+) -> dict[str, Deployment]:
+    """The latest version of the deployments ``names`` (default: all), checked as
+    :func:`create_app` describes."""
+    every = {d.name: d for d in project.get_model_serving().get_deployments()}
+    existing = ", ".join(repr(n) for n in every) or "none"
+    if names is not None:
+        unknown = [n for n in dict.fromkeys(names) if n not in every]
+        if unknown:
+            raise DeploymentNotFound(
+                f"no deployment {', '.join(repr(n) for n in unknown)}; the deployments of "
+                f"the project are: {existing}"
+            )
+        every = {n: every[n] for n in dict.fromkeys(names)}
+    if not every and not allow_empty:
+        raise FtiError(
+            f"the project in {project.home} has no deployments: nothing to serve (deploy a "
+            "model first, or allow an empty server)"
+        )
+    return every
+
+
 class ServingApp(FastAPI):
     """FastAPI behind :class:`FastPredict`: the body limit for every request, and well-formed
     predictions answered before Starlette's middleware stack and routing (half the CPU of a
@@ -377,5 +401,9 @@ def app_from_environment() -> FastAPI:
     names = os.environ.get("FTI_SERVE_DEPLOYMENTS")
     project = fti.connect(os.environ.get("FTI_HOME"))
     return create_app(
-        project, names.split(",") if names else None, freeze_gc=True, log_process=True
+        project,
+        names.split(",") if names else None,
+        freeze_gc=True,
+        log_process=True,
+        allow_empty=os.environ.get("FTI_SERVE_ALLOW_EMPTY") == "1",
     )
