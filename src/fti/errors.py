@@ -28,6 +28,10 @@ class NotFoundError(FtiError, LookupError):
     """A named object (feature group, version, commit, ...) does not exist."""
 
 
+class ProjectNotFound(NotFoundError):
+    """No fti project at the home (``fti.connect(home, create=False)``, read-only commands)."""
+
+
 class FeatureGroupNotFound(NotFoundError):
     """No feature group with that name (and version)."""
 
@@ -68,6 +72,32 @@ class ArtifactIntegrityError(FtiError):
 
 class CommitNotFound(NotFoundError):
     """No commit of the offline table matches the requested version or time."""
+
+
+class OfflineTableMissing(NotFoundError):
+    """The catalog records commits of a feature group whose offline table is not there (a
+    home copied or restored without its ``offline`` directory): missing, not empty."""
+
+
+class BackendUnavailable(FtiError, ConnectionError):
+    """A backend (the catalog database, the online store) could not be reached or failed;
+    the message names the service, its address and what was and was not written."""
+
+
+class OnlineStoreWarning(UserWarning):
+    """The online store could not catch up with the offline table when a group was opened;
+    offline reads are unaffected, online reads may be stale until it does."""
+
+
+class OnlineWriteFailed(BackendUnavailable):
+    """An insert's offline commit was written but the online store could not take its rows.
+
+    ``commit_id`` is the offline commit that is complete; the online store catches up on the
+    group's next insert or on ``fg.online_sync()``."""
+
+    def __init__(self, message: str, commit_id: int) -> None:
+        super().__init__(message)
+        self.commit_id = commit_id
 
 
 class AlreadyExistsError(FtiError):

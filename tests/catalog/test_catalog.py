@@ -54,7 +54,7 @@ def definition(name: str = "cards", version: int = 1, **extra: Any) -> dict[str,
 
 
 def test_migrations_run_once_and_are_recorded(catalog: Catalog) -> None:
-    assert current_revision(catalog.engine) == "0006"
+    assert current_revision(catalog.engine) == "0007"
     migrate(catalog.engine)  # idempotent
     tables = set(sa.inspect(catalog.engine).get_table_names())
     assert {
@@ -89,7 +89,7 @@ def test_0006_adds_deployment_options_to_existing_deployments(catalog_url: str) 
     engine.dispose()
     catalog = Catalog(catalog_url)  # upgrades to the head
     try:
-        assert current_revision(catalog.engine) == "0006"
+        assert current_revision(catalog.engine) == "0007"
         old = catalog.get_deployment("old")
         assert (old.fallback, old.resources, old.slo, old.fallback_model_version_id) == (
             {"missing": "impute"},
@@ -113,6 +113,89 @@ def test_0006_adds_deployment_options_to_existing_deployments(catalog_url: str) 
     engine.dispose()
     assert not columns & {"resources", "slo", "fallback_model_version_id"}
     assert [tuple(r) for r in kept] == [("old", 1)]
+
+
+def test_0007_makes_local_locations_relative_and_records_the_last_commit(
+    catalog_url: str,
+) -> None:
+    """Catalogs written before 0007 hold absolute paths of the home they were made in: a
+    copied home would read, write and delete the original's tables and artifacts."""
+    _migrate_to(catalog_url, "0006")
+    engine = create_engine(catalog_url)
+    hexdir = "0123456789abcdef" * 2
+    with engine.begin() as conn:
+        for name, location in (
+            ("cards", "/old/home/offline/cards/v1"),
+            ("remote", "s3://bucket/fti/remote/v1"),
+            ("empty", "/old/home/offline/empty/v1"),
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO feature_groups (name, version, description, primary_key, "
+                    "partition_key, online_enabled, statistics_enabled, location, created_at, "
+                    "created_by, revision) VALUES (:n, 1, '', '[\"k\"]', '[]', false, true, "
+                    ":loc, CURRENT_TIMESTAMP, 'me', 1)"
+                ),
+                {"n": name, "loc": location},
+            )
+        for commit in (0, 2):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO statistics (feature_group_id, commit_id, computed_at, content) "
+                    "SELECT id, :c, CURRENT_TIMESTAMP, '{}' FROM feature_groups "
+                    "WHERE name = 'cards'"
+                ),
+                {"c": commit},
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO feature_views (name, version, description, query, features, "
+                "labels, inference_helper_columns, training_helper_columns, "
+                "transformation_functions, created_at, created_by, revision) VALUES ('v', 1, "
+                "'', '{}', '[]', '[]', '[]', '[]', '[]', CURRENT_TIMESTAMP, 'me', 1)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO training_datasets (feature_view_id, version, description, spec, "
+                "commits, location, created_at, created_by) SELECT id, 1, '', '{}', '{}', "
+                "'/old/home/offline/_training_datasets/v_v1/1', CURRENT_TIMESTAMP, 'me' "
+                "FROM feature_views"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO models (name, created_at, created_by) "
+                "VALUES ('m', CURRENT_TIMESTAMP, 'me')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO model_versions (model_id, version, flavor, description, metrics, "
+                "tags, environment, code, artifact_uri, manifest, created_at, created_by) "
+                "SELECT id, 1, 'python', '', '{}', '{}', '{}', '{}', :uri, '{}', "
+                "CURRENT_TIMESTAMP, 'me' FROM models"
+            ),
+            {"uri": f"/old/home/models/m/{hexdir}"},
+        )
+    engine.dispose()
+    catalog = Catalog(catalog_url)  # upgrades to the head
+    try:
+        groups = {g.name: g for g in catalog.list_feature_groups()}
+        assert {n: (g.location, g.last_commit) for n, g in groups.items()} == {
+            "cards": ("cards/v1", 2),
+            "remote": ("s3://bucket/fti/remote/v1", None),  # a URI is shared on purpose
+            "empty": ("empty/v1", None),
+        }
+        with catalog.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT location FROM training_datasets")).scalar() == (
+                "_training_datasets/v_v1/1"
+            )
+            assert conn.execute(sa.text("SELECT artifact_uri FROM model_versions")).scalar() == (
+                f"m/{hexdir}"
+            )
+    finally:
+        catalog.close()
 
 
 def test_transformation_functions_are_versioned_by_content(catalog: Catalog) -> None:

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pytest
 
 import fti
-from fti.featurestore.feature_store import FeatureStore
+from fti.featurestore.online_sync import OnlineSync
 from tests.featurestore.helpers import cards
 
 KEYS = 10
@@ -104,7 +104,7 @@ def test_crash_between_offline_commit_and_online_write_is_repaired(
         def crash(*args: object) -> int:
             raise KeyboardInterrupt("simulated crash after the offline commit")
 
-        monkeypatch.setattr(FeatureStore, "_write_online", crash)
+        monkeypatch.setattr(OnlineSync, "_write", crash)
         with pytest.raises(KeyboardInterrupt):
             fg.insert(cards([1, 3], [5, 5], [5.0, 5.0]))
         monkeypatch.undo()

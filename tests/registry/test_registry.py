@@ -138,8 +138,10 @@ def test_versions_best_aliases_history_and_approval(project: fti.Project) -> Non
     with pytest.raises(fti.FtiError, match="aliased as"):
         mr.get_model("m", version=1).delete()
     victim = mr.get_model("m", version=7)
+    files = mr._store.path(victim._record.artifact_uri)  # type: ignore[attr-defined, union-attr]
+    assert files.is_dir()
     victim.delete()
-    assert not Path(victim._record.artifact_uri).exists()  # type: ignore[union-attr]
+    assert not files.exists()
     assert [m.version for m in mr.get_models("m")] == [1, 2, 3]
     with pytest.raises(fti.ModelNotFound, match="does not exist"):
         mr.get_model("nope")
@@ -148,7 +150,7 @@ def test_versions_best_aliases_history_and_approval(project: fti.Project) -> Non
 def test_tampered_or_truncated_artifacts_are_refused(project: fti.Project) -> None:
     mr = project.get_model_registry()
     model = mr.python.create_model("rule").save(Threshold(0.5))
-    stored = Path(model._record.artifact_uri) / "model.pkl"  # type: ignore[union-attr]
+    stored = mr._store.path(model._record.artifact_uri) / "model.pkl"  # type: ignore[attr-defined, union-attr]
     original = stored.read_bytes()
     stored.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))  # same size, one bit
     with pytest.raises(fti.ArtifactIntegrityError, match="sha256"):

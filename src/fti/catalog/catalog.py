@@ -48,6 +48,7 @@ class FeatureGroupRecord:
     expectation_suite: dict[str, Any] | None
     transformation_functions: list[dict[str, Any]]
     location: str
+    last_commit: int | None
     created_at: dt.datetime
     created_by: str
     revision: int
@@ -70,6 +71,7 @@ class FeatureGroupRecord:
             expectation_suite=m["expectation_suite"],
             transformation_functions=list(m["transformation_functions"] or []),
             location=m["location"],
+            last_commit=m["last_commit"],
             created_at=aware(m["created_at"]),
             created_by=m["created_by"],
             revision=m["revision"],
@@ -204,6 +206,13 @@ class Catalog(FeatureViewCatalog, TransformationCatalog, ModelCatalog, Deploymen
         """Store what an insert produced besides its data, in one transaction."""
         now = utcnow()
         with self._writer.begin() as conn:
+            # concurrent appenders may record out of order: keep the newest
+            newest = sa.func.coalesce(t.feature_groups.c.last_commit, -1) < commit_id
+            conn.execute(
+                sa.update(t.feature_groups)
+                .where(t.feature_groups.c.id == fg_id, newest)
+                .values(last_commit=commit_id)
+            )
             if statistics is not None:
                 conn.execute(
                     sa.insert(t.statistics).values(

@@ -24,7 +24,10 @@ feature_groups = sa.Table(
     sa.Column("expectation_suite", sa.JSON),
     # On-demand transformations: [{name, version, hash, inputs, outputs}] in run order.
     sa.Column("transformation_functions", sa.JSON),
+    # relative to the project's offline root (a copied home has its own tables)
     sa.Column("location", sa.Text, nullable=False),
+    # the newest commit the catalog recorded: a missing table then reads as missing, not empty
+    sa.Column("last_commit", sa.Integer),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("created_by", sa.String(256), nullable=False),
     # Optimistic concurrency: every update checks and bumps it.

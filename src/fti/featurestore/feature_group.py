@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -13,7 +13,15 @@ import pyarrow as pa
 
 from fti import _frames, _progress
 from fti.catalog import FeatureGroupRecord, StoredReport
-from fti.errors import FtiError, InvalidDataError, SchemaError, ValidationFailed
+from fti.errors import (
+    CommitNotFound,
+    FtiError,
+    InvalidDataError,
+    OfflineTableMissing,
+    OnlineWriteFailed,
+    SchemaError,
+    ValidationFailed,
+)
 from fti.featurestore import ingest
 from fti.featurestore.filters import FeatureRef, Filter
 from fti.featurestore.on_demand import apply_on_demand
@@ -71,9 +79,13 @@ class FeatureGroup:
     event_time = property(lambda self: self._record.event_time)
     partition_key = property(lambda self: list(self._record.partition_key))
     online_enabled = property(lambda self: self._record.online_enabled)
-    location = property(lambda self: self._record.location)
     created_at = property(lambda self: self._record.created_at)
     created_by = property(lambda self: self._record.created_by)
+
+    @property
+    def location(self) -> str:
+        """The offline table's URI, under this project's offline root."""
+        return str(self._fs._offline.uri(self._record.location))
 
     @property
     def schema(self) -> pa.Schema | None:
@@ -154,6 +166,8 @@ class FeatureGroup:
         ):
             steps.step(f"checking {table.num_rows:,} rows")
             record = self._refresh()
+            if record.last_commit is not None and not self._fs._offline.exists(self.location):
+                raise self._missing_table()
             stored_schema = self.schema or self._fs._offline_schema(self)
             schema = stored_schema or self._infer_schema(table)
             table = conform(table, schema)
@@ -197,7 +211,11 @@ class FeatureGroup:
             online_rows = 0
             if self.online_enabled:
                 steps.step("writing online")
-                online_rows = self._fs._write_online(self, table, result.version)
+                try:
+                    online_rows = self._fs._sync.after_commit(self, table, result.version)
+                except OnlineWriteFailed:
+                    self._fs._caught_up.discard(self.id)
+                    raise
         return InsertResult(
             result.version, result.rows_inserted, result.rows_updated, report, online_rows
         )
@@ -271,7 +289,11 @@ class FeatureGroup:
                     "feature group version"
                 )
             new = pa.schema([*schema, *(pa.field(f.name, f.type, nullable=True) for f in features)])
+            before = self._fs._offline.latest_version(self.location)
             self._fs._offline_add_columns(self, [pa.field(f.name, f.type) for f in features])
+            if self.online_enabled:
+                after = self._fs._offline.latest_version(self.location)
+                self._fs._sync.advance(self, before, after)
             descriptions = {f.name: f.description for f in [*self.features, *features]}
             self._record = self._fs._catalog.update_feature_group(
                 self.id,
@@ -319,7 +341,8 @@ class FeatureGroup:
         else:
             if isinstance(as_of, dt.datetime) and as_of.tzinfo is None:
                 raise FtiError("as_of must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
-            table = self._fs._offline.read(self.location, as_of, columns)
+            with self._table_required():
+                table = self._fs._offline.read(self.location, as_of, columns)
         return _frames.to_frame(table, dataframe_type)
 
     def lookup(self, keys: Any, features: Sequence[str] | None = None) -> Any:
@@ -416,10 +439,34 @@ class FeatureGroup:
 
     def _latest_commit(self) -> int:
         latest = self._fs._offline.latest_version(self.location)
+        if latest is None and self._refresh().last_commit is not None:
+            raise self._missing_table()
         return -1 if latest is None else latest
 
     def _commit_at(self, as_of: int | dt.datetime) -> int:
-        return self._fs._offline.version_at(self.location, as_of)
+        with self._table_required():
+            return self._fs._offline.version_at(self.location, as_of)
+
+    @contextlib.contextmanager
+    def _table_required(self) -> Iterator[None]:
+        """A read that finds no commits raises :class:`OfflineTableMissing` instead when the
+        catalog records commits: the table is missing, not empty."""
+        try:
+            yield
+        except CommitNotFound as exc:
+            if self._refresh().last_commit is not None and not self._fs._offline.exists(
+                self.location
+            ):
+                raise self._missing_table() from exc
+            raise
+
+    def _missing_table(self) -> OfflineTableMissing:
+        return OfflineTableMissing(
+            f"the offline table of {self.name} v{self.version} is missing: the catalog records "
+            f"commits up to {self._record.last_commit}, but {self.location} holds no Delta "
+            "table (a home copied or restored without its offline directory?); nothing was "
+            "read or written"
+        )
 
     def _read_snapshot(self, commit: int, columns: Sequence[str]) -> pa.Table:
         """The given columns at a commit; -1 means "before any commit": no rows."""
@@ -440,11 +487,24 @@ class FeatureGroup:
 
     def commit_details(self) -> list[CommitInfo]:
         """Every commit, oldest first; ``commit_id`` is usable as ``read(as_of=...)``."""
-        return self._fs._offline.history(self.location)
+        history = self._fs._offline.history(self.location)
+        if not history and self._refresh().last_commit is not None:
+            raise self._missing_table()
+        return history
 
     def statistics(self, commit_id: int | None = None) -> dict[str, Any] | None:
         """Descriptive statistics of the rows of one commit (the latest one by default)."""
         return self._fs._catalog.get_statistics(self.id, commit_id)
+
+    def online_sync(self, *, full: bool = False) -> int | None:
+        """Bring the online rows up to the offline table's latest commit if the online store
+        is behind (a failed online write, an emptied Redis); ``full`` drops and rebuilds
+        them whatever the store records. Returns the keys written, None if it was current."""
+        if not self.online_enabled:
+            raise FtiError(f"{self!r} is not online enabled")
+        written = self._fs._sync.catch_up(self, full=full)
+        self._fs._caught_up.add(self.id)
+        return written
 
     def validation_reports(self) -> list[StoredReport]:
         """Every validation report, oldest first, including rejected inserts."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from filelock import FileLock
 
-from fti import _duckdb
 from fti.catalog import Catalog, FeatureViewRecord
-from fti.errors import AlreadyExistsError, FtiError, SchemaError
+from fti.errors import AlreadyExistsError, FtiError, OnlineStoreWarning, SchemaError
 from fti.featurestore import model_dependent
 from fti.featurestore.feature_group import FeatureGroup
 from fti.featurestore.feature_view import FeatureView
 from fti.featurestore.model_dependent import check_model_dependent
 from fti.featurestore.on_demand import check_on_demand, with_outputs
+from fti.featurestore.online_sync import OnlineSync
 from fti.featurestore.query import Query
 from fti.featurestore.schema import Feature, check_name, features_to_schema, serialize_schema
 from fti.offline import DeltaOfflineStore
@@ -53,6 +54,7 @@ class FeatureStore:
         self._home = home
         self._client = client
         self._caught_up: set[int] = set()
+        self._sync = OnlineSync(offline, online, self._write_lock)
         self._functions: dict[tuple[Any, ...], UDF] = {}
         self._owner: Project | None = None  # set by the project that opened this store
 
@@ -119,7 +121,7 @@ class FeatureStore:
                 expectation_suite=None
                 if expectation_suite is None
                 else expectation_suite.to_dict(),
-                location=self._offline.table_uri(name, version),
+                location=self._offline.table_location(name, version),
                 created_by=self._client,
                 transformation_functions=refs,
                 **schema_fields,
@@ -363,8 +365,10 @@ class FeatureStore:
 
         table.alter.add_columns([DeltaField.from_arrow(f) for f in fields])
 
-    def _training_data_location(self, fv: FeatureView, version: int) -> str:
-        return f"{self._offline.root}/_training_datasets/{fv.name}_v{fv.version}/{version}"
+    @staticmethod
+    def _training_data_location(fv: FeatureView, version: int) -> str:
+        """Relative to the offline root, like the tables (a copied home keeps its own)."""
+        return f"_training_datasets/{fv.name}_v{fv.version}/{version}"
 
     def _write_file(self, table: pa.Table, uri: str, data_format: str) -> None:
         """Write one file, local path or URI; written under a temporary name, then renamed, so
@@ -388,26 +392,6 @@ class FeatureStore:
             return describe(table)
         return describe(table, histograms=config.histograms, correlations=config.correlations)
 
-    def _latest_per_key(self, fg: FeatureGroup, table: pa.Table) -> pa.Table:
-        if fg.event_time is None:
-            return table  # keys are unique within an insert already
-        keys = ", ".join(f'"{k}"' for k in fg.primary_key)
-        con = _duckdb.connect()
-        try:
-            con.register("batch", table)
-            return con.sql(
-                f"SELECT * FROM batch QUALIFY row_number() OVER (PARTITION BY {keys} "
-                f'ORDER BY "{fg.event_time}" DESC) = 1'
-            ).to_arrow_table()
-        finally:
-            con.close()
-
-    def _write_online(self, fg: FeatureGroup, table: pa.Table, commit: int) -> int:
-        latest = self._latest_per_key(fg, table)
-        keys, times, values = fg._codec().encode_table(latest)
-        self._online.write(fg._online_table, keys, times, values, commit)
-        return len(keys)
-
     def _online_latest(self, fg: FeatureGroup, commit: int) -> pa.Table | None:
         """The newest row per key of ``commit`` from the online store, when it holds exactly
         that commit's state and scanning it beats the offline history (rows ≫ keys)."""
@@ -425,16 +409,18 @@ class FeatureStore:
         return codec.to_table(self._online.scan(fg._online_table))
 
     def _catch_up_online(self, fg: FeatureGroup) -> None:
-        """Re-apply offline commits the online store missed (a crash between the two writes).
-
-        Newest-event-time-wins makes re-applying the latest state per key idempotent, so the
-        repair reads the latest snapshot instead of replaying commits one by one.
-        """
-        with self._write_lock(fg):
-            latest = self._offline.latest_version(fg.location)
-            applied = self._online.applied_commit(fg._online_table)
-            if latest is not None and (applied is None or applied < latest):
-                fg._refresh()
-                table = self._offline.read(fg.location, latest)
-                self._write_online(fg, table, latest)
+        """Re-apply offline commits the online store missed (a failed online write, a crash
+        between the two writes, an emptied store) when a process first opens the group. A
+        store that is down does not stop the offline data from being read: it warns."""
+        try:
+            self._sync.catch_up(fg)
+        except Exception as exc:  # any backend failure; the next insert or open retries
+            warnings.warn(
+                f"{fg.name} v{fg.version}: the online store ({self._online.address}) could "
+                f"not catch up ({type(exc).__name__}: {exc}); online reads may be stale until "
+                "the next insert or fg.online_sync()",
+                OnlineStoreWarning,
+                stacklevel=3,
+            )
+            return
         self._caught_up.add(fg.id)

@@ -8,6 +8,7 @@ it returns bit-identical data however many rows arrived since.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -335,8 +336,9 @@ class FeatureView:
         record = self._create(spec, description, statistics_config)
         assert self._cache is not None
         location = self._fs._training_data_location(self, record.version)
+        uri = self._fs._offline.uri(location)
         for name, table in self._cache[1].items():
-            self._fs._write_file(table, f"{location}/{name}.{data_format}", data_format)
+            self._fs._write_file(table, f"{uri}/{name}.{data_format}", data_format)
         self._fs._catalog.update_training_dataset(
             record.id, {"location": location, "data_format": data_format}
         )
@@ -392,10 +394,16 @@ class FeatureView:
     get_train_validation_test_split = get_training_data
 
     def get_training_dataset(self, version: int) -> TrainingDatasetRecord:
-        return self._fs._catalog.get_training_dataset(self.id, version)
+        return self._located(self._fs._catalog.get_training_dataset(self.id, version))
 
     def get_training_datasets(self) -> list[TrainingDatasetRecord]:
-        return self._fs._catalog.list_training_datasets(self.id)
+        return [self._located(r) for r in self._fs._catalog.list_training_datasets(self.id)]
+
+    def _located(self, record: TrainingDatasetRecord) -> TrainingDatasetRecord:
+        """The record with its files' location resolved under this project's offline root."""
+        if record.location is None:
+            return record
+        return dataclasses.replace(record, location=self._fs._offline.uri(record.location))
 
     # -- batch data -------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ merge: the Delta file statistics prove no key can collide, and appends are sever
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import threading
 from collections.abc import Sequence
@@ -69,25 +70,44 @@ class DeltaOfflineStore:
         self._appending: dict[str, DeltaTable] = {}
         self._appending_lock = threading.Lock()
 
-    def table_uri(self, name: str, version: int) -> str:
-        return f"{self.root}/{name}/v{version}"
+    @staticmethod
+    def table_location(name: str, version: int) -> str:
+        """Where a feature group version's table lives, relative to the root: the catalog
+        stores this, so a copied or moved home uses its own tables, never the original's."""
+        return f"{name}/v{version}"
+
+    def uri(self, location: str) -> str:
+        """The table's URI: a relative location under this store's root. An absolute path or
+        URI is taken as it is (a table placed explicitly outside the root)."""
+        if "://" in location or location.startswith("/"):
+            return location
+        return f"{self.root}/{location}"
 
     def is_local(self) -> bool:
         return urlparse(self.root).scheme in ("", "file")
 
-    def _open(self, uri: str, version: int | None = None) -> DeltaTable | None:
+    def exists(self, location: str) -> bool:
+        """Whether the location holds a Delta table (a local check is one stat)."""
+        uri = self.uri(location)
+        if urlparse(uri).scheme in ("", "file"):
+            return os.path.isdir(os.path.join(urlparse(uri).path or uri, "_delta_log"))
+        return self._open(location) is not None
+
+    def _open(self, location: str, version: int | None = None) -> DeltaTable | None:
         try:
-            return DeltaTable(uri, version=version, storage_options=self.storage_options)
+            return DeltaTable(
+                self.uri(location), version=version, storage_options=self.storage_options
+            )
         except TableNotFoundError:
             return None
 
-    def latest_version(self, uri: str) -> int | None:
-        table = self._open(uri)
+    def latest_version(self, location: str) -> int | None:
+        table = self._open(location)
         return None if table is None else int(table.version())
 
     def write(
         self,
-        uri: str,
+        location: str,
         data: pa.Table,
         *,
         upsert_keys: Sequence[str],
@@ -100,11 +120,11 @@ class DeltaOfflineStore:
         no key of ``data`` is stored yet)."""
         props = CommitProperties(custom_metadata=metadata)
         if append:
-            return self._append(uri, data, partition_by, props)
-        table = self._open(uri)
+            return self._append(location, data, partition_by, props)
+        table = self._open(location)
         if table is None or self._appends_only(table, data, event_time):
-            self._write_append(uri, data, partition_by, props)
-            version = self.latest_version(uri)
+            self._write_append(location, data, partition_by, props)
+            version = self.latest_version(location)
             assert version is not None
             return CommitResult(version, data.num_rows, 0)
         predicate = " AND ".join(f"t.{_sql_name(k)} = s.{_sql_name(k)}" for k in upsert_keys)
@@ -128,20 +148,20 @@ class DeltaOfflineStore:
         )
 
     def _append(
-        self, uri: str, data: pa.Table, partition_by: Sequence[str], props: CommitProperties
+        self, location: str, data: pa.Table, partition_by: Sequence[str], props: CommitProperties
     ) -> CommitResult:
         with self._appending_lock:
-            table = self._appending.pop(uri, None)
+            table = self._appending.pop(location, None)
             if table is not None:
                 try:
                     table.update_incremental()  # only the commits since the last one we saw
                 except DeltaError:  # the table was dropped (and maybe re-created): reopen
                     table = None
-            table = table or self._open(uri)
-            self._write_append(table if table is not None else uri, data, partition_by, props)
-            table = table or self._open(uri)
+            table = table or self._open(location)
+            self._write_append(table if table is not None else location, data, partition_by, props)
+            table = table or self._open(location)
             assert table is not None
-            self._appending[uri] = table
+            self._appending[location] = table
             return CommitResult(int(table.version()), data.num_rows, 0)  # the commit just made
 
     def _write_append(
@@ -152,7 +172,7 @@ class DeltaOfflineStore:
         props: CommitProperties,
     ) -> None:
         write_deltalake(
-            target,
+            self.uri(target) if isinstance(target, str) else target,
             data,
             mode="append",
             partition_by=list(partition_by) or None,
@@ -161,7 +181,7 @@ class DeltaOfflineStore:
             writer_properties=self._writer_properties(),
         )
 
-    def compact(self, uri: str) -> int:
+    def compact(self, location: str) -> int:
         """Rewrite the table's small files into large ones, then delete the files that were
         compacted away longer ago than the table's retention (Delta's default: 7 days).
 
@@ -169,7 +189,7 @@ class DeltaOfflineStore:
         grows a file per commit, and every later commit and read pays for all of them. The
         compaction is a commit that changes no rows: a read at any version, before or after
         it, returns the same rows. Returns how many files it removed."""
-        table = self._open(uri)
+        table = self._open(location)
         if table is None:
             return 0
         metrics = table.optimize.compact(writer_properties=self._writer_properties())
@@ -197,17 +217,17 @@ class DeltaOfflineStore:
 
     def read(
         self,
-        uri: str,
+        location: str,
         as_of: int | dt.datetime | None = None,
         columns: Sequence[str] | None = None,
     ) -> pa.Table:
         """The table as of a commit version or a point in time (latest when omitted)."""
-        table = self.snapshot(uri, as_of)
+        table = self.snapshot(location, as_of)
         if table is None:
-            raise CommitNotFound(f"the offline table at {uri} has no commits yet")
+            raise CommitNotFound(f"the offline table at {self.uri(location)} has no commits yet")
         return table.to_pyarrow_table(columns=list(columns) if columns else None)
 
-    def parquet_files(self, uri: str, version: int) -> list[str] | None:
+    def parquet_files(self, location: str, version: int) -> list[str] | None:
         """The local Parquet files that hold exactly the rows of commit ``version``, or None
         when the files alone do not (remote storage, partition values kept in the log,
         deletion vectors or column mapping): then read through ``read``.
@@ -218,7 +238,7 @@ class DeltaOfflineStore:
         if not self.is_local():
             return None
         try:
-            table = self._open(uri, version)
+            table = self._open(location, version)
         except DeltaError:
             return None  # e.g. no such commit: ``read`` says so clearly
         if table is None:
@@ -232,10 +252,10 @@ class DeltaOfflineStore:
             return None
         return list(table.file_uris()) or None
 
-    def row_count(self, uri: str, version: int) -> int | None:
+    def row_count(self, location: str, version: int) -> int | None:
         """Rows in commit ``version`` from the log's file statistics (None when unknown)."""
         try:
-            table = self._open(uri, version)
+            table = self._open(location, version)
         except DeltaError:
             return None
         if table is None:
@@ -243,18 +263,18 @@ class DeltaOfflineStore:
         counts = pa.table(table.get_add_actions(flatten=True)).column("num_records")
         return None if counts.null_count else int(pc.sum(counts).as_py() or 0)
 
-    def snapshot(self, uri: str, as_of: int | dt.datetime | None = None) -> DeltaTable | None:
-        table = self._open(uri)
+    def snapshot(self, location: str, as_of: int | dt.datetime | None = None) -> DeltaTable | None:
+        table = self._open(location)
         if table is None or as_of is None:
             return table
-        table.load_as_version(self.version_at(uri, as_of))
+        table.load_as_version(self.version_at(location, as_of))
         return table
 
-    def version_at(self, uri: str, as_of: int | dt.datetime) -> int:
+    def version_at(self, location: str, as_of: int | dt.datetime) -> int:
         """The commit id ``as_of`` names: itself, or the newest commit at or before a time."""
-        commits = self.history(uri)
+        commits = self.history(location)
         if not commits:
-            raise CommitNotFound(f"the offline table at {uri} has no commits yet")
+            raise CommitNotFound(f"the offline table at {self.uri(location)} has no commits yet")
         if isinstance(as_of, dt.datetime):
             # The newest commit at or before as_of; delta-rs would silently return the first
             # commit for an earlier time, but there was no data then.
@@ -264,20 +284,21 @@ class DeltaOfflineStore:
             version = as_of if any(c.commit_id == as_of for c in commits) else None
         if version is None:
             raise CommitNotFound(
-                f"no commit at {as_of!r}: this table has commits {commits[0].commit_id} "
+                f"no commit at {_when(as_of)}: this table has commits {commits[0].commit_id} "
                 f"({commits[0].committed_at.isoformat()}) to {commits[-1].commit_id} "
                 f"({commits[-1].committed_at.isoformat()})"
             )
         return version
 
-    def history(self, uri: str) -> list[CommitInfo]:
-        table = self._open(uri)
+    def history(self, location: str) -> list[CommitInfo]:
+        table = self._open(location)
         if table is None:
             return []
         commits = [_commit_info(entry) for entry in table.history()]
         return sorted(commits, key=lambda c: c.commit_id)
 
-    def delete(self, uri: str) -> None:
+    def delete(self, location: str) -> None:
+        uri = self.uri(location)
         if self.is_local():
             shutil.rmtree(urlparse(uri).path or uri, ignore_errors=True)
             return
@@ -285,6 +306,10 @@ class DeltaOfflineStore:
 
         fs, path = pafs.FileSystem.from_uri(uri)
         fs.delete_dir(path)
+
+
+def _when(as_of: int | dt.datetime) -> str:
+    return as_of.isoformat() if isinstance(as_of, dt.datetime) else str(as_of)
 
 
 def _commit_info(entry: dict[str, Any]) -> CommitInfo:

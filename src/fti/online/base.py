@@ -71,6 +71,13 @@ class OnlineStore(ABC):
     def drop(self, table: str) -> None:
         """Delete the table and its watermark; dropping a missing table is not an error."""
 
+    @property
+    def address(self) -> str:
+        """What the store is and where, for error messages (never a password)."""
+        path = getattr(self, "path", None)
+        kind = type(self).__name__.removesuffix("OnlineStore")
+        return kind if path is None else f"{kind} at {path}"
+
     def with_timeout(self, seconds: float) -> OnlineStore:
         """This store for lookups that must answer within ``seconds``: :meth:`get`,
         :meth:`get_many` and :meth:`multi_get` of the returned store raise

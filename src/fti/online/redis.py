@@ -126,6 +126,14 @@ class RedisOnlineStore(OnlineStore):
         self._client: redis_module.Redis = redis.Redis(connection_pool=self._pool)
         self._write_script = self._client.register_script(_WRITE_LUA)
 
+    @property
+    def address(self) -> str:
+        args = self._pool.connection_kwargs
+        if "path" in args:
+            return f"Redis at unix:{args['path']}"
+        host, port = args.get("host", "localhost"), args.get("port", 6379)
+        return f"Redis at {host}:{port}/{args.get('db', 0)}"
+
     def with_timeout(self, seconds: float) -> OnlineStore:
         with self._lock:
             timed = self._timed.get(seconds)

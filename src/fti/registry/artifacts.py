@@ -98,10 +98,17 @@ class ArtifactStore(ABC):
 
 
 class LocalArtifactStore(ArtifactStore):
-    """Artifacts in a directory: ``<root>/<model>/<uuid>/...``."""
+    """Artifacts in a directory: ``<root>/<model>/<uuid>/...``.
+
+    Locations are relative to the root, so a copied or moved project home (whose root is
+    ``<home>/models``) reads and deletes its own artifacts, never the original's."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+
+    def path(self, uri: str) -> Path:
+        """The directory of a location (an absolute one is taken as it is)."""
+        return self.root / uri
 
     def upload(self, files: Mapping[str, Path], model: str) -> str:
         staging = self.root / ".staging" / uuid.uuid4().hex
@@ -115,10 +122,10 @@ class LocalArtifactStore(ArtifactStore):
             os.replace(staging, final)  # a reader sees all of it or nothing
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return str(final)
+        return final.relative_to(self.root).as_posix()
 
     def download(self, uri: str, names: list[str], destination: Path) -> None:
-        source = Path(uri)
+        source = self.path(uri)
         for name in names:
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +135,7 @@ class LocalArtifactStore(ArtifactStore):
                 continue  # reported by the manifest check, with every other problem
 
     def delete(self, uri: str) -> None:
-        shutil.rmtree(uri, ignore_errors=True)
+        shutil.rmtree(self.path(uri), ignore_errors=True)
 
 
 def open_artifact_store(spec: str) -> ArtifactStore:

@@ -1,0 +1,102 @@
+"""Keeping a feature group's online rows equal to the newest rows of its offline table.
+
+The online store records the offline commit it last applied (its watermark, kept in the same
+store as the rows, so an emptied store shows as one that applied nothing). Delta versions are
+consecutive, so an insert's rows alone are enough only when the watermark is the commit just
+before it; otherwise a write failed, a process died between the two writes, or the store lost
+its data, and the rows are rebuilt from the offline table as of the new commit.
+Newest-event-time-wins makes re-applying the latest state per key idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from fti import _duckdb
+from fti.errors import OnlineWriteFailed
+from fti.offline import DeltaOfflineStore
+from fti.online import OnlineStore
+
+if TYPE_CHECKING:
+    from fti.featurestore.feature_group import FeatureGroup
+
+
+class OnlineSync:
+    """Applies offline commits of online-enabled feature groups to the online store."""
+
+    def __init__(
+        self,
+        offline: DeltaOfflineStore,
+        online: OnlineStore,
+        lock: Callable[[FeatureGroup], AbstractContextManager[None]],
+    ) -> None:
+        self._offline = offline
+        self._online = online
+        self._lock = lock
+
+    def after_commit(self, fg: FeatureGroup, table: pa.Table, commit: int) -> int:
+        """Apply the rows of offline commit ``commit`` (under the group's write lock); returns
+        the keys written. A failure raises :class:`OnlineWriteFailed` and leaves the watermark
+        where it was, so the next insert or :meth:`catch_up` repairs it."""
+        try:
+            applied = self._online.applied_commit(fg._online_table)
+            if (-1 if applied is None else applied) == commit - 1:
+                return self._write(fg, table, commit)
+            return self._write(fg, self._offline.read(fg.location, commit), commit)
+        except Exception as exc:  # any backend failure: the offline commit is already whole
+            raise OnlineWriteFailed(
+                f"{fg.name} v{fg.version}: offline commit {commit} was written and recorded, "
+                f"but the online store ({self._online.address}) failed, so its rows are not "
+                f"online yet ({type(exc).__name__}: {exc}). The online store catches up on "
+                "the group's next insert, or run fg.online_sync() (fti fg sync) once it is "
+                "back.",
+                commit,
+            ) from exc
+
+    def catch_up(self, fg: FeatureGroup, *, full: bool = False) -> int | None:
+        """Bring the online rows to the offline table's latest commit when the watermark is
+        behind it (``full``: drop the online rows and rebuild them whatever the watermark
+        says). Returns the keys written, or None when there was nothing to do."""
+        with self._lock(fg):
+            latest = self._offline.latest_version(fg.location)
+            applied = self._online.applied_commit(fg._online_table)
+            if full:
+                self._online.drop(fg._online_table)
+            elif latest is None or (applied is not None and applied >= latest):
+                return None
+            if latest is None:
+                return 0
+            fg._refresh()
+            return self._write(fg, self._offline.read(fg.location, latest), latest)
+
+    def advance(self, fg: FeatureGroup, before: int | None, after: int | None) -> None:
+        """Move the watermark over a commit that changed no rows (a schema change), so that
+        it does not read as a gap later."""
+        if after is None or self._online.applied_commit(fg._online_table) != before:
+            return
+        self._online.write(fg._online_table, [], [], [], after)
+
+    def _write(self, fg: FeatureGroup, table: pa.Table, commit: int) -> int:
+        latest = _latest_per_key(fg, table)
+        keys, times, values = fg._codec().encode_table(latest)
+        self._online.write(fg._online_table, keys, times, values, commit)
+        return len(keys)
+
+
+def _latest_per_key(fg: FeatureGroup, table: pa.Table) -> pa.Table:
+    if fg.event_time is None:
+        return table  # keys are unique within an insert already
+    keys = ", ".join(f'"{k}"' for k in fg.primary_key)
+    con = _duckdb.connect()
+    try:
+        con.register("batch", table)
+        return con.sql(
+            f"SELECT * FROM batch QUALIFY row_number() OVER (PARTITION BY {keys} "
+            f'ORDER BY "{fg.event_time}" DESC) = 1'
+        ).to_arrow_table()
+    finally:
+        con.close()
