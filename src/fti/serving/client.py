@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fti.errors import DeploymentNotFound, FeatureVectorNotFound, FtiError, InvalidDataError
+from fti import errors
+from fti.errors import FtiError
 
-_ERRORS: dict[str, type[FtiError]] = {
-    "DeploymentNotFound": DeploymentNotFound,
-    "FeatureVectorNotFound": FeatureVectorNotFound,
-    "InvalidDataError": InvalidDataError,
-}
+
+def _error(name: Any, message: str) -> FtiError:
+    """The exception of fti's tree the server named; FtiError for another name or for a
+    class that takes more than a message."""
+    found = getattr(errors, str(name), None)
+    if isinstance(found, type) and issubclass(found, FtiError):
+        try:
+            return found(message)
+        except TypeError:
+            pass
+    return FtiError(message)
 
 
 class Client:
@@ -29,8 +36,7 @@ class Client:
             except ValueError:
                 body = {"detail": response.text}
             detail = body.get("detail", body)
-            error = _ERRORS.get(str(body.get("error")), FtiError)
-            raise error(f"HTTP {response.status_code}: {detail}")
+            raise _error(body.get("error"), f"HTTP {response.status_code}: {detail}")
         return response.json()
 
     def deployments(self) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fti.catalog import DeploymentRecord
-from fti.errors import FtiError, InvalidDataError
+from fti.errors import FeatureVectorNotFound, FtiError, InvalidDataError
 from fti.serving import contract, options, predictor
 from fti.serving.inference_log import InferenceLogger, log_group, row
 from fti.serving.log_process import LogProcess
@@ -221,13 +221,16 @@ class Deployment:
         start = time.perf_counter()
         parts = [contract.split(instance, self._record.schema) for instance in batch]
         steps: dict[str, float] = {}
-        vectors = self._fv.get_feature_vectors(
-            [k for k, _, _ in parts],
-            [p for _, p, _ in parts],
-            [r for _, _, r in parts],
-            details=True,
-            timings=steps,
-        )
+        try:
+            vectors = self._fv.get_feature_vectors(
+                [k for k, _, _ in parts],
+                [p for _, p, _ in parts],
+                [r for _, _, r in parts],
+                details=True,
+                timings=steps,
+            )
+        except FeatureVectorNotFound as exc:
+            raise FeatureVectorNotFound(options.without_online_row(str(exc), self.name)) from exc
         features = time.perf_counter()
         matrix = [v.vector for v in vectors]
         given = PredictorInputs(

@@ -147,6 +147,18 @@ def parse_fallback(given: str | Mapping[str, Any]) -> Fallback:
     return Fallback(missing, timeout, version)
 
 
+def without_online_row(message: str, deployment: str) -> str:
+    """The error of a serving key without an online row, advising the deployment's option
+    (the feature view's message advises its own Python call, which a deployment makes)."""
+    what = message.split("; pass them as", 1)[0]
+    *others, last = [repr(p) for p in MISSING_POLICIES if p != "error"]
+    return (
+        f"{what}; deployment {deployment!r} has fallback 'error': deploy it with "
+        f"fallback={', '.join(others)} or {last} (or fallback={{'missing': ...}}) to answer "
+        "such requests with a degraded prediction"
+    )
+
+
 def fallback_model(model: Model | None, version: int | None) -> Model | None:
     """The fallback model version, checked: another saved version of ``model``, trained from
     the same feature view on the same transformed features, so the deployment's feature

@@ -23,9 +23,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, create_model
 
 import fti
 from fti.errors import (
@@ -37,7 +37,7 @@ from fti.errors import (
     SchemaError,
     TransformationError,
 )
-from fti.serving import contract
+from fti.serving import contract, request_models
 from fti.serving.deployment import Deployment
 from fti.serving.fast import Answer, FastPredict, InstanceCheck
 from fti.serving.metrics import ServingMetrics
@@ -46,26 +46,7 @@ log = logging.getLogger("fti.serving")
 
 MAX_BODY_BYTES = 1 << 20
 MAX_BATCH = 1_000
-_PYTHON = {"integer": int, "number": float, "boolean": bool, "string": str}
 _OIP = {"integer": "INT64", "number": "FP64", "boolean": "BOOL", "string": "BYTES"}
-
-
-def _instance_model(deployment: Deployment) -> type[BaseModel]:
-    """A strict request model from the deployment's schema (unknown fields rejected)."""
-    schema = deployment.schema["input"]
-    fields: dict[str, Any] = {}
-    for name, prop in schema["properties"].items():
-        typ: Any = _PYTHON.get(contract.kind(prop), Any)
-        if name in schema["required"]:
-            fields[name] = (typ, Field(..., description=prop.get("description")))
-        else:  # optional: may be left out, never null
-            fields[name] = (typ, Field(None, description=prop.get("description")))
-    title = "".join(p.capitalize() for p in deployment.name.replace("-", "_").split("_"))
-    return create_model(
-        f"{title}Instance",
-        __config__=ConfigDict(extra="forbid", strict=True),
-        **fields,
-    )
 
 
 class _Errors:
@@ -192,13 +173,28 @@ def create_app(
         return JSONResponse({**_describe(deployments[name]), "schema": deployments[name].schema})
 
     routes = {}
+    forms: dict[str, request_models.Forms] = {}
     for deployment in deployments.values():
-        _add_predict_route(app, deployment, lambda d, i, single: respond(run(d, i, single)))
+        forms[f"/v1/deployments/{deployment.name}/predict"] = request_models.add_predict_route(
+            app, deployment, lambda d, i, single: respond(run(d, i, single))
+        )
         check = InstanceCheck(deployment.schema["input"])
         routes[f"/v1/deployments/{deployment.name}/predict"] = (
             check,
             functools.partial(run, deployment),
         )
+
+    @app.post("/v1/deployments/{name}/predict", include_in_schema=False)
+    def predict_unknown(name: str) -> Response:
+        # after every deployment's own route: reached only by names that are not served
+        return _Errors.response(DeploymentNotFound(f"no deployment {name!r}"), "")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = request_models.field_errors(exc.errors(), exc.body, forms.get(request.url.path))
+        status, body, _ = _Errors.answer(InvalidDataError(request_models.describe(errors)), "")
+        return JSONResponse({**body, "errors": errors}, status_code=status)
+
     app.fast_path = FastPredict(
         functools.partial(FastAPI.__call__, app), routes, MAX_BODY_BYTES, max_batch
     )
@@ -237,7 +233,7 @@ def create_app(
         return JSONResponse({"name": name, "ready": deployments[name].running})
 
     @app.post("/v2/models/{name}/infer")
-    def infer(name: str, body: InferRequest) -> Response:
+    def infer(name: str, body: request_models.InferRequest) -> Response:
         if name not in deployments:
             return _Errors.response(DeploymentNotFound(f"no deployment {name!r}"), "")
         lengths = {len(t.data) for t in body.inputs}
@@ -313,20 +309,6 @@ class ServingApp(FastAPI):
             await self.fast_path(scope, receive, send)
 
 
-class InferTensor(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    shape: list[int]
-    datatype: str
-    data: list[Any]
-
-
-class InferRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str | None = None
-    inputs: list[InferTensor]
-
-
 def _tick(metrics: ServingMetrics, stop: threading.Event) -> None:
     """Every second, this worker's observations and SLO burn rates into its metrics (with
     several workers, ``/metrics`` reads every worker's, not only the one it reached)."""
@@ -365,35 +347,6 @@ def _describe(d: Deployment) -> dict[str, Any]:
         "status": "running" if d.running else "stopped",
         "slo": d.slo,
     }
-
-
-def _add_predict_route(app: FastAPI, deployment: Deployment, run: Any) -> None:
-    """``POST /v1/deployments/{name}/predict`` with typed request models in the OpenAPI: one
-    instance, or ``{"instances": [...]}``."""
-    instance = _instance_model(deployment)
-    batch = create_model(
-        f"{instance.__name__}Batch",
-        __config__=ConfigDict(extra="forbid"),
-        instances=(list[instance], Field(..., min_length=1)),  # type: ignore[valid-type]
-    )
-
-    def predict(body: Any) -> Response:
-        response: Response
-        if isinstance(body, batch):
-            items = body.model_dump(exclude_unset=True)["instances"]
-            response = run(deployment, items, single=False)
-        else:
-            response = run(deployment, [body.model_dump(exclude_unset=True)], single=True)
-        return response
-
-    # the models exist only now: FastAPI reads them from the annotations
-    predict.__annotations__ = {"body": instance | batch, "return": Response}
-
-    app.post(
-        f"/v1/deployments/{deployment.name}/predict",
-        summary=f"Predict with {deployment.name}",
-        operation_id=f"predict_{deployment.name}",
-    )(predict)
 
 
 def app_from_environment() -> FastAPI:
