@@ -222,7 +222,7 @@ def create_app(
                     {"name": n, "datatype": _OIP.get(contract.kind(p), "BYTES"), "shape": [-1]}
                     for n, p in props.items()
                 ],
-                "outputs": [{"name": "prediction", "datatype": "BYTES", "shape": [-1]}],
+                "outputs": [{"name": "prediction", "datatype": _oip_output(d), "shape": [-1]}],
             }
         )
 
@@ -255,7 +255,7 @@ def create_app(
                     {
                         "name": "prediction",
                         "shape": [n],
-                        "datatype": _oip_type(result["predictions"]),
+                        "datatype": _oip_output(deployments[name]),
                         "data": result["predictions"],
                     }
                 ],
@@ -327,14 +327,11 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _oip_type(values: list[Any]) -> str:
-    if all(isinstance(v, bool) for v in values):
-        return "BOOL"
-    if all(isinstance(v, int) for v in values):
-        return "INT64"
-    if all(isinstance(v, int | float) for v in values):
-        return "FP64"
-    return "BYTES"
+def _oip_output(d: Deployment) -> str:
+    """The OIP datatype of a deployment's predictions, from its contract (what the metadata
+    states is what ``infer`` answers; the default predictor casts to the contract's type)."""
+    prediction = d.schema["output"]["properties"].get("prediction", {})
+    return _OIP.get(contract.kind(prediction), "BYTES")
 
 
 def _describe(d: Deployment) -> dict[str, Any]:
