@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from fti import __version__
 from fti.catalog import Catalog
-from fti.errors import ConfigurationError
+from fti.errors import ConfigurationError, ProjectNotFound
 from fti.featurestore import FeatureStore
 from fti.offline import DeltaOfflineStore
 from fti.online import open_online_store
@@ -139,14 +139,47 @@ class Project:
         return f"Project(home={str(self.home)!r}, catalog={self._catalog.dialect})"
 
 
+# What fti writes at the top of a home: any one of them makes the directory a project. The
+# catalog file marks an embedded project; fti.toml one whose catalog is elsewhere (PostgreSQL),
+# and the stores mark a home whose catalog URL came from the environment.
+PROJECT_FILES = ("catalog.sqlite", "fti.toml", "offline", "online.lmdb", "online.sqlite")
+
+
+def _check_home(path: Path, create: bool) -> None:
+    """Refuse to open what is not a project: without ``create``, anything that is not one;
+    with it, a directory already holding other files (a typo'd or wrong path would otherwise
+    become a project among someone's files)."""
+    if path.exists() and not path.is_dir():
+        raise ConfigurationError(f"project home {path} exists and is not a directory")
+    entries = sorted(path.iterdir()) if path.exists() else []
+    if any(e.name in PROJECT_FILES for e in entries):
+        return
+    held = ", ".join(e.name + ("/" if e.is_dir() else "") for e in entries[:8])
+    if len(entries) > 8:
+        held += f" and {len(entries) - 8} more"
+    if entries:
+        raise (ConfigurationError if create else ProjectNotFound)(
+            f"no fti project at {path}: it holds {held} but no catalog.sqlite or fti.toml"
+            + ("; refusing to create a project among these files" if create else "")
+        )
+    if not create:
+        raise ProjectNotFound(
+            f"no fti project at {path}; create one with `fti init {path}` or fti.connect()"
+        )
+
+
 def connect(
     home: str | os.PathLike[str] | None = None,
     *,
     catalog_url: str | None = None,
     offline_root: str | None = None,
     online_store: str | None = None,
+    create: bool = True,
 ) -> Project:
-    """Open the project in ``home`` (default ``$FTI_HOME`` or ``./fti_home``), creating it.
+    """Open the project in ``home`` (default ``$FTI_HOME`` or ``./fti_home``), creating it
+    where there is none (a new or empty directory) unless ``create`` is False, which raises
+    :class:`~fti.errors.ProjectNotFound` instead. A directory holding other files is never
+    made a project (:class:`~fti.errors.ConfigurationError` names what it holds).
 
     ``catalog_url`` is ``sqlite:///...`` (default: a file in the home) or ``postgresql://...``;
     ``offline_root`` a path or URI for the Delta tables (default: ``<home>/offline``);
@@ -154,8 +187,7 @@ def connect(
     """
     path = Path(home if home is not None else os.environ.get("FTI_HOME", DEFAULT_HOME))
     path = path.expanduser().resolve()
-    if path.exists() and not path.is_dir():
-        raise ConfigurationError(f"project home {path} exists and is not a directory")
+    _check_home(path, create)
     path.mkdir(parents=True, exist_ok=True)
     config = _config(path)
 

@@ -52,12 +52,14 @@ def test_fg_show(home: Path) -> None:
         "event time",
         "Commits",
         "MERGE",
-        "Statistics of commit 1",
         "checks",
         "not_null",
         "passed",
     ):
         assert text in out, text
+    # the statistics say which rows they describe: the last commit's, not the table's
+    assert "Statistics of commit 1 (the last commit)" in out
+    assert "They describe the 1 row commit 1 wrote, not the whole table." in out
 
 
 def test_fg_read_latest_as_of_and_online(home: Path) -> None:
@@ -98,8 +100,33 @@ def test_serve_on_a_port_in_use_is_one_clear_line(
         taken.listen()
         port = taken.getsockname()[1]
         result = runner.invoke(
-            app, ["--home", str(home), "serve", "--port", str(port), "--workers", "2"]
+            app,
+            ["--home", str(home), "serve", "--port", str(port), "--workers", "2", "--allow-empty"],
         )
     assert result.exit_code == 1
     assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in result.output
     assert "Traceback" not in result.output
+
+
+def test_as_of_errors_print_the_time_in_iso_format(home: Path) -> None:
+    result = runner.invoke(
+        app, ["--home", str(home), "fg", "read", "cards", "--as-of", "2000-01-01T12:00"]
+    )
+    assert result.exit_code == 1
+    assert "no commit at 2000-01-01T12:00:00+00:00" in result.output
+    assert "datetime.datetime" not in result.output
+
+
+def test_a_long_error_stays_one_line_and_is_printed_as_written(home: Path) -> None:
+    name = "[bold]" + "x" * 120
+    result = runner.invoke(app, ["--home", str(home), "fg", "show", name])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and f"'{name}'" in result.output
+
+
+def test_an_unreachable_catalog_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "fti.toml").write_text('[catalog]\nurl = "postgresql://fti@127.0.0.1:1/nope"\n')
+    result = runner.invoke(app, ["--home", str(tmp_path), "fg", "list"])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and result.output.count("\n") == 1
+    assert "127.0.0.1" in result.output and "Traceback" not in result.output

@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
-from fti.cli import demo, fg, fv, model, serve
-from fti.cli.common import State
+from fti import __version__
+from fti.cli import demo, fg, fv, init, model, serve
+from fti.cli.common import State, console
+from fti.cli.helptext import Group
 
 app = typer.Typer(
     name="fti",
@@ -16,13 +18,21 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
+    cls=Group,
 )
 app.add_typer(fg.app, name="fg")
 app.add_typer(fv.fv_app, name="fv")
 app.add_typer(fv.td_app, name="td")
 app.add_typer(model.app, name="model")
+app.command("init")(init.init)
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"fti {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -33,10 +43,20 @@ def _main(
         typer.Option(
             "--home",
             envvar="FTI_HOME",
-            help="Project directory (default: ./fti_home).",
+            metavar="PATH",
+            help="Project directory (default: ./fti_home; ./fti_demo for fti demo).",
             show_default=False,
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the fti version and exit.",
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = State(home)
 

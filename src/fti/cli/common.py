@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
+from rich.table import Column, Table
 
 from fti.errors import FtiError
 from fti.project import Project, connect
@@ -29,28 +30,30 @@ def fmt(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def table(*headers: str, title: str | None = None, right: Sequence[str] = ()) -> Table:
+    """A table whose cells wrap onto more lines instead of ending in an ellipsis: two names
+    that differ only at their end never print alike, at 80 columns or piped. ``right``:
+    headers of right-aligned (numeric) columns."""
+    columns = [
+        Column(h, overflow="fold", justify="right" if h in right else "left") for h in headers
+    ]
+    return Table(*columns, title=title, title_justify="left")
+
+
 def statistics_table(title: str, stats: dict[str, Any]) -> Table:
-    """Per-feature count, nulls, distinct, min, mean and max of stored statistics."""
-    table = Table(
-        "feature",
-        "count",
-        "nulls",
-        "distinct",
-        "min",
-        "mean",
-        "max",
-        title=f"{title} ({stats['row_count']:,} rows)",
-        title_justify="left",
-    )
+    """Per-feature count, nulls, distinct, min, mean and max of stored statistics (the title
+    says which rows they describe)."""
+    numbers = ("count", "nulls", "distinct", "min", "mean", "max")
+    out = table("feature", *numbers, title=title, right=numbers)
     for name, col in stats["columns"].items():
-        table.add_row(
+        out.add_row(
             name,
             *(
                 fmt(col.get(k))
                 for k in ("count", "null_count", "distinct_count", "min", "mean", "max")
             ),
         )
-    return table
+    return out
 
 
 @dataclass
@@ -58,12 +61,22 @@ class State:
     home: Path | None
 
 
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error as one line (never wrapped, markup in it shown as written)."""
+    errors.print(
+        f"[red]error:[/red] {escape(' '.join(message.split()))}", soft_wrap=True, highlight=False
+    )
+    return typer.Exit(code)
+
+
 @contextlib.contextmanager
-def project(ctx: typer.Context) -> Iterator[Project]:
-    """Open the project; an fti error becomes a one-line message and exit code 1."""
+def project(
+    ctx: typer.Context, create: bool = False, home: Path | None = None
+) -> Iterator[Project]:
+    """Open the project (``home``, default --home): only commands that write may ``create``
+    it, reading never does. An fti error becomes a one-line message and exit code 1."""
     try:
-        with connect(ctx.obj.home) as opened:
+        with connect(home or ctx.obj.home, create=create) as opened:
             yield opened
     except FtiError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
+        raise fail(str(exc)) from exc

@@ -6,10 +6,10 @@ import datetime as dt
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from fti.cli.common import console, errors, fmt, project, statistics_table
+from fti.cli.common import console, fail, fmt, project, statistics_table, table
 from fti.featurestore import FeatureGroup
+from fti.offline import CommitInfo
 
 app = typer.Typer(help="Feature groups: list, show, read.", no_args_is_help=True)
 
@@ -19,11 +19,11 @@ def list_groups(ctx: typer.Context) -> None:
     """List every feature group version with its keys and number of commits."""
     with project(ctx) as opened:
         groups = opened.get_feature_store().get_feature_groups()
-        table = Table(
+        out = table(
             "name", "version", "primary key", "event time", "online", "commits", "description"
         )
         for fg in groups:
-            table.add_row(
+            out.add_row(
                 fg.name,
                 str(fg.version),
                 ", ".join(fg.primary_key),
@@ -32,11 +32,11 @@ def list_groups(ctx: typer.Context) -> None:
                 str(len(fg.commit_details())),
                 fg.description,
             )
-        console.print(table if groups else "No feature groups yet. Try: fti demo")
+        console.print(out if groups else "No feature groups yet.")
 
 
 def _show_schema(fg: FeatureGroup) -> None:
-    table = Table("feature", "type", "role", "description", title="Schema", title_justify="left")
+    out = table("feature", "type", "role", "description", title="Schema")
     for feature in fg.features:
         role = (
             "primary key"
@@ -47,12 +47,12 @@ def _show_schema(fg: FeatureGroup) -> None:
             if feature.name in fg.partition_key
             else ""
         )
-        table.add_row(feature.name, str(feature.type), role, feature.description)
-    console.print(table if fg.features else "Schema: defined by the first insert (none yet)")
+        out.add_row(feature.name, str(feature.type), role, feature.description)
+    console.print(out if fg.features else "Schema: defined by the first insert (none yet)")
 
 
-def _show_commits(fg: FeatureGroup) -> None:
-    table = Table(
+def _show_commits(commits: list[CommitInfo]) -> None:
+    out = table(
         "commit",
         "committed at",
         "operation",
@@ -60,10 +60,10 @@ def _show_commits(fg: FeatureGroup) -> None:
         "updated",
         "client",
         title="Commits",
-        title_justify="left",
+        right=("commit", "inserted", "updated"),
     )
-    for c in fg.commit_details():
-        table.add_row(
+    for c in commits:
+        out.add_row(
             str(c.commit_id),
             fmt(c.committed_at),
             c.operation,
@@ -71,14 +71,24 @@ def _show_commits(fg: FeatureGroup) -> None:
             f"{c.rows_updated:,}",
             c.client or "",
         )
-    console.print(table)
+    console.print(out)
 
 
-def _show_statistics(fg: FeatureGroup) -> None:
+def _show_statistics(fg: FeatureGroup, commits: list[CommitInfo]) -> None:
+    # Statistics are computed per commit, over the rows that commit wrote: say so, since
+    # they do not describe the table as a whole.
     stats = fg.statistics()
     if stats is None:
         return
-    console.print(statistics_table(f"Statistics of commit {stats['commit_id']}", stats))
+    commit, rows = stats["commit_id"], stats["row_count"]
+    last = commits[-1].commit_id if commits else None
+    which = "the last commit" if commit == last else f"the last commit is {last}"
+    console.print(statistics_table(f"Statistics of commit {commit} ({which})", stats))
+    console.print(
+        f"They describe the {rows:,} row{'s' if rows != 1 else ''} commit {commit} wrote, "
+        "not the whole table.",
+        soft_wrap=True,
+    )
 
 
 def _show_validation(fg: FeatureGroup) -> None:
@@ -89,33 +99,27 @@ def _show_validation(fg: FeatureGroup) -> None:
         f"[bold]Expectation suite[/bold] {suite.name} (policy {suite.policy}): "
         + "; ".join(e.describe() for e in suite.expectations)
     )
-    table = Table(
-        "report",
-        "commit",
-        "created at",
-        "result",
-        "ingestion",
-        title="Validation reports",
-        title_justify="left",
-    )
+    out = table("report", "commit", "created at", "result", "ingestion", title="Validation reports")
     for r in fg.validation_reports():
-        table.add_row(
+        out.add_row(
             str(r.id),
             "" if r.commit_id is None else str(r.commit_id),
             fmt(r.created_at),
             "passed" if r.success else "failed",
             r.ingestion,
         )
-    console.print(table)
+    console.print(out)
 
 
 @app.command("show")
 def show(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Feature group name.")],
-    version: Annotated[int | None, typer.Option(help="Version (default: latest).")] = None,
+    version: Annotated[
+        int | None, typer.Option(metavar="N", help="Version (default: latest).")
+    ] = None,
 ) -> None:
-    """Show a feature group: schema, commits, latest statistics, validation."""
+    """Show a feature group: schema, commits, the last commit's statistics, validation."""
     with project(ctx) as opened:
         fg = opened.get_feature_store().get_feature_group(name, version)
         console.print(f"[bold]{fg.name}[/bold] version {fg.version}: {fg.description}")
@@ -123,9 +127,10 @@ def show(
             f"location {fg.location}; online {'enabled' if fg.online_enabled else 'off'};"
             f" created {fmt(fg.created_at)} by {fg.created_by}"
         )
+        commits = fg.commit_details()
         _show_schema(fg)
-        _show_commits(fg)
-        _show_statistics(fg)
+        _show_commits(commits)
+        _show_statistics(fg, commits)
         _show_validation(fg)
 
 
@@ -137,8 +142,7 @@ def _parse_as_of(value: str | None) -> int | dt.datetime | None:
     try:
         when = dt.datetime.fromisoformat(value)
     except ValueError:
-        errors.print(f"[red]error:[/red] --as-of {value!r} is neither a commit id nor an ISO time")
-        raise typer.Exit(2) from None
+        raise fail(f"--as-of {value!r} is neither a commit id nor an ISO time", 2) from None
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
@@ -146,24 +150,30 @@ def _parse_as_of(value: str | None) -> int | dt.datetime | None:
 def read(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Feature group name.")],
-    version: Annotated[int | None, typer.Option(help="Version (default: latest).")] = None,
+    version: Annotated[
+        int | None, typer.Option(metavar="N", help="Version (default: latest).")
+    ] = None,
     as_of: Annotated[
         str | None,
-        typer.Option(help="Commit id, or an ISO time (UTC when no offset is given)."),
+        typer.Option(
+            metavar="COMMIT|TIME",
+            help="A commit id, or an ISO time (UTC when no offset is given).",
+        ),
     ] = None,
-    online: Annotated[bool, typer.Option(help="Read the online store instead.")] = False,
-    limit: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 20,
+    online: Annotated[
+        bool, typer.Option("--online", help="Read the online store instead.")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="Rows to print.")] = 20,
 ) -> None:
     """Print rows of a feature group, optionally as of a commit or time."""
     when = _parse_as_of(as_of)
     with project(ctx) as opened:
         fg = opened.get_feature_store().get_feature_group(name, version)
         data = fg.read(as_of=when, online=online, dataframe_type="arrow")
-        table = Table(
+        out = table(
             *data.column_names,
             title=f"{fg.name} v{fg.version}: {min(limit, data.num_rows)} of {data.num_rows:,} rows",
-            title_justify="left",
         )
         for row in data.slice(0, limit).to_pylist():
-            table.add_row(*(fmt(v) for v in row.values()))
-        console.print(table)
+            out.add_row(*(fmt(v) for v in row.values()))
+        console.print(out)

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.syntax import Syntax
-from rich.table import Table
 
-from fti.cli.common import console, fmt, project, statistics_table
+from fti.cli.common import console, fmt, project, statistics_table, table
+from fti.featurestore import FeatureView
+from fti.transform.mdt import ModelTransform, UdfTransform
 
 fv_app = typer.Typer(help="Feature views: list, show.", no_args_is_help=True)
 td_app = typer.Typer(help="Training datasets: show.", no_args_is_help=True)
@@ -20,9 +21,9 @@ def list_views(ctx: typer.Context) -> None:
     """List every feature view version with its labels and training datasets."""
     with project(ctx) as opened:
         views = opened.get_feature_store().get_feature_views()
-        table = Table("name", "version", "labels", "features", "training datasets", "description")
+        out = table("name", "version", "labels", "features", "training datasets", "description")
         for fv in views:
-            table.add_row(
+            out.add_row(
                 fv.name,
                 str(fv.version),
                 ", ".join(fv.labels),
@@ -30,34 +31,58 @@ def list_views(ctx: typer.Context) -> None:
                 ", ".join(str(td.version) for td in fv.get_training_datasets()),
                 fv.description,
             )
-        console.print(table if views else "No feature views yet.")
+        console.print(out if views else "No feature views yet.")
+
+
+def _fitted(transform: ModelTransform) -> bool:
+    """Whether a model-dependent transformation learns from the train split of each training
+    dataset: a UDF when it reads training statistics, a built-in unless it is fixed."""
+    if isinstance(transform, UdfTransform):
+        return transform.udf.wants_statistics
+    return transform.name not in ("log_transform", "constant_imputer")
+
+
+def _show_transformations(fv: FeatureView) -> None:
+    out = table(
+        "transformation",
+        "kind",
+        "input features",
+        "fitted per training dataset",
+        title="Transformations (model-dependent in the order they apply; on-demand at insert "
+        "and at request time)",
+    )
+    for t in fv.transformation_functions:
+        out.add_row(t.name, "model-dependent", ", ".join(t.inputs), "yes" if _fitted(t) else "no")
+    for node in fv.query.nodes():
+        for udf in node.group.transformation_functions:
+            kind = f"on-demand ({node.group.name} v{node.group.version})"
+            out.add_row(udf.name, kind, ", ".join(udf.inputs), "-")
+    console.print(out if out.row_count else "Transformations: none")
 
 
 @fv_app.command("show")
 def show_view(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Feature view name.")],
-    version: Annotated[int | None, typer.Option(help="Version (default: latest).")] = None,
+    version: Annotated[
+        int | None, typer.Option(metavar="N", help="Version (default: latest).")
+    ] = None,
 ) -> None:
-    """Show a feature view: its query (as SQL), features in order, training datasets."""
+    """Show a feature view: its query (as SQL), features in order, transformations, training
+    datasets."""
     with project(ctx) as opened:
         fv = opened.get_feature_store().get_feature_view(name, version)
         console.print(f"[bold]{fv.name}[/bold] version {fv.version}: {fv.description}")
         console.print(Syntax(fv.query.to_string(), "sql", word_wrap=True))
         kinds = {f"{n.group.name} v{n.group.version}": n.kind for n in fv.query.nodes()}
         console.print("joins: " + ", ".join(f"{g} ({k})" for g, k in kinds.items()))
-        table = Table("feature", "type", "from", "role", title="Features", title_justify="left")
+        features = table("feature", "type", "from", "role", title="Features")
         for f in fv.features:
-            table.add_row(f["name"], f["type"], f"{f['group']} v{f['group_version']}", f["role"])
-        console.print(table)
-        datasets = Table(
-            "version",
-            "created",
-            "window",
-            "split",
-            "commits",
-            title="Training datasets",
-            title_justify="left",
+            features.add_row(f["name"], f["type"], f"{f['group']} v{f['group_version']}", f["role"])
+        console.print(features)
+        _show_transformations(fv)
+        datasets = table(
+            "version", "created", "window", "split", "commits", title="Training datasets"
         )
         for td in fv.get_training_datasets():
             spec = td.spec
@@ -77,7 +102,9 @@ def show_dataset(
     ctx: typer.Context,
     feature_view: Annotated[str, typer.Argument(help="Feature view name.")],
     version: Annotated[int, typer.Argument(help="Training dataset version.")],
-    fv_version: Annotated[int | None, typer.Option(help="Feature view version (latest).")] = None,
+    fv_version: Annotated[
+        int | None, typer.Option(metavar="N", help="Feature view version (default: latest).")
+    ] = None,
 ) -> None:
     """Show a training dataset: specification, pinned commits and statistics."""
     with project(ctx) as opened:
@@ -93,4 +120,5 @@ def show_dataset(
             console.print(f"files: {td.location} ({td.data_format})")
         stats = td.statistics
         if stats:
-            console.print(statistics_table("Statistics of the train split", stats))
+            title = f"Statistics of the train split ({stats['row_count']:,} rows)"
+            console.print(statistics_table(title, stats))

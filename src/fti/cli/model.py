@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 from rich.markdown import Markdown
-from rich.table import Table
 
-from fti.cli.common import console, fmt, project
+from fti.cli.common import console, fmt, project, table
 
 app = typer.Typer(help="Models in the registry: list, show, alias.", no_args_is_help=True)
 
@@ -20,12 +19,12 @@ def list_models(ctx: typer.Context) -> None:
     with project(ctx) as opened:
         mr = opened.get_model_registry()
         models = mr.list_models()
-        table = Table("name", "version", "flavor", "metrics", "aliases", "trained on", "created")
+        out = table("name", "version", "flavor", "metrics", "aliases", "trained on", "created")
         for m in models:
             lineage = m.lineage()
             fv, td = lineage["feature_view"], lineage["training_dataset"]
             trained = f"{fv['name']} v{fv['version']} / td {td['version']}" if fv and td else ""
-            table.add_row(
+            out.add_row(
                 m.name,
                 str(m.version),
                 m.flavor,
@@ -34,15 +33,19 @@ def list_models(ctx: typer.Context) -> None:
                 trained,
                 fmt(m.created_at),
             )
-        console.print(table if models else "No models yet.")
+        console.print(out if models else "No models yet.")
 
 
 @app.command("show")
 def show_model(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Model name.")],
-    version: Annotated[int | None, typer.Option(help="Version (default: latest).")] = None,
-    alias: Annotated[str | None, typer.Option(help="An alias such as production.")] = None,
+    version: Annotated[
+        int | None, typer.Option(metavar="N", help="Version (default: latest).")
+    ] = None,
+    alias: Annotated[
+        str | None, typer.Option(metavar="ALIAS", help="An alias such as production.")
+    ] = None,
 ) -> None:
     """Show a model version: metrics, aliases, lineage (feature view, feature groups and the
     commits read, training dataset, code, environment) and its model card."""
@@ -65,7 +68,8 @@ def set_alias(
     version: Annotated[int, typer.Argument(help="The version the alias should point at.")],
     alias: Annotated[str, typer.Argument(help="Alias, e.g. production or staging.")],
     approved_by: Annotated[
-        str | None, typer.Option(help="Approver (required for aliases under approval).")
+        str | None,
+        typer.Option(metavar="NAME", help="Approver (required for aliases under approval)."),
     ] = None,
 ) -> None:
     """Move ALIAS of model NAME to VERSION (the move is recorded in the alias history)."""
