@@ -16,19 +16,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fti import _duckdb, builtins
+from fti.demo import ownership
 from fti.demo.data import CreditCardData, generate
 from fti.featurestore import FeatureGroup, FeatureStore
 from fti.featurestore.serving import FeatureVector
 from fti.project import Project
 from fti.validation import ExpectationSuite, expect
-
-DEMO_GROUPS = (
-    "card_features",
-    "merchant_features",
-    "transactions",
-    "cc_fraud_predictions",
-    "cc_fraud_inference_log",
-)
 
 
 @dataclass
@@ -88,23 +81,6 @@ def _card_suite() -> ExpectationSuite:
 
 
 def _create_groups(fs: FeatureStore) -> dict[str, FeatureGroup]:
-    # The demo owns these names: start afresh (deployments, models, views, then groups).
-    project = fs._project
-    serving = project.get_model_serving()
-    for deployment in serving.get_deployments():
-        if deployment.name == "cc_fraud":
-            serving.delete_deployment(deployment.name)
-    registry = project.get_model_registry()
-    for model in registry.list_models():
-        if model.name == "cc_fraud":
-            for alias in model.aliases:
-                registry.delete_alias(model.name, alias)
-            model.delete()
-    for fv in fs.get_feature_views("cc_fraud"):
-        fv.delete(force=True)
-    for name in DEMO_GROUPS:
-        for fg in fs.get_feature_groups(name):
-            fg.delete()
     return {
         "card_features": fs.create_feature_group(
             "card_features",
@@ -146,13 +122,19 @@ def run_feature_pipeline(
     scale: float = 0.1,
     seed: int = 42,
     on_step: Callable[[str], None] = lambda _: None,
+    reset: bool = False,
 ) -> DemoReport:
-    """Generate the data, insert it, then correct some rows late and show time travel."""
+    """Generate the data, insert it, then correct some rows late and show time travel.
+
+    The demo's objects of an earlier run are replaced; objects with its names that it did
+    not create make it stop (having written nothing) unless ``reset`` deletes them."""
     fs = project.get_feature_store()
+    ownership.clear(project, reset)
     report = DemoReport(scale=scale)
     on_step(f"generating credit-card data at scale {scale}")
     data = generate(scale=scale, seed=seed)
     groups = _create_groups(fs)
+    ownership.remember(project)
     for name, table in (
         ("card_features", data.card_features),
         ("merchant_features", data.merchant_features),
@@ -163,6 +145,7 @@ def run_feature_pipeline(
 
     on_step("creating feature view cc_fraud and a train/test split (point-in-time joins)")
     report.training, split = _training_data(fs, groups)
+    ownership.remember(project)
 
     # A late correction: the newest snapshot of a few cards is recomputed and re-inserted
     # with the same event time. It replaces those rows in a new commit; commit 0 is unchanged.

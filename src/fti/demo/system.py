@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fti.demo import ownership
 from fti.demo.data import CreditCardData
 from fti.errors import MissingDependencyError
 from fti.project import Project
@@ -86,6 +87,7 @@ def run_system(
         input_example=x_train.head(3),
     ).save(model)
     registered.set_alias("production")
+    ownership.remember(project)
 
     on_step("batch inference pipeline: scoring the last day's transactions")
     start = time.perf_counter()
@@ -119,6 +121,7 @@ def run_system(
         ),
         progress=False,
     )
+    ownership.remember(project)
     batch_seconds = time.perf_counter() - start
 
     on_step("online inference pipeline: deploying cc_fraud and serving it over HTTP")
@@ -132,7 +135,9 @@ def run_system(
         url="",
     )
     scoring.deploy("cc_fraud")
+    ownership.remember(project)
     _serve_and_ask(project, data, report)
+    ownership.remember(project)  # the inference log's feature group
     return report
 
 
