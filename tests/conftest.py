@@ -8,7 +8,9 @@ never pass without having exercised them.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlparse
@@ -45,6 +47,56 @@ def _require(url: str, default_port: int, what: str) -> None:
 def redis_url() -> str:
     _require(REDIS_URL, 6379, "redis")
     return REDIS_URL
+
+
+_NO_DISK = ("--save", "", "--appendonly", "no")
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, keeping nothing on disk: stopping and
+    starting it again gives an empty store, as a restart without persistence does. The shared
+    service is never stopped or flushed."""
+
+    def __init__(self, executable: str, port: int) -> None:
+        self.executable, self.port = executable, port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [*(self.executable, "--port", str(self.port), "--bind", "127.0.0.1"), *_NO_DISK],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        assert self._process.stdout is not None
+        for line in self._process.stdout:  # its own word that it listens, not a sleep
+            if b"Ready to accept connections" in line:
+                return
+        pytest.fail(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.communicate(timeout=30)  # reaps it and closes its pipe
+            self._process = None
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    executable = shutil.which("redis-server")
+    if executable is None:
+        if os.environ.get("FTI_REQUIRE_SERVICES") == "1":
+            pytest.fail("FTI_REQUIRE_SERVICES=1 but redis-server is not installed")
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = PrivateRedis(executable, port)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

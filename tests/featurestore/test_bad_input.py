@@ -48,6 +48,11 @@ BAD_INPUTS = {
         fti.SchemaError,
         r"column 'cc_num' is missing",
     ),
+    "missing feature column": (
+        pa.table({"cc_num": [2], "event_ts": utc([T0])}),
+        fti.SchemaError,
+        r"column\(s\) \['spend'\] are missing; nothing was written.*allow_missing_columns=True",
+    ),
     "missing event time": (
         pa.table({"cc_num": [2], "spend": [1.0]}),
         fti.SchemaError,
@@ -160,3 +165,26 @@ def test_bad_definitions(fs: fti.FeatureStore) -> None:
     with pytest.raises(fti.SchemaError, match="unknown type 'integer'"):
         fti.Feature("k", "integer")
     assert fs.get_feature_groups() == []
+
+
+def test_a_missing_column_is_filled_only_when_the_insert_says_so(fg: fti.FeatureGroup) -> None:
+    fg.append_features([fti.Feature("note", pa.string()), fti.Feature("level", pa.int32())])
+    rows = pa.table({"cc_num": [2], "event_ts": utc([T0])})
+    with pytest.raises(fti.SchemaError, match=r"\['spend', 'note', 'level'\] are missing"):
+        fg.insert(rows)
+    with pytest.raises(fti.SchemaError, match=r"\['spend', 'level'\] are missing"):
+        fg.insert(rows, defaults={"note": "n/a"})
+    with pytest.raises(fti.SchemaError, match=r"default 'high' of 'level' is not a int32"):
+        fg.insert(rows, defaults={"level": "high"}, allow_missing_columns=True)
+    with pytest.raises(fti.SchemaError, match=r"defaults name unknown column\(s\) \['nope'\]"):
+        fg.insert(rows, defaults={"nope": 1}, allow_missing_columns=True)
+    assert [c.commit_id for c in fg.commit_details()] == [0, 1]  # 1: the appended features
+    result = fg.insert(rows, defaults={"note": "n/a", "level": 3}, allow_missing_columns=True)
+    assert result is not None
+    assert result.filled_columns == {"spend": None, "note": "n/a", "level": 3}
+    stored = fg.read(dataframe_type="arrow").sort_by("cc_num").to_pylist()[-1]
+    assert (stored["spend"], stored["note"], stored["level"]) == (None, "n/a", 3)
+    complete = fg.insert(
+        pa.table({"cc_num": [3], "event_ts": utc([T0]), "spend": [1.0]}), allow_missing_columns=True
+    )
+    assert complete is not None and complete.filled_columns == {"note": None, "level": None}

@@ -180,7 +180,9 @@ def test_append_nullable_feature_in_place(fs: fti.FeatureStore) -> None:
     fg.insert(cards([1], [0], [1.0]))
     fg.append_features([fti.Feature("country", "string", "issuing country")])
     fg.insert(cards([2], [0], [2.0]).append_column("country", pa.array(["NL"])))
-    fg.insert(cards([3], [0], [3.0]))  # the new feature may be omitted: null
+    with pytest.raises(fti.SchemaError, match=r"\['country'\] are missing"):
+        fg.insert(cards([3], [0], [3.0]))
+    fg.insert(cards([3], [0], [3.0]), allow_missing_columns=True)  # omitted on purpose: null
     rows = fg.read(dataframe_type="arrow").sort_by("cc_num")
     assert rows.column("country").to_pylist() == [None, "NL", None]
     assert fg.read(as_of=0, dataframe_type="arrow").column_names == ["cc_num", "event_ts", "spend"]

@@ -144,7 +144,7 @@ def test_another_process_runs_the_recorded_code(fs: fti.FeatureStore, tmp_path: 
         t = pa.table({{"tx_id": [9], "event_ts": pa.array([dt.datetime(2030, 1, 1,
             tzinfo=dt.UTC)], pa.timestamp("us", tz="UTC")), "amount": [9.0],
             "avg_amount": [3.0], "opened_ts": pa.array([None], pa.timestamp("us", tz="UTC"))}})
-        fg.insert(t.drop_columns(["opened_ts"]))
+        fg.insert(t.drop_columns(["opened_ts"]), allow_missing_columns=True)
         print(fg.read(dataframe_type="arrow").sort_by("tx_id").column("amount_ratio"))
         """
     )

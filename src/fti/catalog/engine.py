@@ -19,7 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from fti.errors import ConfigurationError, FtiError
+from fti.errors import BackendUnavailable, ConfigurationError, FtiError
 
 _MIGRATIONS = str(Path(__file__).parent / "migrations")
 # Any constant works; it only has to be the same in every fti process.
@@ -28,6 +28,8 @@ _PG_MIGRATION_LOCK = 0x0F71_CA7A
 WRITE_OPTION = "fti_write"
 # Tries at a version number before giving up: each lost race means another writer committed.
 VERSION_ATTEMPTS = 20
+# Seconds a PostgreSQL connection attempt may take before the catalog is called unreachable.
+CONNECT_TIMEOUT_S = 10
 
 
 def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -65,13 +67,33 @@ def create_engine(url: str) -> sa.Engine:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         try:
-            return sa.create_engine(parsed, pool_pre_ping=True)
+            engine = sa.create_engine(
+                parsed,
+                pool_pre_ping=True,
+                connect_args={"connect_timeout": CONNECT_TIMEOUT_S},  # a bounded wait
+            )
         except ModuleNotFoundError as exc:
             from fti.errors import MissingDependencyError
 
             raise MissingDependencyError("psycopg", "postgres", "The PostgreSQL catalog") from exc
+        sa.event.listen(engine, "handle_error", _on_unreachable)
+        return engine
     raise ConfigurationError(
         f"unsupported catalog URL {url!r}: use sqlite:///path or postgresql://user@host/db"
+    )
+
+
+def _on_unreachable(context: sa.engine.ExceptionContext) -> BackendUnavailable | None:
+    """A server that cannot be reached (or dropped the connection) becomes one fti error
+    naming it; SQL errors (constraints, serialization) stay as they are for their callers."""
+    if context.connection is not None and not context.is_disconnect:
+        return None
+    engine = context.engine
+    address = "?" if engine is None else engine.url.render_as_string(hide_password=True)
+    reason = str(context.original_exception).strip().splitlines() or ["no reason given"]
+    return BackendUnavailable(
+        f"the catalog database at {address} is unreachable ({reason[0]}); this call's catalog "
+        "reads and writes did not happen (a transaction is never half committed)"
     )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ import pyarrow as pa
 from fti import _frames, _progress
 from fti.catalog import FeatureGroupRecord, StoredReport
 from fti.errors import (
+    BackendUnavailable,
     CommitNotFound,
     FtiError,
     InvalidDataError,
@@ -50,6 +52,8 @@ class InsertResult:
     rows_updated: int
     validation_report: ValidationReport | None
     online_rows: int
+    # columns the data lacked and what filled them (None: null), when the insert allowed it
+    filled_columns: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class FeatureGroup:
@@ -138,11 +142,20 @@ class FeatureGroup:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def insert(self, data: Any, *, progress: bool | None = None) -> InsertResult | None:
+    def insert(
+        self,
+        data: Any,
+        *,
+        defaults: Mapping[str, Any] | None = None,
+        allow_missing_columns: bool = False,
+        progress: bool | None = None,
+    ) -> InsertResult | None:
         """Upsert rows (pandas, Polars or Arrow) as one atomic commit; None if ``data`` is empty.
 
         Rows with the primary key and event time of a stored row replace it. Bad input, a schema
-        mismatch or a failed strict expectation raise before anything is written.
+        mismatch or a failed strict expectation raise before anything is written. A feature
+        column the data lacks is an error unless ``defaults`` gives its value or
+        ``allow_missing_columns`` lets it be null; the result's ``filled_columns`` says which.
         """
         table = ingest.to_arrow(data)
         if table.num_rows == 0:
@@ -170,7 +183,7 @@ class FeatureGroup:
                 raise self._missing_table()
             stored_schema = self.schema or self._fs._offline_schema(self)
             schema = stored_schema or self._infer_schema(table)
-            table = conform(table, schema)
+            table, filled = conform(table, schema, defaults, allow_missing_columns)
             if not self._keys_unique:
                 ingest.check_keys(table, self.primary_key, self.event_time)
             report = self._validate(table)
@@ -195,19 +208,26 @@ class FeatureGroup:
                 steps.step("computing statistics")
                 stats = None if stats_job is None else stats_job.result()
             steps.step("recording commit")
-            if record.arrow_schema is None:
-                self._store_schema(schema)
-            if input_types:
-                self._record = self._fs._catalog.update_feature_group(
-                    self.id, self._record.revision, {"transformation_functions": input_types}
+            try:
+                if record.arrow_schema is None:
+                    self._store_schema(schema)
+                if input_types:
+                    self._record = self._fs._catalog.update_feature_group(
+                        self.id, self._record.revision, {"transformation_functions": input_types}
+                    )
+                self._fs._catalog.record_commit(
+                    self.id,
+                    result.version,
+                    stats,
+                    None if report is None else report.to_dict(),
+                    report_success=report is None or report.success,
                 )
-            self._fs._catalog.record_commit(
-                self.id,
-                result.version,
-                stats,
-                None if report is None else report.to_dict(),
-                report_success=report is None or report.success,
-            )
+            except BackendUnavailable as exc:
+                raise BackendUnavailable(
+                    f"{self.name} v{self.version}: offline commit {result.version} was written, "
+                    f"but the catalog did not record it, so its statistics and validation "
+                    f"report are missing and its rows are not online yet: {exc}"
+                ) from exc
             online_rows = 0
             if self.online_enabled:
                 steps.step("writing online")
@@ -217,7 +237,7 @@ class FeatureGroup:
                     self._fs._caught_up.discard(self.id)
                     raise
         return InsertResult(
-            result.version, result.rows_inserted, result.rows_updated, report, online_rows
+            result.version, result.rows_inserted, result.rows_updated, report, online_rows, filled
         )
 
     def _infer_schema(self, table: pa.Table) -> pa.Schema:

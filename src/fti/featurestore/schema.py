@@ -125,11 +125,18 @@ def _castable(source: pa.DataType, target: pa.DataType) -> bool:
     return False
 
 
-def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """Cast ``table`` (already normalized) to ``schema``: same columns, order and types.
+def conform(
+    table: pa.Table,
+    schema: pa.Schema,
+    defaults: Mapping[str, Any] | None = None,
+    allow_missing: bool = False,
+) -> tuple[pa.Table, dict[str, Any]]:
+    """Cast ``table`` (already normalized) to ``schema``: same columns, order and types; also
+    returns the columns that were missing and what filled them.
 
-    Missing nullable columns are filled with nulls; unknown columns and incompatible types are
-    a :class:`SchemaError` that says how to evolve the schema instead.
+    A missing column is an error unless ``defaults`` gives its value or ``allow_missing`` lets
+    nullable ones be null: a forgotten column must not become nulls silently. Unknown columns
+    and incompatible types are a :class:`SchemaError` that says how to evolve the schema.
     """
     unknown = [c for c in table.column_names if schema.get_field_index(c) < 0]
     if unknown:
@@ -137,12 +144,25 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
             f"unknown column(s) {unknown}: the feature group has {schema.names}. Append a "
             "nullable feature in place with fg.append_features([...]), or create a new version"
         )
+    defaults = dict(defaults or {})
+    strays = [c for c in defaults if schema.get_field_index(c) < 0]
+    if strays:
+        raise SchemaError(f"defaults name unknown column(s) {strays}: the group has {schema.names}")
+    missing = [f for f in schema if f.name not in table.column_names]
+    required = [f.name for f in missing if not f.nullable]
+    if required:
+        raise SchemaError(f"column {required[0]!r} is missing and required (key or event time)")
+    unfilled = [f.name for f in missing if f.name not in defaults]
+    if unfilled and not allow_missing:
+        raise SchemaError(
+            f"column(s) {unfilled} are missing; nothing was written. Pass them, give values "
+            "with defaults={name: value}, or allow_missing_columns=True to store nulls"
+        )
+    filled = {f.name: defaults.get(f.name) for f in missing}
     columns = []
     for field in schema:
         if field.name not in table.column_names:
-            if not field.nullable:
-                raise SchemaError(f"column {field.name!r} is missing and required")
-            columns.append(pa.nulls(table.num_rows, field.type))
+            columns.append(_filled(field, filled[field.name], table.num_rows))
             continue
         column = table.column(field.name)
         if column.type != field.type:
@@ -158,4 +178,14 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
                     f"column {field.name!r} cannot be stored as {field.type}: {exc}"
                 ) from exc
         columns.append(column)
-    return pa.Table.from_arrays(columns, schema=schema)
+    return pa.Table.from_arrays(columns, schema=schema), filled
+
+
+def _filled(field: pa.Field, value: Any, rows: int) -> pa.Array:
+    if value is None:
+        return pa.nulls(rows, field.type)
+    try:
+        return pa.repeat(pa.scalar(value, field.type), rows)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
+        message = f"default {value!r} of {field.name!r} is not a {field.type}: {exc}"
+        raise SchemaError(message) from exc
