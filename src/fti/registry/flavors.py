@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,9 @@ class Flavor:
     extra: str
     save: Callable[[Any, Path], dict[str, Any]]
     load: Callable[[Path, dict[str, Any]], Any]
+    # endings of the files ``load`` reads with nothing more than the file's name (XGBoost's
+    # needs the estimator class recorded when an object is saved)
+    files: tuple[str, ...] = ()
 
     def require(self) -> None:
         if self.module is None:
@@ -130,11 +133,17 @@ class Flavor:
 FLAVORS = {
     f.name: f
     for f in (
-        Flavor("python", None, "", _save_pickle, _load_pickle),
-        Flavor("sklearn", "sklearn", "sklearn", _save_joblib, _load_joblib),
+        Flavor("python", None, "", _save_pickle, _load_pickle, (".pkl", ".pickle")),
+        Flavor("sklearn", "sklearn", "sklearn", _save_joblib, _load_joblib, (".joblib", ".pkl")),
         Flavor("xgboost", "xgboost", "xgboost", _save_xgboost, _load_xgboost),
-        Flavor("lightgbm", "lightgbm", "lightgbm", _save_lightgbm, _load_lightgbm),
-        Flavor("onnx", "onnx", "onnx", _save_onnx, _load_onnx),
-        Flavor("torch", "torch", "torch", _save_torch, _load_torch),
+        Flavor("lightgbm", "lightgbm", "lightgbm", _save_lightgbm, _load_lightgbm, (".txt",)),
+        Flavor("onnx", "onnx", "onnx", _save_onnx, _load_onnx, (".onnx",)),
+        Flavor("torch", "torch", "torch", _save_torch, _load_torch, (".pt", ".pth")),
     )
 }
+
+
+def model_files(flavor: str, names: Iterable[str]) -> list[str]:
+    """The files among ``names`` (of a version saved from a path) that ``flavor`` can load."""
+    endings = FLAVORS[flavor].files
+    return sorted(n for n in names if endings and n.lower().endswith(endings))

@@ -13,7 +13,7 @@ from fti.catalog import ModelVersionRecord
 from fti.errors import FtiError, SchemaError
 from fti.registry import artifacts
 from fti.registry.environment import code_version, environment
-from fti.registry.flavors import FLAVORS
+from fti.registry.flavors import FLAVORS, model_files
 
 if TYPE_CHECKING:
     from fti.featurestore import FeatureView
@@ -158,13 +158,17 @@ class Model:
 
     def load(self) -> Any:
         """The model object, read by its flavor (see :mod:`fti.registry.flavors`); for a
-        version saved from a path, the flavor's file if it holds one, else the directory."""
+        version saved from a path, the flavor's model file if it holds exactly one (known by
+        its ending), else the directory."""
         record = self._saved_record()
         flavor = FLAVORS[record.flavor]
         flavor.require()
         saved = record.manifest["saved"]
         if saved["kind"] != "object":
-            return self.download()
+            found = model_files(record.flavor, record.manifest["files"])
+            if len(found) != 1:  # which file is the model is for a custom predictor to say
+                return self.download()
+            saved = {"file": found[0]}
         with tempfile.TemporaryDirectory(prefix="fti-load-") as tmp:  # read fully, then gone
             return flavor.load(self.download(tmp), saved)
 

@@ -394,6 +394,10 @@ class ModelServing:
         limits = options.parse_resources(resources)
         targets = options.parse_slo(slo)
         fallback_model = options.fallback_model(model, chosen.model_version)
+        if predictor_class is None:
+            for served in (model, fallback_model):
+                if served is not None:
+                    predictor.check_model_files(served)
         td = model.training_dataset_version if model else fv.last_training_dataset_version
         fv.init_serving(td, missing=chosen.missing)
         serving = fv.serving_schema

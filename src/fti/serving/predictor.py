@@ -14,6 +14,10 @@ custom predictor is a class written like this and passed as ``deploy(predictor=M
 ``feature_names``; ``frame()`` as a pandas DataFrame), the ``untransformed`` features and the
 raw request ``instances``; ``predict`` returns one prediction per instance. The class's source
 is stored with the deployment version (by sha256), so every process runs the same code.
+
+A model saved from a directory is loaded from the flavor's one model file in it; when it holds
+none or several, ``context.model`` is the directory, for a custom predictor to read (the
+default predictor refuses it when deployed).
 """
 
 from __future__ import annotations
@@ -24,13 +28,17 @@ import linecache
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fti.errors import FtiError
+from fti.registry.flavors import FLAVORS, model_files
 from fti.serving import contract
 from fti.serving.runtime import compile_model
+
+if TYPE_CHECKING:
+    from fti.registry import Model
 
 
 @dataclass
@@ -70,6 +78,13 @@ class DefaultPredictor:
 
     def __init__(self, context: PredictorContext) -> None:
         self.model = context.model
+        if self.model is not None and not callable(getattr(self.model, "predict", None)):
+            # refused when the deployment starts, not with a 500 on every request
+            raise FtiError(
+                f"deployment {context.deployment!r}: model version {context.model_version} "
+                f"loads as a {type(self.model).__name__}, which has no predict method; deploy "
+                "it with predictor=<a class that calls it> (see fti.serving.predictor)"
+            )
         threads = int(context.resources.get("model_threads", 1))
         self._compiled = None
         if self.model is not None:
@@ -96,6 +111,34 @@ class DefaultPredictor:
         if cast is None:
             return [v.item() if hasattr(v, "item") else v for v in values]
         return [v if v is None else cast(v) for v in values]
+
+
+def check_model_files(model: Model) -> None:
+    """Refuse (at deploy) a model saved from a directory that the default predictor cannot
+    serve: it loads the flavor's one model file in it, and with none or several it would get
+    the directory itself."""
+    record = model._saved_record()
+    if record.manifest["saved"]["kind"] == "object":
+        return
+    names = sorted(record.manifest["files"])
+    found = model_files(record.flavor, names)
+    if len(found) == 1:
+        return
+    endings = " or ".join(FLAVORS[record.flavor].files)
+    shown = ", ".join(repr(n) for n in (found or names)[:10])
+    what = f"holds several model files ({shown})" if found else f"holds {shown}"
+    needs = (
+        f"exactly one {record.flavor} model file in it (ending {endings}). Save the model "
+        "object instead (model.save(obj)), keep one model file in the directory"
+        if endings
+        else f"the {record.flavor} model saved as an object. Save the model object instead "
+        "(model.save(obj))"
+    )
+    raise FtiError(
+        f"model {model.name!r} version {model.version} was saved from a directory that {what}; "
+        f"the default predictor needs {needs}, or deploy with predictor=<a class that reads "
+        "the directory, given as context.model>"
+    )
 
 
 def reference(cls: type) -> dict[str, Any]:
