@@ -37,7 +37,7 @@ from fti.errors import (
     SchemaError,
     TransformationError,
 )
-from fti.serving import contract, request_models
+from fti.serving import contract, docs_ui, request_models
 from fti.serving.deployment import Deployment
 from fti.serving.fast import Answer, FastPredict, InstanceCheck
 from fti.serving.metrics import ServingMetrics
@@ -125,7 +125,14 @@ def create_app(
             for d in deployments.values():
                 d.stop()  # drains the inference log
 
-    app = ServingApp(title="fti serving", version=fti.__version__, lifespan=lifespan)
+    app = ServingApp(
+        title="fti serving",
+        version=fti.__version__,
+        lifespan=lifespan,
+        docs_url=None,  # served from the package's files by add_docs
+        redoc_url=None,
+    )
+    docs_ui.add_docs(app)
 
     def run(deployment: Deployment, instances: list[dict[str, Any]], single: bool) -> Answer:
         """Predict and answer: (status, JSON body, headers); errors become 4xx/5xx here."""
