@@ -34,6 +34,7 @@ WRITER = textwrap.dedent(
             keys = list(range(KEYS)) * (2 if i else 1)
             secs = [i] * KEYS + ([i - 1] * KEYS if i else [])
             fg.insert(cards(keys, secs, [float(s) for s in secs]))
+            print(i, flush=True)  # the test kills only once it has seen commits land
     """
 )
 
@@ -80,13 +81,21 @@ def test_sigkill_during_inserts_leaves_whole_commits(tmp_path: Path) -> None:
             proc = subprocess.Popen(
                 [sys.executable, "-c", WRITER, str(home), str(done), str(KEYS)],
                 cwd=root,
+                stdout=subprocess.PIPE,
                 stderr=stderr,
             )
-            time.sleep(rng.uniform(1.5, 3.0))
+            assert proc.stdout is not None
+            # a signal, not a sleep: however slow the machine, the writer has committed
+            # `wanted` inserts and is inside the next one (or between two) when killed
+            wanted = rng.randint(1, 6)
+            seen = [line for _, line in zip(range(wanted), proc.stdout, strict=False)]
+            # where in the following inserts the kill lands; not a wait for anything
+            time.sleep(rng.uniform(0, 0.3))
             alive = proc.poll() is None
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-        assert alive, log.read_text()
+            proc.stdout.close()
+        assert alive and len(seen) == wanted, log.read_text()
         done = check_consistent(home)
     assert done > 0
 

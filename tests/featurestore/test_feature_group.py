@@ -319,3 +319,18 @@ def test_later_batches_append_and_overlapping_ones_merge(fs: fti.FeatureStore) -
     fg.insert(cards([1], [10], [7.0]))  # same key and time as a stored row: replaces it
     assert fg.commit_details()[-1].rows_updated == 1
     assert sort(fg.read(dataframe_type="arrow")).num_rows == 6
+
+
+def test_statistics_of_the_last_commit_and_of_the_whole_table(fs: fti.FeatureStore) -> None:
+    fg = make_fg(fs)
+    fg.insert(cards([1, 2], [0, 0], [1.0, 2.0]))
+    fg.insert(cards([3], [0], [6.0]))
+    last = fg.statistics()
+    assert last is not None and last["commit_id"] == 1 and last["row_count"] == 1
+    whole = fg.compute_statistics()
+    assert (whole["commit_id"], whole["row_count"], whole["whole_table"]) == (1, 3, True)
+    assert whole["columns"]["spend"]["mean"] == pytest.approx(3.0)
+    assert fg.compute_statistics(as_of=0)["row_count"] == 2
+    empty = fs.create_feature_group("empty", primary_key=["cc_num"], event_time="event_ts")
+    with pytest.raises(fti.CommitNotFound, match="no commits yet"):
+        empty.compute_statistics()

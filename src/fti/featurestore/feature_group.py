@@ -513,8 +513,19 @@ class FeatureGroup:
         return history
 
     def statistics(self, commit_id: int | None = None) -> dict[str, Any] | None:
-        """Descriptive statistics of the rows of one commit (the latest one by default)."""
+        """Descriptive statistics of the rows one commit wrote (the latest one by default),
+        as stored at insert; ``commit_id`` in the result says which commit. For the whole
+        table, see :meth:`compute_statistics`."""
         return self._fs._catalog.get_statistics(self.id, commit_id)
+
+    def compute_statistics(self, as_of: int | dt.datetime | None = None) -> dict[str, Any]:
+        """Descriptive statistics of the whole table as of a commit id or time (the latest
+        by default), computed now: every row the table holds then, not only one commit's."""
+        commit = self._latest_commit() if as_of is None else self._commit_at(as_of)
+        if commit < 0:
+            raise CommitNotFound(f"{self!r} has no commits yet: nothing to describe")
+        table = self._read_snapshot(commit, self._feature_names())
+        return {"commit_id": commit, "whole_table": True, **self._fs._describe(table)}
 
     def online_sync(self, *, full: bool = False) -> int | None:
         """Bring the online rows up to the offline table's latest commit if the online store
