@@ -1,5 +1,5 @@
 """``bench/http_predict.py``'s report: the run described (data, load, machine, versions), Markdown
-tables of the timed runs, wrk's and the sustained run, and the verdicts on DESIGN.md section 5's
+tables of the timed runs, wrk's and the sustained run, and the verdicts on docs/architecture.md §5's
 targets.
 """
 
@@ -23,8 +23,8 @@ from _http_servers import LOG_FLUSH_SECONDS, Server
 from _http_sustain import Sustained, during_gc
 from _http_wrk import WrkResult
 
-TARGET_P99_MS = 3.0  # DESIGN.md section 5: HTTP predict p99 at 8 concurrent clients
-TARGET_RPS = 2_000.0  # DESIGN.md section 5: and at least this throughput
+TARGET_P99_MS = 3.0  # docs/architecture.md §5: HTTP predict p99 at 8 concurrent clients
+TARGET_RPS = 2_000.0  # docs/architecture.md §5: and at least this throughput
 
 
 def _versions() -> str:
@@ -267,7 +267,7 @@ def print_targets(
 ) -> None:
     """The verdicts on the targets: fti's default configuration at saturation, and paced."""
     print(
-        f"\nTargets (DESIGN.md §5) apply to fti's default configuration; with the Python load "
+        f"\nTargets (architecture §5) apply to fti's default configuration; with the Python load "
         f"generator at saturation: p99 {fti_default.ms(99):.2f} ms "
         f"({_verdict(fti_default.ms(99), TARGET_P99_MS, True)}), {fti_default.rps:,.0f} req/s "
         f"({_verdict(fti_default.rps, TARGET_RPS, False)})."

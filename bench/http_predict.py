@@ -1,6 +1,6 @@
 """HTTP predict: fti serve vs the Feast feature server, side by side on the same rows, in one run.
 
-The rows are DESIGN.md section 5's credit-card data from :func:`fti.demo.generate`
+The rows are docs/architecture.md §5's credit-card data from :func:`fti.demo.generate`
 (``card_features`` 100k cards × 10 snapshots, ``merchant_features`` 10k × 30, ``transactions``
 1M at ``--scale 1``). ``fti demo`` builds the fti project (feature groups, the view ``cc_fraud``
 with 2 model-dependent transformations, an XGBoost model and the deployment ``cc_fraud``); the

@@ -1,6 +1,6 @@
 """Ingest into offline + online storage: fti vs Feast side by side, on the same rows.
 
-The rows are DESIGN.md section 5 ``card_features`` (100k cards × 10 snapshots = 1M rows at
+The rows are docs/architecture.md §5 ``card_features`` (100k cards × 10 snapshots = 1M rows at
 ``--scale 1``) from :func:`fti.demo.generate`. Each trial runs in a fresh process (so peak RSS
 is per system and no system inherits another's caches or imports) that receives the same Arrow
 table, then times only the ingest:
@@ -10,7 +10,7 @@ table, then times only the ingest:
 * **Feast**: the table is written to a Parquet file (timed apart, it is Feast's "offline
   write"), a FileSource FeatureView is applied in a new repo (sqlite online store; file or
   duckdb offline store), then ``store.materialize(start, end)`` is timed. Rows/s divides the
-  *source* rows by the materialize time, as DESIGN.md measured Feast (83k rows/s).
+  *source* rows by the materialize time, as docs/architecture.md records Feast (83k rows/s).
 
 fti's two other insert paths are timed too (``--fti-paths``): the next batch of a daily
 pipeline (later event times: a Delta append, every online key compared) and a correction of
@@ -58,7 +58,7 @@ from _common import cpu, feast_yaml
 FEATURES = ["spend_1d", "spend_7d", "avg_amt_30d", "tx_count_7d"]
 KEY = "cc_num"
 EVENT_TIME = "event_ts"
-TARGET_ROWS_PER_S = 500_000  # DESIGN.md section 5
+TARGET_ROWS_PER_S = 500_000  # docs/architecture.md §5
 Sample = dict[int, tuple[Any, ...]]  # key -> (feature values in FEATURES order)
 
 
@@ -328,7 +328,7 @@ def report(summaries: list[Summary], args: argparse.Namespace, rows: int, load: 
     ]
     if verdicts:
         lines.append(
-            f"Target (DESIGN.md §5): ≥ {TARGET_ROWS_PER_S:,} rows/s into offline + online; "
+            f"Target (architecture §5): ≥ {TARGET_ROWS_PER_S:,} rows/s into offline + online; "
             f"fti with {'; with '.join(verdicts)}."
         )
     others = [s for s in summaries if s.scenario != "load"]

@@ -1,6 +1,6 @@
 """Online store backends side by side: bulk write, point lookups and 100-key lookups.
 
-Rows are shaped like DESIGN.md section 5 ``card_features``: the key is the msgpack-packed
+Rows are shaped like docs/architecture.md §5 ``card_features``: the key is the msgpack-packed
 ``cc_num``, the value the msgpack list of the other five columns (spend_1d, spend_7d,
 tx_count_7d, avg_amt_30d, event_ts), event times spread over 60 days. Every backend gets the
 same rows and the same lookup order. Latencies are per call, measured with

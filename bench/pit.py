@@ -1,6 +1,6 @@
 """Point-in-time training data: fti vs raw DuckDB ASOF vs Feast, on the same rows.
 
-The workload is DESIGN.md section 5: the ``transactions`` spine (1M rows at ``--scale 1``)
+The workload is docs/architecture.md §5: the ``transactions`` spine (1M rows at ``--scale 1``)
 joined point in time with ``card_features`` (100k cards × 10 snapshots) and
 ``merchant_features`` (10k merchants × 30 snapshots) from :func:`fti.demo.generate`. A set-up
 process generates the rows, inserts them into three fti feature groups and writes them as
@@ -70,7 +70,7 @@ MERCHANT_FEATURES = ["avg_daily_spend", "fraud_rate_30d"]
 PREFIX = "m_"  # fti's join prefix for the merchant features
 OUTPUT_FEATURES = CARD_FEATURES + [PREFIX + f for f in MERCHANT_FEATURES]
 ROW_GROUP = 122_880  # rows per Parquet row group: DuckDB's own row-group size
-TARGET_ROWS_PER_S = 1_000_000  # DESIGN.md section 5
+TARGET_ROWS_PER_S = 1_000_000  # docs/architecture.md §5
 TARGET_RATIO = 1.5  # fti ÷ raw DuckDB, seconds
 TARGET_RSS_MB = 1.5 * 1024
 UNORDERED = "pandas, no ORDER BY"  # raw DuckDB's join alone: a reference row, not a baseline
@@ -532,7 +532,7 @@ def report(
             f"peak RSS {fti_pandas.peak_rss_mb:,.0f} MB "
             f"({'meets' if fti_pandas.peak_rss_mb <= TARGET_RSS_MB else 'MISSES'} ≤ 1.5 GB)"
         )
-        lines.append(f"Targets (DESIGN.md §5), fti into pandas: {'; '.join(verdicts)}.")
+        lines.append(f"Targets (docs/architecture.md §5), fti into pandas: {'; '.join(verdicts)}.")
     return lines
 
 

@@ -1,6 +1,6 @@
 """Online feature vectors in-process: fti vs Feast side by side, on the same rows, in one run.
 
-The rows are DESIGN.md section 5's credit-card data from :func:`fti.demo.generate`
+The rows are docs/architecture.md §5's credit-card data from :func:`fti.demo.generate`
 (``card_features`` 100k cards × 10 snapshots, ``merchant_features`` 10k × 30, ``transactions``
 1M at ``--scale 1``). Every system serves the same requests, built from a seeded sample of
 transactions (a card, a merchant and the amount), single-threaded in this process; each call is
@@ -77,8 +77,8 @@ from fti.builtins import min_max_scaler, standard_scaler
 ROOT = ["tx_id", "cc_num", "merchant_id", "event_ts", "is_fraud"]
 TRAIN_DAYS = 7  # the training dataset's window (the MDTs are fitted on it)
 REDIS_NAMESPACE = "fti"  # the namespace fti's Redis online store uses for a project's tables
-TARGETS_US = {"plain": 50.0, "odt": 100.0}  # DESIGN.md section 5, single vector p99
-TARGET_BATCH_MS = 1.0  # DESIGN.md section 5, 100 vectors in one call, p99
+TARGETS_US = {"plain": 50.0, "odt": 100.0}  # docs/architecture.md §5, single vector p99
+TARGET_BATCH_MS = 1.0  # docs/architecture.md §5, 100 vectors in one call, p99
 Entity = dict[str, int]
 Params = dict[str, float] | None
 
@@ -827,7 +827,7 @@ def main() -> None:
     print(
         "\nFeast ÷ fti: Feast's time divided by fti's (Feast serves the 6 plain features only, "
         "without transformations, so for the ODT + MDT rows the ratio understates fti's lead). "
-        "Targets (DESIGN.md §5) are for the in-process embedded store; with Redis every call "
+        "Targets (architecture §5) are for the in-process embedded store; with Redis every call "
         "includes a network round trip to the server. Garbage collections (generations 0 / 1 "
         "/ 2) during each system's timed calls, set-up objects frozen and a full collection "
         "before each system's slice: "

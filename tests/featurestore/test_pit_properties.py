@@ -1,4 +1,4 @@
-"""Point-in-time joins against a brute-force reference (DESIGN.md §4).
+"""Point-in-time joins against a brute-force reference (docs/architecture.md §4).
 
 For every root row and every joined group: the row with the greatest event time <= the root
 row's event time (after upserts: a re-inserted key and time replaces the older row), nulls when

@@ -1,4 +1,4 @@
-"""Property tests of DESIGN.md §4 against brute-force models.
+"""Property tests of docs/architecture.md §4 against brute-force models.
 
 * time travel: ``read(as_of=i)`` is exactly the upsert-model state after the i-th insert;
 * online latest-wins: the online store equals "newest event time per key, ties to the later
