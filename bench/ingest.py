@@ -10,7 +10,7 @@ table, then times only the ingest:
 * **Feast**: the table is written to a Parquet file (timed apart, it is Feast's "offline
   write"), a FileSource FeatureView is applied in a new repo (sqlite online store; file or
   duckdb offline store), then ``store.materialize(start, end)`` is timed. Rows/s divides the
-  *source* rows by the materialize time, as docs/architecture.md records Feast (83k rows/s).
+  *source* rows by the materialize time, the way Feast's materialization rate is usually quoted.
 
 fti's two other insert paths are timed too (``--fti-paths``): the next batch of a daily
 pipeline (later event times: a Delta append, every online key compared) and a correction of
