@@ -51,6 +51,7 @@ def test_a_project_without_deployments_is_refused_unless_allowed(project: fti.Pr
 def test_the_worker_app_honours_allow_empty(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    fti.connect(tmp_path / "empty").close()
     monkeypatch.setenv("FTI_HOME", str(tmp_path / "empty"))
     monkeypatch.delenv("FTI_SERVE_DEPLOYMENTS", raising=False)
     monkeypatch.delenv("FTI_SERVE_ALLOW_EMPTY", raising=False)
@@ -93,5 +94,5 @@ def test_fti_serve_does_not_create_a_missing_home(
     missing = tmp_path / "typo"
     result = runner.invoke(cli, ["--home", str(missing), "serve", "--allow-empty"], color=False)
     assert result.exit_code == 1 and started == []
-    assert "does not exist" in result.output
+    assert "no fti project" in result.output
     assert not missing.exists()

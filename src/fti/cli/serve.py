@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 import fti
-from fti.cli.common import console, errors
+from fti.cli.common import console, fail
 from fti.errors import FtiError
 
 
@@ -51,9 +51,7 @@ def serve(
     home = Path(ctx.obj.home or os.environ.get("FTI_HOME") or "fti_home")
     try:
         # here, once, rather than in every worker: a worker that cannot start is restarted
-        if not home.is_dir():
-            raise FtiError(f"project home {home} does not exist (fti serve creates none)")
-        with fti.connect(home) as project:
+        with fti.connect(home, create=False) as project:
             chosen = select(project, deployment or None, allow_empty=True)
         if not chosen and not allow_empty:
             raise FtiError(
@@ -71,5 +69,4 @@ def serve(
         )
         serving_workers.serve(host, port, workers, pin_cpus)
     except FtiError as exc:
-        errors.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
-        raise typer.Exit(1) from exc
+        raise fail(str(exc)) from exc

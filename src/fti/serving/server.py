@@ -356,7 +356,7 @@ def _describe(d: Deployment) -> dict[str, Any]:
 def app_from_environment() -> FastAPI:
     """The app ``fti serve`` runs in each worker: the project in ``FTI_HOME``."""
     names = os.environ.get("FTI_SERVE_DEPLOYMENTS")
-    project = fti.connect(os.environ.get("FTI_HOME"))
+    project = fti.connect(os.environ.get("FTI_HOME"), create=False)
     return create_app(
         project,
         names.split(",") if names else None,
