@@ -1,9 +1,12 @@
 """Help pages without a type column: Typer prints each parameter's Python type (``<int>``,
 ``<bool>``, ``<str>``) beside it, which repeats what the help text already says. An option
-shows the metavar it declares (``--as-of COMMIT|TIME``), flags and arguments show nothing."""
+shows the metavar it declares (``--as-of COMMIT|TIME``), flags and arguments show nothing.
+Docstrings are reflowed: Rich help keeps their line breaks, which the terminal then wraps
+again mid-sentence."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import typer.core
@@ -29,6 +32,12 @@ def _plain(params: list[Any]) -> list[Any]:
     return params
 
 
+def _reflow(text: str | None) -> str | None:
+    if not text:
+        return text
+    return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(text).split("\n\n"))
+
+
 class Command(typer.core.TyperCommand):
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain(super().get_params(ctx))
@@ -47,4 +56,6 @@ class Group(typer.core.TyperGroup):
             command.__class__ = Group
         elif type(command) is typer.core.TyperCommand:
             command.__class__ = Command
+        if command is not None:
+            command.help = _reflow(command.help)
         return command

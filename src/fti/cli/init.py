@@ -22,7 +22,9 @@ def init(
         ),
     ] = None,
 ) -> None:
-    """Create an fti project: catalog, offline and online stores in one directory (shared
+    """Create an fti project in a new or empty directory.
+
+    The project holds its catalog, offline and online stores in that directory (shared
     backends are configured in its fti.toml). Running it on a project changes nothing."""
     home = path or ctx.obj.home
     try:
