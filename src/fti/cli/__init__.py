@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from fti import __version__
-from fti.cli import demo, fg, fv, init, model, serve
+from fti.cli import demo, deployment, fg, fv, init, model, serve
 from fti.cli.common import State, console
 from fti.cli.helptext import Group
 
@@ -24,6 +24,7 @@ app.add_typer(fg.app, name="fg")
 app.add_typer(fv.fv_app, name="fv")
 app.add_typer(fv.td_app, name="td")
 app.add_typer(model.app, name="model")
+app.add_typer(deployment.app, name="deployment")
 app.command("init")(init.init)
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
