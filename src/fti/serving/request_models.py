@@ -82,20 +82,6 @@ def add_predict_route(app: FastAPI, deployment: Any, run: Run) -> Forms:
     return Forms(instance.__name__, batch.__name__)
 
 
-class InferTensor(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    shape: list[int]
-    datatype: str
-    data: list[Any]
-
-
-class InferRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str | None = None
-    inputs: list[InferTensor]
-
-
 def field_errors(
     errors: Sequence[Mapping[str, Any]], body: Any, forms: Forms | None
 ) -> list[dict[str, str]]:

@@ -6,8 +6,9 @@ status codes here and only here: anything a client sent wrong is a 4xx with a JS
 naming the field; a failure of ours is a 500 with a request id and no traceback.
 
 Endpoints: ``/v1/deployments[/{name}[/predict]]``, the KServe Open Inference Protocol v2
-(``/v2/health/live|ready``, ``/v2/models/{name}[/ready|/infer]``) and ``/metrics``. Unknown
-request fields are rejected (422), not ignored.
+(``/v2/health/live|ready``, ``/v2/models/{name}[/ready|/infer]``), ``/metrics`` and ``/docs``
+(:mod:`fti.serving.docs_ui`). Unknown request fields are rejected (422), not ignored; a
+malformed request gets the errors of the form it meant (:mod:`fti.serving.request_models`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from fti.errors import (
     SchemaError,
     TransformationError,
 )
-from fti.serving import contract, docs_ui, request_models
+from fti.serving import docs_ui, oip, request_models
 from fti.serving.deployment import Deployment
 from fti.serving.fast import Answer, FastPredict, InstanceCheck
 from fti.serving.metrics import ServingMetrics
@@ -46,7 +47,6 @@ log = logging.getLogger("fti.serving")
 
 MAX_BODY_BYTES = 1 << 20
 MAX_BATCH = 1_000
-_OIP = {"integer": "INT64", "number": "FP64", "boolean": "BOOL", "string": "BYTES"}
 
 
 class _Errors:
@@ -206,69 +206,13 @@ def create_app(
         functools.partial(FastAPI.__call__, app), routes, MAX_BODY_BYTES, max_batch
     )
 
-    @app.get("/v2/health/live")
-    def live() -> dict[str, bool]:
-        return {"live": True}
-
-    @app.get("/v2/health/ready")
-    def ready() -> dict[str, bool]:
-        return {"ready": all(d.running for d in deployments.values())}
-
-    @app.get("/v2/models/{name}")
-    def model_metadata(name: str) -> Response:
-        if name not in deployments:
-            return _Errors.response(DeploymentNotFound(f"no deployment {name!r}"), "")
-        d = deployments[name]
-        props = d.schema["input"]["properties"]
-        return JSONResponse(
-            {
-                "name": name,
-                "versions": [str(d.version)],
-                "platform": "fti",
-                "inputs": [
-                    {"name": n, "datatype": _OIP.get(contract.kind(p), "BYTES"), "shape": [-1]}
-                    for n, p in props.items()
-                ],
-                "outputs": [{"name": "prediction", "datatype": _oip_output(d), "shape": [-1]}],
-            }
-        )
-
-    @app.get("/v2/models/{name}/ready")
-    def model_ready(name: str) -> Response:
-        if name not in deployments:
-            return _Errors.response(DeploymentNotFound(f"no deployment {name!r}"), "")
-        return JSONResponse({"name": name, "ready": deployments[name].running})
-
-    @app.post("/v2/models/{name}/infer")
-    def infer(name: str, body: request_models.InferRequest) -> Response:
-        if name not in deployments:
-            return _Errors.response(DeploymentNotFound(f"no deployment {name!r}"), "")
-        lengths = {len(t.data) for t in body.inputs}
-        if len(lengths) > 1:
-            return _Errors.response(InvalidDataError("inputs must all have the same length"), "")
-        n = lengths.pop() if lengths else 0
-        instances = [{t.name: t.data[i] for t in body.inputs} for i in range(n)]
-        if not instances:
-            return _Errors.response(InvalidDataError("no inputs"), "")
-        status, result, headers = run(deployments[name], instances, single=False)
-        if status != 200:
-            return respond((status, result, headers))
-        return JSONResponse(
-            {
-                "model_name": name,
-                "model_version": str(result["model_version"]),
-                "id": body.id or result["request_ids"][0],
-                "outputs": [
-                    {
-                        "name": "prediction",
-                        "shape": [n],
-                        "datatype": _oip_output(deployments[name]),
-                        "data": result["predictions"],
-                    }
-                ],
-            },
-            headers=dict(headers),
-        )
+    oip.add_routes(
+        app,
+        deployments,
+        run,
+        respond,
+        lambda exc: _Errors.response(exc, ""),
+    )
 
     @app.get("/metrics")
     def prometheus() -> Response:
@@ -332,13 +276,6 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "item"):  # NumPy scalars of types orjson does not know
         return value.item()
     return str(value)
-
-
-def _oip_output(d: Deployment) -> str:
-    """The OIP datatype of a deployment's predictions, from its contract (what the metadata
-    states is what ``infer`` answers; the default predictor casts to the contract's type)."""
-    prediction = d.schema["output"]["properties"].get("prediction", {})
-    return _OIP.get(contract.kind(prediction), "BYTES")
 
 
 def _describe(d: Deployment) -> dict[str, Any]:
