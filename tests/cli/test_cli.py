@@ -59,7 +59,16 @@ def test_fg_show(home: Path) -> None:
         assert text in out, text
     # the statistics say which rows they describe: the last commit's, not the table's
     assert "Statistics of commit 1 (the last commit)" in out
-    assert "They describe the 1 row commit 1 wrote, not the whole table." in out
+    assert "They describe the 1 row commit 1 wrote, not the whole table" in out
+    whole = invoke(home, "fg", "show", "cards", "--whole-table")
+    assert "Statistics of the whole table as of commit 1" in whole
+    assert "They describe" not in whole
+
+
+def test_fg_sync_rebuilds_the_online_rows(home: Path) -> None:
+    assert "up to date" in invoke(home, "fg", "sync", "cards")
+    assert "wrote 2 keys" in invoke(home, "fg", "sync", "cards", "--full")
+    assert "9.5" in invoke(home, "fg", "read", "cards", "--online")
 
 
 def test_fg_read_latest_as_of_and_online(home: Path) -> None:

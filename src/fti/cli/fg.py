@@ -11,7 +11,7 @@ from fti.cli.common import console, fail, fmt, project, statistics_table, table
 from fti.featurestore import FeatureGroup
 from fti.offline import CommitInfo
 
-app = typer.Typer(help="Feature groups: list, show, read.", no_args_is_help=True)
+app = typer.Typer(help="Feature groups: list, show, read, sync.", no_args_is_help=True)
 
 
 @app.command("list")
@@ -74,7 +74,13 @@ def _show_commits(commits: list[CommitInfo]) -> None:
     console.print(out)
 
 
-def _show_statistics(fg: FeatureGroup, commits: list[CommitInfo]) -> None:
+def _show_statistics(fg: FeatureGroup, commits: list[CommitInfo], whole_table: bool) -> None:
+    if whole_table:
+        if commits:
+            table_stats = fg.compute_statistics()
+            title = f"Statistics of the whole table as of commit {table_stats['commit_id']}"
+            console.print(statistics_table(title, table_stats))
+        return
     # Statistics are computed per commit, over the rows that commit wrote: say so, since
     # they do not describe the table as a whole.
     stats = fg.statistics()
@@ -86,7 +92,7 @@ def _show_statistics(fg: FeatureGroup, commits: list[CommitInfo]) -> None:
     console.print(statistics_table(f"Statistics of commit {commit} ({which})", stats))
     console.print(
         f"They describe the {rows:,} row{'s' if rows != 1 else ''} commit {commit} wrote, "
-        "not the whole table.",
+        "not the whole table (--whole-table computes those).",
         soft_wrap=True,
     )
 
@@ -118,8 +124,17 @@ def show(
     version: Annotated[
         int | None, typer.Option(metavar="N", help="Version (default: latest).")
     ] = None,
+    whole_table: Annotated[
+        bool,
+        typer.Option(
+            "--whole-table",
+            help="Statistics of every row the table holds now, computed on the spot, instead "
+            "of those stored for the rows the last commit wrote.",
+        ),
+    ] = False,
 ) -> None:
-    """Show a feature group: schema, commits, the last commit's statistics, validation."""
+    """Show a feature group: schema, commits, statistics (of the last commit's rows, or of
+    the whole table), validation."""
     with project(ctx) as opened:
         fg = opened.get_feature_store().get_feature_group(name, version)
         console.print(f"[bold]{fg.name}[/bold] version {fg.version}: {fg.description}")
@@ -130,7 +145,7 @@ def show(
         commits = fg.commit_details()
         _show_schema(fg)
         _show_commits(commits)
-        _show_statistics(fg, commits)
+        _show_statistics(fg, commits, whole_table)
         _show_validation(fg)
 
 
@@ -177,3 +192,27 @@ def read(
         for row in data.slice(0, limit).to_pylist():
             out.add_row(*(fmt(v) for v in row.values()))
         console.print(out)
+
+
+@app.command("sync")
+def sync(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Feature group name.")],
+    version: Annotated[
+        int | None, typer.Option(metavar="N", help="Version (default: latest).")
+    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Drop the online rows and rebuild them all."),
+    ] = False,
+) -> None:
+    """Bring a feature group's online rows up to its offline table (after an online write
+    failed, or an online store that lost its data); --full rebuilds them whatever the online
+    store records."""
+    with project(ctx) as opened:
+        fg = opened.get_feature_store().get_feature_group(name, version)
+        written = fg.online_sync(full=full)
+        if written is None:
+            console.print(f"{fg.name} v{fg.version}: the online store is up to date.")
+        else:
+            console.print(f"{fg.name} v{fg.version}: wrote {written:,} keys to the online store.")
