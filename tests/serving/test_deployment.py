@@ -108,6 +108,7 @@ def test_bad_requests_name_the_field_and_log_nothing(project: fti.Project) -> No
             ({"cc_num": 1, "amount": 1.0, "x": 2}, r"unknown field\(s\) \['x'\]"),
             ({"cc_num": 1, "amount": "big"}, "'amount' must be"),
             ({"cc_num": "one", "amount": 1.0}, "cc_num"),
+            ({"cc_num": 1, "amount": 1e300}, r"'amount' is .* beyond the float32 range"),
             ([1, 2], "must be a JSON object"),
         ]:
             with pytest.raises(fti.FtiError, match=message):

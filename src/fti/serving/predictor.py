@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fti.errors import FtiError
+from fti.errors import FtiError, InvalidDataError
 from fti.registry.flavors import FLAVORS, model_files
 from fti.serving import contract
 from fti.serving.runtime import compile_model
@@ -100,7 +100,7 @@ class DefaultPredictor:
         if self.model is None:
             return inputs.features
         if self._compiled is not None:  # missing values (None) become NaN, as XGBoost reads them
-            outputs = self._compiled(np.array(inputs.features, dtype=np.float32))
+            outputs = self._compiled(_float32(inputs))
         elif type(self.model).__module__.startswith("sklearn"):
             # scikit-learn checks the feature names it was fitted with
             outputs = self.model.predict(inputs.frame())
@@ -111,6 +111,28 @@ class DefaultPredictor:
         if cast is None:
             return [v.item() if hasattr(v, "item") else v for v in values]
         return [v if v is None else cast(v) for v in values]
+
+
+def _float32(inputs: PredictorInputs) -> np.ndarray:
+    """The vectors as the compiled model's float32 matrix. A value beyond float32's range is
+    the request's fault (422), not an infinity to predict on; the check runs only when the
+    fast conversion shows an infinity (or, where warnings are errors, warns of an overflow)."""
+    matrix = None
+    try:
+        matrix = np.array(inputs.features, dtype=np.float32)
+        if not np.isinf(matrix).any():
+            return matrix
+    except RuntimeWarning:
+        pass
+    wide = np.array(inputs.features, dtype=np.float64)
+    rows, cols = np.nonzero(np.isfinite(wide) & (np.abs(wide) > np.finfo(np.float32).max))
+    if len(rows) == 0 and matrix is not None:
+        return matrix  # infinities the transformations produced: the model sees them as is
+    row, col = int(rows[0]), int(cols[0])
+    raise InvalidDataError(
+        f"instance {row}: feature {inputs.feature_names[col]!r} is {wide[row, col]:.6g} as the "
+        "model gets it, beyond the float32 range it computes in (±3.4e38)"
+    )
 
 
 def check_model_files(model: Model) -> None:
