@@ -842,3 +842,32 @@ def test_scalers_overflow_to_inf_without_warnings(make: Make) -> None:
 def test_mode_imputer_counts_zero_and_negative_zero_as_one_value() -> None:
     state = fitted(builtins.mode_imputer("a"), column([0.0, -0.0, 1.0, 1.0]))
     assert state["value"] == 0.0
+
+
+NUMBERS = ([1.0, 2.0, 2.0, None, 10.0], [50.0, 70.0, 70.0, 90.0, None])
+WORDS = (["a", "b", "b", None], ["x", "y", "z", "z"])
+
+
+@pytest.mark.parametrize(
+    ("make", "values"),
+    [
+        (builtins.standard_scaler, NUMBERS),
+        (builtins.min_max_scaler, NUMBERS),
+        (builtins.robust_scaler, NUMBERS),
+        (builtins.log_transform, NUMBERS),
+        (builtins.quantile_binner, NUMBERS),
+        (builtins.equal_width_binner, NUMBERS),
+        (builtins.label_encoder, WORDS),
+        (builtins.one_hot_encoder, WORDS),
+        (builtins.mean_imputer, NUMBERS),
+        (builtins.median_imputer, NUMBERS),
+        (builtins.mode_imputer, NUMBERS),
+        (lambda column: builtins.constant_imputer(column, 0.0), NUMBERS),
+    ],
+)
+def test_fitted_says_whether_the_state_depends_on_the_train_split(
+    make: Any, values: tuple[list[Any], list[Any]]
+) -> None:
+    transform = make("a")
+    one, other = (fitted(transform, pa.table({"a": v})) for v in values)
+    assert transform.fitted == (one != other), transform

@@ -10,7 +10,6 @@ from rich.syntax import Syntax
 
 from fti.cli.common import console, fmt, project, statistics_table, table
 from fti.featurestore import FeatureView
-from fti.transform.mdt import ModelTransform, UdfTransform
 
 fv_app = typer.Typer(help="Feature views: list, show.", no_args_is_help=True)
 td_app = typer.Typer(help="Training datasets: show.", no_args_is_help=True)
@@ -34,14 +33,6 @@ def list_views(ctx: typer.Context) -> None:
         console.print(out if views else "No feature views yet.")
 
 
-def _fitted(transform: ModelTransform) -> bool:
-    """Whether a model-dependent transformation learns from the train split of each training
-    dataset: a UDF when it reads training statistics, a built-in unless it is fixed."""
-    if isinstance(transform, UdfTransform):
-        return transform.udf.wants_statistics
-    return transform.name not in ("log_transform", "constant_imputer")
-
-
 def _show_transformations(fv: FeatureView) -> None:
     out = table(
         "transformation",
@@ -52,7 +43,7 @@ def _show_transformations(fv: FeatureView) -> None:
         "and at request time)",
     )
     for t in fv.transformation_functions:
-        out.add_row(t.name, "model-dependent", ", ".join(t.inputs), "yes" if _fitted(t) else "no")
+        out.add_row(t.name, "model-dependent", ", ".join(t.inputs), "yes" if t.fitted else "no")
     for node in fv.query.nodes():
         for udf in node.group.transformation_functions:
             kind = f"on-demand ({node.group.name} v{node.group.version})"

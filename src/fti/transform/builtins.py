@@ -192,6 +192,7 @@ class LogTransform(_NumericMap):
     with ``x + offset <= 0`` becomes null."""
 
     kind = "log_transform"
+    fitted = False
 
     def __init__(self, column: str, offset: float = 1.0) -> None:
         if not isinstance(offset, int | float) or not math.isfinite(offset):
@@ -407,6 +408,7 @@ class ConstantImputer(_Imputer):
     """Nulls replaced by ``value`` (no fitting)."""
 
     kind = "constant_imputer"
+    fitted = False
 
     def __init__(self, column: str, value: Any) -> None:
         if value is None or (isinstance(value, float) and not math.isfinite(value)):

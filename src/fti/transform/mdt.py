@@ -38,6 +38,7 @@ class ModelTransform(ABC):
     name: str
     inputs: tuple[str, ...]
     in_place: bool  # outputs take the place of the (single) input column
+    fitted: bool = True  # learns its state from each training dataset's train split
 
     @property
     def drop(self) -> tuple[str, ...]:
@@ -133,6 +134,7 @@ class UdfTransform(ModelTransform):
         self.udf = udf
         self.name = udf.name
         self.inputs = udf.inputs
+        self.fitted = udf.wants_statistics
 
     @property
     def drop(self) -> tuple[str, ...]:
