@@ -38,6 +38,15 @@ def _wait_ready(url: str, proc: subprocess.Popen[str], timeout: float = 120) -> 
     raise AssertionError("fti serve did not become ready")
 
 
+def _eventually(check: Callable[[], bool], what: str, timeout: float = 120) -> None:
+    """Poll for a condition another process brings about (no fixed sleep that a slow
+    machine could outrun)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.05)
+
+
 def _requests(
     url: str, connections: int, each: int, during: Callable[[], None] | None = None
 ) -> int:
@@ -111,8 +120,10 @@ def test_two_workers_share_connections_metrics_and_drain_on_sigint(
                 held.extend(_open_connections(proc.pid, port))
 
         assert _requests(url, connections=16, each=5, during=count) == 80
-        time.sleep(1.5)  # each worker reports its counts every second
-        # every worker counted requests in its own file; /metrics of either reports the sum
+        # every worker counts requests in its own file (reported every second); /metrics of
+        # either reports the sum
+        total = 'fti_requests_total{deployment="fraud",model_version="1"} 80.0'
+        _eventually(lambda: total in httpx.get(f"{url}/metrics").text, "the metrics sum to 80")
         pids = {p.stem.rsplit("_", 1)[1] for p in metrics_dir.glob("counter_*.db")}
         assert len(pids) == 2, pids
         # the supervisor handed 8 of the 16 connections to each worker
@@ -122,16 +133,11 @@ def test_two_workers_share_connections_metrics_and_drain_on_sigint(
         assert all(len(cpus) == 1 for cpus in pinned), pinned
         if len(os.sched_getaffinity(0)) > 1:
             assert pinned[0] != pinned[1]
-        text = httpx.get(f"{url}/metrics").text
-        assert 'fti_requests_total{deployment="fraud",model_version="1"} 80.0' in text
         # a worker that dies is replaced and the server keeps answering (rows it had queued
-        # but not written are lost: wait past a flush interval so that there are none)
-        time.sleep(2.5)
+        # but not written are lost: wait until every row is in the log, so that there are none)
+        _eventually(lambda: fv.read_log().shape[0] == 80, "the log holds all 80 requests")
         os.kill(int(sorted(pids)[0]), signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while not any("restarting" in line for line in lines):
-            assert time.monotonic() < deadline, "the worker was not replaced"
-            time.sleep(0.2)
+        _eventually(lambda: any("restarting" in line for line in lines), "it is replaced")
         _wait_ready(url, proc)
         assert _requests(url, connections=4, each=5) == 20
     finally:
