@@ -141,8 +141,17 @@ class Project:
 
 # What fti writes at the top of a home: any one of them makes the directory a project. The
 # catalog file marks an embedded project; fti.toml one whose catalog is elsewhere (PostgreSQL),
-# and the stores mark a home whose catalog URL came from the environment.
-PROJECT_FILES = ("catalog.sqlite", "fti.toml", "offline", "online.lmdb", "online.sqlite")
+# and the stores, artifacts and locks a home whose backends came from arguments or the
+# environment.
+PROJECT_FILES = (
+    "catalog.sqlite",
+    "fti.toml",
+    "offline",
+    "online.lmdb",
+    "online.sqlite",
+    "models",
+    "locks",
+)
 
 
 def _check_home(path: Path, create: bool) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -130,3 +131,19 @@ def test_a_project_is_recognised_by_its_catalog_file_alone(tmp_path: Path) -> No
     shutil.rmtree(tmp_path / "p" / "online.lmdb")
     assert tree(tmp_path / "p") == ["catalog.sqlite"]
     fti.connect(tmp_path / "p", create=False).close()
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_a_home_whose_backends_came_from_arguments_is_a_project(
+    tmp_path: Path, redis_url: str, postgres_url: str
+) -> None:
+    """Catalog in PostgreSQL and online rows in Redis, given as arguments: what fti writes in
+    the home itself (offline tables, model artifacts, locks) marks it as a project."""
+    home = tmp_path / "team"
+    with fti.connect(home, catalog_url=postgres_url, online_store=redis_url) as project:
+        fg = project.get_feature_store().create_feature_group("g", primary_key=["k"])
+        fg.insert(pa.table({"k": [1], "v": [1.0]}))
+    shutil.rmtree(home / "offline")  # only locks/ is left of it: still the project's home
+    assert [p.name for p in home.iterdir()] == ["locks"]
+    fti.connect(home, catalog_url=postgres_url, online_store=redis_url, create=False).close()
