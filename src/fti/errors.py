@@ -65,6 +65,11 @@ class DeploymentNotFound(NotFoundError):
     """No deployment with that name (and version)."""
 
 
+class DeploymentStopped(FtiError):
+    """The deployment is recorded as stopped (``fti deployment stop``, ``ms.set_state``), or
+    could not be started, so the server does not answer it."""
+
+
 class ArtifactIntegrityError(FtiError):
     """A model artifact is missing, truncated or altered: its sha256 does not match the
     manifest recorded when the version was registered."""

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 import fti
 from fti.catalog import Catalog
+from fti.catalog import tables as t
 from fti.catalog.engine import (
     WRITE_OPTION,
     _alembic_config,
@@ -54,7 +55,7 @@ def definition(name: str = "cards", version: int = 1, **extra: Any) -> dict[str,
 
 
 def test_migrations_run_once_and_are_recorded(catalog: Catalog) -> None:
-    assert current_revision(catalog.engine) == "0007"
+    assert current_revision(catalog.engine) == "0008"
     migrate(catalog.engine)  # idempotent
     tables = set(sa.inspect(catalog.engine).get_table_names())
     assert {
@@ -89,7 +90,7 @@ def test_0006_adds_deployment_options_to_existing_deployments(catalog_url: str) 
     engine.dispose()
     catalog = Catalog(catalog_url)  # upgrades to the head
     try:
-        assert current_revision(catalog.engine) == "0007"
+        assert current_revision(catalog.engine) == "0008"
         old = catalog.get_deployment("old")
         assert (old.fallback, old.resources, old.slo, old.fallback_model_version_id) == (
             {"missing": "impute"},
@@ -330,3 +331,58 @@ def test_feature_store_on_this_catalog(catalog_url: str, tmp_path: Path) -> None
         stats = fg.statistics()
         assert stats is not None and stats["row_count"] == 1
         assert isinstance(fg.read(online=True, dataframe_type="arrow"), pa.Table)
+
+
+def _deployment(catalog: Catalog, name: str) -> None:
+    fields = {
+        "passed_features": [],
+        "request_parameters": [],
+        "fallback": {"missing": "error"},
+        "schema": {},
+        "schema_version": 1,
+    }
+    catalog.create_deployment(name, fields, "me")
+
+
+def test_deployment_states_one_per_name_upserted_and_deleted_with_it(catalog: Catalog) -> None:
+    for name in ("fraud", "fraud", "churn"):  # fraud has two versions
+        _deployment(catalog, name)
+    assert catalog.deployment_states() == {}  # none recorded: every deployment runs
+    first = catalog.set_deployment_state("fraud", "stopped", "me")
+    assert first.updated_at.tzinfo is not None
+    catalog.set_deployment_state("churn", "stopped", "me")
+    catalog.set_deployment_state("fraud", "running", "you")  # the same row, updated
+    states = catalog.deployment_states()
+    assert {n: (r.state, r.updated_by) for n, r in states.items()} == {
+        "fraud": ("running", "you"),
+        "churn": ("stopped", "me"),
+    }
+    assert states["fraud"].updated_at >= first.updated_at
+    assert states["fraud"].updated_at.tzinfo is not None
+
+    with pytest.raises(fti.DeploymentNotFound, match="'frod' does not exist"):
+        catalog.set_deployment_state("frod", "stopped", "me")
+    with pytest.raises(fti.FtiError, match="'running' or 'stopped', not 'paused'"):
+        catalog.set_deployment_state("churn", "paused", "me")
+    assert catalog.deployment_states() == states  # neither wrote anything
+    with pytest.raises(sa.exc.IntegrityError), catalog.engine.begin() as conn:
+        conn.execute(sa.update(t.deployment_states).values(state="paused"))  # the table too
+
+    catalog.delete_deployment("churn")
+    assert set(catalog.deployment_states()) == {"fraud"}
+    _deployment(catalog, "churn")  # a new deployment of the name starts out running
+    assert set(catalog.deployment_states()) == {"fraud"}
+
+
+def test_0008_adds_deployment_states_and_drops_them_on_downgrade(catalog_url: str) -> None:
+    Catalog(catalog_url).close()
+    _migrate_to(catalog_url, "0007", downgrade=True)
+    engine = create_engine(catalog_url)
+    assert "deployment_states" not in sa.inspect(engine).get_table_names()
+    engine.dispose()
+    catalog = Catalog(catalog_url)  # upgrades to the head
+    try:
+        assert current_revision(catalog.engine) == "0008"
+        assert catalog.deployment_states() == {}
+    finally:
+        catalog.close()

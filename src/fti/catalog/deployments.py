@@ -8,10 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from fti.catalog import tables as t
 from fti.catalog.engine import aware, insert_version
-from fti.errors import DeploymentNotFound
+from fti.errors import DeploymentNotFound, FtiError
+
+# The desired states of a deployment; a name without a recorded state is running.
+DEPLOYMENT_STATES = ("running", "stopped")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,14 @@ class DeploymentRecord:
     fallback_model_version_id: int | None = None
     resources: dict[str, Any] = field(default_factory=dict)  # {} before 0006: the defaults
     slo: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class DeploymentStateRecord:
+    name: str
+    state: str  # one of DEPLOYMENT_STATES
+    updated_at: dt.datetime
+    updated_by: str
 
 
 def _record(row: sa.Row[Any]) -> DeploymentRecord:
@@ -103,3 +115,43 @@ class DeploymentCatalog:
         self.get_deployment(name)  # DeploymentNotFound for an unknown name
         with self._writer.begin() as conn:
             conn.execute(sa.delete(d).where(d.c.name == name))
+            # after the versions: a set_deployment_state holding them locked commits first,
+            # and this statement then sees (and deletes) the row it wrote
+            states = t.deployment_states
+            conn.execute(sa.delete(states).where(states.c.name == name))
+
+    # -- desired states ---------------------------------------------------------------------
+
+    def set_deployment_state(self, name: str, state: str, by: str) -> DeploymentStateRecord:
+        """Record the desired state of deployment ``name`` (all its versions); an unknown
+        name or a state other than those of ``DEPLOYMENT_STATES`` raises and writes nothing."""
+        if state not in DEPLOYMENT_STATES:
+            raise FtiError(
+                f"a deployment's state is {' or '.join(map(repr, DEPLOYMENT_STATES))}, "
+                f"not {state!r}"
+            )
+        d = t.deployments
+        s = t.deployment_states
+        now = dt.datetime.now(dt.UTC)
+        insert = postgresql.insert if self._writer.dialect.name == "postgresql" else sqlite.insert
+        with self._writer.begin() as conn:
+            # FOR UPDATE on PostgreSQL (SQLite's writer already holds the database's lock): a
+            # racing delete_deployment either commits first, and the name is then unknown
+            # here, or waits for this transaction and deletes the row written here.
+            versions = conn.execute(sa.select(d.c.id).where(d.c.name == name).with_for_update())
+            if versions.first() is None:
+                raise DeploymentNotFound(f"deployment {name!r} does not exist")
+            values = {"state": state, "updated_at": now, "updated_by": by}
+            upsert = insert(s).values(name=name, **values)
+            conn.execute(upsert.on_conflict_do_update(index_elements=[s.c.name], set_=values))
+        return DeploymentStateRecord(name, state, now, by)
+
+    def deployment_states(self) -> dict[str, DeploymentStateRecord]:
+        """The recorded state of every deployment that has one (the others are running)."""
+        s = t.deployment_states
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(s)).all()
+        return {
+            r.name: DeploymentStateRecord(r.name, r.state, aware(r.updated_at), r.updated_by)
+            for r in rows
+        }

@@ -253,3 +253,15 @@ deployments = sa.Table(
     sa.Column("created_by", sa.String(256), nullable=False),
     sa.UniqueConstraint("name", "version", name="uq_deployments_name_version"),
 )
+
+# The desired state of each deployment name (no row: running). Servers poll it: a name that
+# becomes stopped stops answering, one that becomes running again is served.
+deployment_states = sa.Table(
+    "deployment_states",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.String(256), nullable=False),
+    sa.CheckConstraint("state IN ('running', 'stopped')", name="ck_deployment_states_state"),
+)

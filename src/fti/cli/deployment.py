@@ -1,11 +1,10 @@
 """``fti deployment``: list, show, start and stop deployments.
 
-fti records no running state for a deployment: a deployment version serves while an ``fti
-serve`` process hosts it (and ``deployment.start()`` in a Python process). So ``start`` does
-in this process what a server does when it starts — load the model (sha256-checked), the
-feature view's serving state and the predictor — and reports whether the deployment is ready
-to serve; ``stop`` explains what stops one; ``list --server URL`` asks a running server which
-deployments it serves.
+``start`` and ``stop`` record whether ``fti serve`` serves a deployment
+(:mod:`fti.serving.states`); running servers follow within about a second. ``start`` first
+loads the deployment in this process as a server would (model, sha256-checked, feature view,
+predictor), so one that cannot start is refused here. ``list --server URL`` adds what a
+running server does with each deployment.
 """
 
 from __future__ import annotations
@@ -31,33 +30,35 @@ def list_deployments(
         str | None,
         typer.Option(
             metavar="URL",
-            help="A running fti serve (e.g. http://127.0.0.1:8000) to ask which deployments "
-            "it serves; without it the state is unknown.",
+            help="A running fti serve (e.g. http://127.0.0.1:8000) to ask what it does with "
+            "each deployment (a 'server' column).",
         ),
     ] = None,
 ) -> None:
-    """List the latest version of every deployment: its model version and state."""
+    """List the latest version of every deployment: its model version and its recorded state
+    (running or stopped: whether fti serve serves it)."""
     with project(ctx) as opened:
         deployments = opened.get_model_serving().get_deployments()
         served = _served(server) if server is not None else None
-        out = table(
-            "name", "version", "model", "model version", "state", right=("version", "model version")
-        )
+        extra = [] if served is None else ["server"]
+        headers = ["name", "version", "model", "model version", "state", *extra]
+        out = table(*headers, right=("version", "model version"))
         for d in deployments:
             model = d.model
-            out.add_row(
-                d.name,
-                str(d.version),
-                model.name if model else "-",
-                str(model.version) if model else "-",
-                _state(d.name, d.version, served),
-            )
+            cells = [d.name, str(d.version), model.name if model else "-"]
+            cells += [str(model.version) if model else "-", d.state]
+            if served is not None:
+                cells.append(_status(d.name, d.version, served))
+            out.add_row(*cells)
         if not deployments:
             console.print("No deployments yet.")
             return
         console.print(out)
         if served is None:
-            console.print("state: fti records none; --server URL asks a running fti serve")
+            console.print(
+                "state: recorded by fti deployment start | stop; --server URL adds what a "
+                "running fti serve does"
+            )
 
 
 def _served(url: str) -> dict[str, dict[str, Any]]:
@@ -72,9 +73,7 @@ def _served(url: str) -> dict[str, dict[str, Any]]:
         raise fail(f"cannot ask {url} which deployments it serves: {exc}") from exc
 
 
-def _state(name: str, version: int, served: dict[str, dict[str, Any]] | None) -> str:
-    if served is None:
-        return "unknown"
+def _status(name: str, version: int, served: dict[str, dict[str, Any]]) -> str:
     there = served.get(name)
     if there is None:
         return "not served"
@@ -134,20 +133,17 @@ def show_deployment(
 
 @app.command("start")
 def start_deployment(ctx: typer.Context, name: _NAME) -> None:
-    """Start the latest version of deployment NAME in this process as fti serve would (load
-    its model, checked by sha256, its feature view and its predictor), report whether it is
-    ready, and stop it: it serves while fti serve hosts it."""
+    """Serve deployment NAME: check that its latest version starts (loaded in this process as
+    fti serve would: model checked by sha256, feature view, predictor), then record it as
+    running. A running fti serve serves it within about a second, one started later too."""
     with project(ctx) as opened:
-        d = opened.get_model_serving().get_deployment(name)
-        try:
-            d.start()
-        finally:
-            d.stop()
+        d = opened.get_model_serving().set_state(name, "running")
         model = d.model
-        loaded = f"model {model.name} version {model.version} loaded" if model else "no model"
+        loaded = f"model {model.name} version {model.version} loads" if model else "no model"
         console.print(
-            f"{d.name} version {d.version} is ready: {loaded}, feature view serving state "
-            f"loaded. Serve it with: fti serve --deployment {d.name}",
+            f"{d.name} version {d.version} starts ({loaded}) and is recorded as running: a "
+            "running fti serve serves it within about a second, and so does a server started "
+            f"later (fti serve --deployment {d.name} serves only it)",
             markup=False,
             highlight=False,
         )
@@ -155,12 +151,15 @@ def start_deployment(ctx: typer.Context, name: _NAME) -> None:
 
 @app.command("stop")
 def stop_deployment(ctx: typer.Context, name: _NAME) -> None:
-    """Say what stops deployment NAME: the fti serve process that hosts it (fti records no
-    running state that a command could change)."""
+    """Stop serving deployment NAME: record it as stopped. Within about a second a running
+    fti serve answers its requests with 503 DeploymentStopped; a server started later does
+    not load it."""
     with project(ctx) as opened:
-        d = opened.get_model_serving().get_deployment(name)  # DeploymentNotFound
-    raise fail(
-        f"{d.name} runs only while an fti serve process hosts it and fti records no running "
-        "state to change: stop that process (Ctrl-C or SIGTERM; it drains the inference "
-        "log first), and serve the others with fti serve --deployment NAME (repeatable)"
+        d = opened.get_model_serving().set_state(name, "stopped")
+    console.print(
+        f"{d.name} is recorded as stopped: within about a second a running fti serve answers "
+        "its requests with 503 DeploymentStopped, and a server started later does not load "
+        f"it; fti deployment start {d.name} serves it again",
+        markup=False,
+        highlight=False,
     )

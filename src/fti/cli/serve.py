@@ -44,7 +44,8 @@ def serve(
 ) -> None:
     """Serve every deployment of the project over HTTP: /v1/deployments/NAME/predict, the
     KServe Open Inference Protocol v2 under /v2, Prometheus metrics at /metrics and the
-    OpenAPI description at /docs."""
+    OpenAPI description at /docs. A deployment recorded as stopped (fti deployment stop)
+    answers 503 until it is started again; the server follows within about a second."""
     from fti.serving import workers as serving_workers
     from fti.serving.server import select
 
@@ -53,6 +54,7 @@ def serve(
         # here, once, rather than in every worker: a worker that cannot start is restarted
         with fti.connect(home, create=False) as project:
             chosen = select(project, deployment or None, allow_empty=True)
+            stopped = [name for name, d in chosen.items() if d.state == "stopped"]
         if not chosen and not allow_empty:
             raise FtiError(
                 f"the project in {home} has no deployments: nothing to serve (deploy a model "
@@ -67,6 +69,14 @@ def serve(
             f"serving {', '.join(chosen) or 'no deployments'} of {home} on "
             f"http://{host}:{port} (docs at /docs)"
         )
+        if stopped:
+            every = " (all of them)" if len(stopped) == len(chosen) else ""
+            console.print(
+                f"stopped{every}: {', '.join(stopped)}; they answer 503 until started "
+                "(fti deployment start NAME), and are then served within about a second",
+                markup=False,
+                highlight=False,
+            )
         serving_workers.serve(host, port, workers, pin_cpus)
     except FtiError as exc:
         raise fail(str(exc)) from exc

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from fti.catalog import DeploymentRecord
 from fti.errors import FeatureVectorNotFound, FtiError, InvalidDataError
-from fti.serving import contract, options, predictor
+from fti.serving import contract, options, predictor, states
 from fti.serving.inference_log import InferenceLogger, log_group, row
 from fti.serving.log_process import LogProcess
 from fti.serving.predictor import PredictorContext, PredictorInputs
@@ -47,7 +47,7 @@ class _FallbackModel:
     plan: ServingPlan | None
 
 
-class Deployment:
+class Deployment(states.RecordedState):
     """One deployment version; ``start()`` it to predict."""
 
     def __init__(self, serving: ModelServing, record: DeploymentRecord) -> None:
@@ -350,7 +350,7 @@ def _reason(vector: FeatureVector, failure: str | None) -> str | None:
     return lookup or failure
 
 
-class ModelServing:
+class ModelServing(states.ServingStates):
     """Deployments of a project: ``ms = project.get_model_serving()``."""
 
     def __init__(self, project: Project) -> None:

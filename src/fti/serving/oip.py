@@ -19,6 +19,7 @@ from fti.errors import DeploymentNotFound, InvalidDataError
 from fti.serving import contract
 from fti.serving.deployment import Deployment
 from fti.serving.fast import Answer
+from fti.serving.states import RUNNING, STOPPED
 
 DATATYPES = {"integer": "INT64", "number": "FP64", "boolean": "BOOL", "string": "BYTES"}
 
@@ -53,11 +54,14 @@ def output_datatype(d: Deployment) -> str:
 def add_routes(
     app: FastAPI,
     deployments: Mapping[str, Deployment],
+    status: Callable[[], Mapping[str, str]],
     run: Run,
     respond: Callable[[Answer], Response],
     error: Callable[[Exception], Response],
 ) -> None:
-    """The v2 routes over ``deployments``; ``run`` predicts, ``error`` answers an fti error."""
+    """The v2 routes over ``deployments``; ``status`` says which answer ("running") and why
+    the others do not (:mod:`fti.serving.watcher`), ``run`` predicts, ``error`` answers an
+    fti error."""
 
     @app.get("/v2/health/live")
     def live() -> dict[str, bool]:
@@ -65,7 +69,8 @@ def add_routes(
 
     @app.get("/v2/health/ready")
     def ready() -> dict[str, bool]:
-        return {"ready": all(d.running for d in deployments.values())}
+        # stopped on purpose is not unready: the server serves all it is meant to
+        return {"ready": all(s in (RUNNING, STOPPED) for s in status().values())}
 
     @app.get("/v2/models/{name}")
     def model_metadata(name: str) -> Response:
@@ -89,7 +94,7 @@ def add_routes(
     def model_ready(name: str) -> Response:
         if name not in deployments:
             return error(DeploymentNotFound(f"no deployment {name!r}"))
-        return JSONResponse({"name": name, "ready": deployments[name].running})
+        return JSONResponse({"name": name, "ready": status()[name] == RUNNING})
 
     @app.post("/v2/models/{name}/infer")
     def infer(name: str, body: InferRequest) -> Response:

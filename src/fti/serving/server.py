@@ -9,6 +9,7 @@ Endpoints: ``/v1/deployments[/{name}[/predict]]``, the KServe Open Inference Pro
 (``/v2/health/live|ready``, ``/v2/models/{name}[/ready|/infer]``), ``/metrics`` and ``/docs``
 (:mod:`fti.serving.docs_ui`). Unknown request fields are rejected (422), not ignored; a
 malformed request gets the errors of the form it meant (:mod:`fti.serving.request_models`).
+A deployment recorded as stopped answers 503 (:mod:`fti.serving.watcher`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from fastapi.responses import JSONResponse, Response
 import fti
 from fti.errors import (
     DeploymentNotFound,
+    DeploymentStopped,
     FeatureVectorNotFound,
     FtiError,
     InvalidDataError,
@@ -42,6 +44,7 @@ from fti.serving import docs_ui, oip, request_models
 from fti.serving.deployment import Deployment
 from fti.serving.fast import Answer, FastPredict, InstanceCheck
 from fti.serving.metrics import ServingMetrics
+from fti.serving.watcher import STATE_POLL_SECONDS, StateWatcher
 
 log = logging.getLogger("fti.serving")
 
@@ -54,6 +57,7 @@ class _Errors:
 
     STATUS: tuple[tuple[type[Exception], int], ...] = (
         (OnlineStoreUnavailable, 503),
+        (DeploymentStopped, 503),
         (DeploymentNotFound, 404),
         (FeatureVectorNotFound, 404),
         (InvalidDataError, 422),
@@ -86,13 +90,16 @@ def create_app(
     freeze_gc: bool = False,
     log_process: bool = False,
     allow_empty: bool = False,
+    state_poll_seconds: float = STATE_POLL_SECONDS,
 ) -> FastAPI:
     """An app serving the latest version of every deployment (or of ``names``).
 
     An unknown name raises :class:`DeploymentNotFound` and a project without deployments an
     :class:`FtiError` (a server that would serve nothing and still say it is ready), unless
-    ``allow_empty``.
-    ``freeze_gc`` (for a server process, not a test): once the deployments are loaded, move
+    ``allow_empty``. Deployments recorded as stopped get their routes but are not loaded;
+    every ``state_poll_seconds`` the server follows the recorded states (see
+    :mod:`fti.serving.watcher`).
+    ``freeze_gc`` (for a server process, not a test): once a deployment is loaded, move
     everything alive into the garbage collector's permanent generation; full collections
     then no longer walk the models and feature views, which otherwise stalls a request for
     ~100 ms now and then. ``log_process``: each deployment commits its inference log from a
@@ -101,25 +108,30 @@ def create_app(
     metrics = ServingMetrics()
     limits = {name: d.resources["max_batch"] for name, d in deployments.items()}
 
+    def start(d: Deployment) -> None:
+        d.start(log_process=log_process)
+        assert d._logger is not None
+        d._logger.observer = functools.partial(metrics.log_state, d.name)
+        if d.slo:
+            metrics.add_slo(d.name, d.slo)
+        if freeze_gc:
+            gc.collect()
+            gc.freeze()
+
+    watcher = StateWatcher(deployments, project._catalog.deployment_states, start)
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        for d in deployments.values():
-            d.start(log_process=log_process)
-            assert d._logger is not None
-            d._logger.observer = functools.partial(metrics.log_state, d.name)
-            if d.slo:
-                metrics.add_slo(d.name, d.slo)
+        watcher.begin(state_poll_seconds)
         ticking = threading.Event()
         ticker = threading.Thread(
             target=_tick, args=(metrics, ticking), name="fti-metrics", daemon=True
         )
         ticker.start()
-        if freeze_gc:
-            gc.collect()
-            gc.freeze()
         try:
             yield
         finally:
+            watcher.close()
             ticking.set()
             metrics.flush()
             for d in deployments.values():
@@ -136,6 +148,10 @@ def create_app(
 
     def run(deployment: Deployment, instances: list[dict[str, Any]], single: bool) -> Answer:
         """Predict and answer: (status, JSON body, headers); errors become 4xx/5xx here."""
+        why = watcher.unavailable.get(deployment.name)
+        if why is not None:  # stopped on purpose: not a failure counted against the SLO
+            metrics.errors.labels(deployment.name, DeploymentStopped.__name__).inc()
+            return _Errors.answer(DeploymentStopped(why), uuid.uuid4().hex)
         limit = min(max_batch, limits[deployment.name])
         if len(instances) > limit:
             detail = f"at most {limit} instances per request"
@@ -171,13 +187,14 @@ def create_app(
 
     @app.get("/v1/deployments")
     def list_deployments() -> list[dict[str, Any]]:
-        return [_describe(d) for d in deployments.values()]
+        return [_describe(d, watcher.status[d.name]) for d in deployments.values()]
 
     @app.get("/v1/deployments/{name}")
     def get_deployment(name: str) -> Response:
         if name not in deployments:
             return _Errors.response(DeploymentNotFound(f"no deployment {name!r}"), "")
-        return JSONResponse({**_describe(deployments[name]), "schema": deployments[name].schema})
+        d = deployments[name]
+        return JSONResponse({**_describe(d, watcher.status[name]), "schema": d.schema})
 
     routes = {}
     forms: dict[str, request_models.Forms] = {}
@@ -209,6 +226,7 @@ def create_app(
     oip.add_routes(
         app,
         deployments,
+        lambda: watcher.status,
         run,
         respond,
         lambda exc: _Errors.response(exc, ""),
@@ -278,14 +296,14 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _describe(d: Deployment) -> dict[str, Any]:
+def _describe(d: Deployment, status: str) -> dict[str, Any]:
     model = d.model
     return {
         "name": d.name,
         "version": d.version,
         "schema_version": d.schema_version,
         "model": None if model is None else {"name": model.name, "version": model.version},
-        "status": "running" if d.running else "stopped",
+        "status": status,  # see fti.serving.watcher
         "slo": d.slo,
     }
 

@@ -1,0 +1,150 @@
+"""A server's deployments follow their recorded states (:mod:`fti.serving.states`).
+
+At start, a server loads the deployments recorded as running (every deployment has its routes
+either way: they are built from the contract). Then a thread reads the states every
+:data:`STATE_POLL_SECONDS`: a deployment that became stopped answers 503
+:class:`~fti.errors.DeploymentStopped` from the next request on; one that became running is
+loaded if it never was, then answers. The deployments and their versions are those of the
+server's start: a deployment created later, or a new version, needs a new server.
+
+A stopped deployment stays loaded: resuming is then immediate, and unloading would race the
+requests in flight on the event loop (``Deployment.stop()`` drops what ``predict`` reads). Its
+memory is freed by a server started while it is stopped, which never loads it.
+
+Requests read :attr:`StateWatcher.unavailable`, a dict that the thread replaces whole and never
+changes in place: one lookup, no lock, no catalog read on the request path.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from fti.serving.states import RUNNING, STOPPED
+
+if TYPE_CHECKING:
+    from fti.catalog import DeploymentStateRecord
+    from fti.serving.deployment import Deployment
+
+log = logging.getLogger("fti.serving")
+
+STATE_POLL_SECONDS = 1.0
+# What a server does with a deployment (``status`` in /v1/deployments): "running" answers,
+# "stopped" is recorded as stopped, "failed" is recorded as running but could not be loaded,
+# "starting" until the server has read the states.
+FAILED, STARTING = "failed", "starting"
+
+Records = Mapping[str, "DeploymentStateRecord"]
+
+
+class StateWatcher:
+    """Which of a server's deployments answer, and why the others do not."""
+
+    def __init__(
+        self,
+        deployments: Mapping[str, Deployment],
+        read: Callable[[], Records],
+        start: Callable[[Deployment], None],
+    ) -> None:
+        self._deployments = dict(deployments)
+        self._read = read
+        self._start = start
+        # name -> why it does not answer (absent: it answers); replaced whole, never mutated
+        self.unavailable: Mapping[str, str] = {
+            n: f"deployment {n!r} is starting" for n in self._deployments
+        }
+        self.status: Mapping[str, str] = dict.fromkeys(self._deployments, STARTING)
+        # name -> (when its running state was recorded, the error) of a load that failed:
+        # tried again only when the state is recorded again
+        self._failed: dict[str, tuple[object, str]] = {}
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def begin(self, poll_seconds: float = STATE_POLL_SECONDS) -> None:
+        """Load what is recorded as running (a load that fails raises, as it did before
+        states existed), then follow the states in a daemon thread."""
+        self.follow(self._read(), strict=True)
+        stopped = [n for n, s in self.status.items() if s == STOPPED]
+        if stopped:
+            log.warning(
+                "deployment(s) %s recorded as stopped: they answer 503 until started "
+                "(fti deployment start NAME)",
+                ", ".join(stopped),
+            )
+        self._thread = threading.Thread(
+            target=self._watch, args=(poll_seconds,), name="fti-deployment-states", daemon=True
+        )
+        self._thread.start()
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Stop following (waits for a load in progress, up to ``timeout`` seconds)."""
+        self._closing.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def follow(self, records: Records, *, strict: bool = False) -> None:
+        """Bring the deployments to ``records``: stop answering the stopped ones first, then
+        load (if needed) and answer the running ones."""
+        wanted = {
+            name: STOPPED if name in records and records[name].state == STOPPED else RUNNING
+            for name in self._deployments
+        }
+        for name, state in wanted.items():
+            if state == STOPPED:
+                why = f"deployment {name!r} is stopped; fti deployment start {name} serves it again"
+                self._publish(name, STOPPED, why)
+        for name, state in wanted.items():
+            if state == STOPPED or self._closing.is_set():
+                continue
+            deployment = self._deployments[name]
+            if not deployment.running:
+                record = records.get(name)
+                self._load(deployment, None if record is None else record.updated_at, strict)
+            if deployment.running:
+                self._publish(name, RUNNING, None)
+            else:
+                why = f"deployment {name!r} could not start: {self._failed[name][1]}"
+                self._publish(name, FAILED, why)
+
+    def _load(self, deployment: Deployment, recorded_at: object, strict: bool) -> None:
+        name = deployment.name
+        failed = self._failed.get(name)
+        if failed is not None and failed[0] == recorded_at:
+            return  # the same request to run it: it would fail the same way
+        try:
+            self._start(deployment)
+        except Exception as exc:
+            if strict:
+                raise
+            log.exception("deployment %s could not be started", name)
+            self._failed[name] = (recorded_at, f"{type(exc).__name__}: {exc}")
+            return
+        self._failed.pop(name, None)
+
+    def _publish(self, name: str, status: str, why: str | None) -> None:
+        if self.status[name] == status and self.unavailable.get(name) == why:
+            return
+        unavailable = {n: w for n, w in self.unavailable.items() if n != name}
+        if why is not None:
+            unavailable[name] = why
+        self.unavailable = unavailable
+        self.status = {**self.status, name: status}
+        log.info("deployment %s: %s", name, status)
+
+    def _watch(self, poll_seconds: float) -> None:
+        unreadable = False
+        while not self._closing.wait(poll_seconds):
+            try:
+                records = self._read()
+            except Exception as exc:  # the catalog is down: keep serving as recorded last
+                if not unreadable:
+                    log.warning("cannot read the deployments' states (%s); unchanged", exc)
+                unreadable = True
+                continue
+            unreadable = False
+            try:
+                self.follow(records)
+            except Exception:  # a bug: keep the thread, the next read may go through
+                log.exception("following the deployments' states failed")
