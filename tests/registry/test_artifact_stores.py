@@ -81,3 +81,70 @@ def test_symlinks_out_of_the_saved_directory_are_refused(tmp_path: Path) -> None
     (root / "link.txt").symlink_to(secret)
     with pytest.raises(fti.FtiError, match="links outside"):
         collect(root)
+
+
+# Names that must never reach a file system: each escapes the destination, is absolute, or
+# means something else on another platform (a backslash is a separator on Windows).
+LEAVING = (
+    "../x",
+    "a/../../x",
+    "/abs/x",
+    "..\\x",
+    "a\\..\\..\\x",
+    "C:/x",
+    "c:x",
+    "",
+    ".",
+    "./x",
+    "a//x",
+    "a/",
+    "x\0y",
+)
+
+
+@pytest.mark.parametrize("bad", LEAVING)
+def test_a_download_with_a_bad_name_writes_nothing(
+    store: ArtifactStore, tmp_path: Path, bad: str
+) -> None:
+    uri = store.upload(files(tmp_path / "src"), "m")
+    out = tmp_path / "deep" / "out"
+    with pytest.raises(fti.ArtifactIntegrityError) as caught:
+        store.download(uri, ["model.bin", bad], out)
+    assert repr(bad) in str(caught.value)
+    assert not (tmp_path / "deep").exists()  # not even the good file, nor the directory
+
+
+@pytest.mark.parametrize("bad", LEAVING)
+def test_an_upload_with_a_bad_name_stores_nothing(
+    store: ArtifactStore, tmp_path: Path, bad: str
+) -> None:
+    source = files(tmp_path / "src")
+    with pytest.raises(fti.FtiError) as caught:
+        store.upload({"model.bin": source["model.bin"], bad: source["empty.txt"]}, "m")
+    assert repr(bad) in str(caught.value)
+    if isinstance(store, LocalArtifactStore):
+        assert not store.root.exists() or not any(p.is_file() for p in store.root.rglob("*"))
+
+
+def test_a_name_escaping_through_the_destination_is_refused(tmp_path: Path) -> None:
+    """A valid-looking name under a link that points elsewhere would still write there."""
+    store = LocalArtifactStore(tmp_path / "artifacts")
+    source = files(tmp_path / "src")
+    uri = store.upload(source, "m")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "nested").symlink_to(elsewhere)
+    with pytest.raises(fti.ArtifactIntegrityError, match=r"nested/deeper/config\.json"):
+        store.download(uri, list(source), out)
+    assert list(elsewhere.iterdir()) == [] and sorted(p.name for p in out.iterdir()) == ["nested"]
+
+
+def test_file_names_with_backslashes_are_refused_when_saving(tmp_path: Path) -> None:
+    root = tmp_path / "model"
+    root.mkdir()
+    (root / "model.bin").write_bytes(b"1")
+    (root / "..\\evil").write_bytes(b"2")  # one file on POSIX, a way out on Windows
+    with pytest.raises(fti.FtiError, match=r"'\.\.\\\\evil'"):
+        collect(root)

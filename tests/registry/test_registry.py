@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import re
 from pathlib import Path
 from typing import Any
 
@@ -165,10 +166,63 @@ def test_tampered_or_truncated_artifacts_are_refused(project: fti.Project) -> No
     assert model.load().cut == 0.5
 
 
+def test_a_tampered_manifest_cannot_write_or_read_outside_the_download(
+    project: fti.Project, tmp_path: Path
+) -> None:
+    """A manifest read back from the catalog may have been edited: its names are checked
+    before anything is written, and the file ``load`` opens must be one of them."""
+    mr = project.get_model_registry()
+    model = mr.python.create_model("rule").save(Threshold(0.5))
+    record = model._record
+    assert record is not None
+    entry = record.manifest["files"]["model.pkl"]
+    location = record.artifact_uri.rsplit("/", 1)[1]
+    # Reaches the real file through "..", so a store that followed it would find the file
+    # and write it one level above the destination.
+    escaping = f"../{location}/model.pkl"
+    catalog = project._catalog
+    catalog.update_model_version(
+        record.id, {"manifest": {**record.manifest, "files": {escaping: entry}}}
+    )
+    tampered = mr.get_model("rule", 1)
+    out = tmp_path / "dl" / "out"
+    with pytest.raises(fti.ArtifactIntegrityError, match=re.escape(repr(escaping))):
+        tampered.download(out)
+    assert not (tmp_path / "dl").exists()
+    with pytest.raises(fti.ArtifactIntegrityError, match=re.escape(repr(escaping))):
+        tampered.load()
+
+    outside = tmp_path / "evil.pkl"
+    outside.write_bytes(b"not a model")
+    catalog.update_model_version(
+        record.id,
+        {"manifest": {**record.manifest, "saved": {"kind": "object", "file": str(outside)}}},
+    )
+    with pytest.raises(fti.ArtifactIntegrityError, match=r"evil\.pkl"):
+        mr.get_model("rule", 1).load()
+    catalog.update_model_version(record.id, {"manifest": record.manifest})
+    assert mr.get_model("rule", 1).load().cut == 0.5
+
+
+def test_a_directory_with_a_bad_file_name_saves_nothing(
+    project: fti.Project, tmp_path: Path
+) -> None:
+    root = tmp_path / "model"
+    root.mkdir()
+    (root / "model.pkl").write_bytes(b"1")
+    (root / "..\\up").write_bytes(b"2")
+    mr = project.get_model_registry()
+    with pytest.raises(fti.FtiError, match="up"):
+        mr.python.create_model("bad").save(root)
+    assert mr.list_models() == []
+    models_dir = project.home / "models"
+    assert not models_dir.exists() or not any(p.is_file() for p in models_dir.rglob("*"))
+
+
 def test_bad_input_is_refused_and_writes_nothing(project: fti.Project, tmp_path: Path) -> None:
     fv, _, x_train, _ = trained(project)
     mr = project.get_model_registry()
-    for name in ("/etc/passwd", "../up", "a/../../b", "C:/x", ""):
+    for name in ("/etc/passwd", "../up", "a/../../b", "C:/x", "", "..\\up", "a/./b"):
         with pytest.raises(fti.FtiError):
             check_name(name)
     (tmp_path / "empty").mkdir()

@@ -14,8 +14,8 @@ import os
 import shutil
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from fti.errors import ArtifactIntegrityError, FtiError
@@ -31,16 +31,62 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _problem(name: object) -> str | None:
+    """Why ``name`` cannot name a file of a version, or None when it can.
+
+    A name is a relative POSIX path in its one canonical spelling: then it means the same
+    file in every store and on every platform, and joining it to a directory stays inside.
+    """
+    if not isinstance(name, str):
+        return "is not a string"
+    if not name:
+        return "is empty"
+    if "\\" in name:
+        return "holds a backslash (a separator on Windows): use '/'"
+    if "\0" in name:
+        return "holds a NUL character"
+    if name.startswith("/"):
+        return "is absolute: names are relative to the model's directory"
+    parts = name.split("/")
+    if ":" in parts[0]:
+        return "starts like a drive or a URL (':' in its first part)"
+    if ".." in parts:
+        return "leaves the model's directory ('..')"
+    if "" in parts or "." in parts:
+        return "is not in its plain form (no '.', '//' or trailing '/')"
+    return None
+
+
 def check_name(name: str) -> str:
-    """A file's name inside a version: relative, no ``..``, ``/``-separated."""
-    posix = PurePosixPath(name.replace(os.sep, "/"))
-    if not posix.parts or posix.parts == (".",):
-        raise FtiError(f"artifact file name {name!r} is empty")
-    if posix.is_absolute() or name.startswith(("/", "\\")) or ":" in posix.parts[0]:
-        raise FtiError(f"artifact file names must be relative, got {name!r}")
-    if ".." in posix.parts:
-        raise FtiError(f"artifact file name {name!r} leaves the model's directory")
-    return str(posix)
+    """A file's name inside a version: relative, ``/``-separated, no ``..`` (else FtiError)."""
+    problem = _problem(name)
+    if problem is not None:
+        raise FtiError(f"artifact file name {name!r} {problem}")
+    return name
+
+
+def _lands_inside(root: Path, name: str) -> bool:
+    return (root / name).resolve().is_relative_to(root)
+
+
+def check_names(names: Iterable[str], destination: Path | None = None) -> None:
+    """Refuse a manifest's names, before anything is written, unless every one is a plain
+    relative name that (following any link already in ``destination``) lands inside it.
+
+    Names read back from the catalog are checked again at every download: a catalog row may
+    have been edited since the version was saved."""
+    root = destination.resolve() if destination is not None else None
+    problems = []
+    for name in names:
+        problem = _problem(name)
+        if problem is None and root is not None and not _lands_inside(root, name):
+            problem = "leads out of the destination through a link"
+        if problem is not None:
+            problems.append(f"{name!r} {problem}")
+    if problems:
+        raise ArtifactIntegrityError(
+            "refusing the version's manifest, nothing was written: file name " + "; ".join(problems)
+        )
 
 
 def collect(path: Path) -> dict[str, Path]:
@@ -90,7 +136,8 @@ class ArtifactStore(ABC):
 
     @abstractmethod
     def download(self, uri: str, names: list[str], destination: Path) -> None:
-        """Copy the named files of a location into ``destination``."""
+        """Copy the named files of a location into ``destination``; a name that is not a
+        plain relative one (:func:`check_names`) fails the call before anything is written."""
 
     @abstractmethod
     def delete(self, uri: str) -> None:
@@ -111,6 +158,8 @@ class LocalArtifactStore(ArtifactStore):
         return self.root / uri
 
     def upload(self, files: Mapping[str, Path], model: str) -> str:
+        for name in files:
+            check_name(name)
         staging = self.root / ".staging" / uuid.uuid4().hex
         final = self.root / model / uuid.uuid4().hex
         try:
@@ -125,6 +174,7 @@ class LocalArtifactStore(ArtifactStore):
         return final.relative_to(self.root).as_posix()
 
     def download(self, uri: str, names: list[str], destination: Path) -> None:
+        check_names(names, destination)
         source = self.path(uri)
         for name in names:
             target = destination / name

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fti.catalog import ModelVersionRecord
-from fti.errors import FtiError, SchemaError
+from fti.errors import ArtifactIntegrityError, FtiError, SchemaError
 from fti.registry import artifacts
 from fti.registry.environment import code_version, environment
 from fti.registry.flavors import FLAVORS, model_files
@@ -149,9 +149,11 @@ class Model:
         """The version's files in ``dir`` (a new temporary directory by default), each checked
         against its recorded sha256 and size: a tampered or truncated artifact is refused."""
         record = self._saved_record()
+        files = record.manifest["files"]
+        # before any directory is made: a refused manifest leaves nothing behind
+        artifacts.check_names(files, Path(dir) if dir is not None else None)
         destination = Path(dir) if dir is not None else Path(tempfile.mkdtemp(prefix="fti-"))
         destination.mkdir(parents=True, exist_ok=True)
-        files = record.manifest["files"]
         self._registry._store.download(record.artifact_uri, list(files), destination)
         artifacts.verify(destination, files)
         return destination
@@ -164,11 +166,18 @@ class Model:
         flavor = FLAVORS[record.flavor]
         flavor.require()
         saved = record.manifest["saved"]
+        files = record.manifest["files"]
+        artifacts.check_names(files)
         if saved["kind"] != "object":
-            found = model_files(record.flavor, record.manifest["files"])
+            found = model_files(record.flavor, files)
             if len(found) != 1:  # which file is the model is for a custom predictor to say
                 return self.download()
             saved = {"file": found[0]}
+        elif saved.get("file") not in files:  # the catalog row may have been edited
+            raise ArtifactIntegrityError(
+                f"refusing to load {self!r}: its manifest names {saved.get('file')!r} as the "
+                "model file, which is not one of the version's files"
+            )
         with tempfile.TemporaryDirectory(prefix="fti-load-") as tmp:  # read fully, then gone
             return flavor.load(self.download(tmp), saved)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fti.errors import FtiError, MissingDependencyError
-from fti.registry.artifacts import ArtifactStore
+from fti.registry.artifacts import ArtifactStore, check_name, check_names
 
 
 class S3ArtifactStore(ArtifactStore):
@@ -38,6 +38,8 @@ class S3ArtifactStore(ArtifactStore):
         return f"{path}/{name}" if name else path
 
     def upload(self, files: Mapping[str, Path], model: str) -> str:
+        for name in files:
+            check_name(name)
         base = "/".join(p for p in (self._prefix, model, uuid.uuid4().hex) if p)
         uri = f"s3://{self._bucket}/{base}"
         try:
@@ -49,6 +51,7 @@ class S3ArtifactStore(ArtifactStore):
         return uri
 
     def download(self, uri: str, names: list[str], destination: Path) -> None:
+        check_names(names, destination)
         for name in names:
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
