@@ -19,6 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from fti._redact import redact
 from fti.errors import BackendUnavailable, ConfigurationError, FtiError
 
 _MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -54,8 +55,9 @@ def _on_sqlite_begin(conn: sa.Connection) -> None:
 def create_engine(url: str) -> sa.Engine:
     try:
         parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise ConfigurationError(f"invalid catalog URL {url!r}: {exc}") from exc
+    except (sa.exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is no number
+        # "from None": the cause's own text may quote the URL; ours holds it, redacted
+        raise ConfigurationError(redact(f"invalid catalog URL {url!r}: {exc}")) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +81,7 @@ def create_engine(url: str) -> sa.Engine:
         sa.event.listen(engine, "handle_error", _on_unreachable)
         return engine
     raise ConfigurationError(
-        f"unsupported catalog URL {url!r}: use sqlite:///path or postgresql://user@host/db"
+        f"unsupported catalog URL {redact(url)!r}: use sqlite:///path or postgresql://user@host/db"
     )
 
 
@@ -90,7 +92,7 @@ def _on_unreachable(context: sa.engine.ExceptionContext) -> BackendUnavailable |
         return None
     engine = context.engine
     address = "?" if engine is None else engine.url.render_as_string(hide_password=True)
-    reason = str(context.original_exception).strip().splitlines() or ["no reason given"]
+    reason = redact(str(context.original_exception)).strip().splitlines() or ["no reason given"]
     return BackendUnavailable(
         f"the catalog database at {address} is unreachable ({reason[0]}); this call's catalog "
         "reads and writes did not happen (a transaction is never half committed)"

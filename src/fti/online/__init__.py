@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fti._redact import redact
 from fti.errors import ConfigurationError
 from fti.online.base import OnlineStore
 from fti.online.codec import RowCodec
@@ -34,7 +35,7 @@ def open_online_store(spec: str, home: Path, namespace: str = "fti") -> OnlineSt
         url, given = _pop_query(spec, "namespace")
         return RedisOnlineStore(url, given or namespace)
     raise ConfigurationError(
-        f"unknown online store {spec!r}: use 'lmdb' (default), 'sqlite' or a redis:// URL"
+        f"unknown online store {redact(spec)!r}: use 'lmdb' (default), 'sqlite' or a redis:// URL"
     )
 
 

@@ -36,7 +36,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgpack
 
-from fti.errors import MissingDependencyError, OnlineLookupTimeout
+from fti._redact import redact
+from fti.errors import ConfigurationError, MissingDependencyError, OnlineLookupTimeout
 from fti.online.base import OnlineStore
 
 if TYPE_CHECKING:
@@ -122,7 +123,10 @@ class RedisOnlineStore(OnlineStore):
                 "socket_connect_timeout": lookup_timeout,
                 "retry": Retry(NoBackoff(), 0),
             }
-        self._pool = redis.ConnectionPool.from_url(url, **options)
+        try:
+            self._pool = redis.ConnectionPool.from_url(url, **options)
+        except ValueError as exc:  # a bad port or option, said without naming the URL
+            raise ConfigurationError(f"invalid Redis URL {redact(url)!r}: {exc}") from exc
         self._client: redis_module.Redis = redis.Redis(connection_pool=self._pool)
         self._write_script = self._client.register_script(_WRITE_LUA)
 

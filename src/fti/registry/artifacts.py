@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from fti._redact import redact
 from fti.errors import ArtifactIntegrityError, FtiError
 
 CHUNK = 1 << 20
@@ -195,5 +196,7 @@ def open_artifact_store(spec: str) -> ArtifactStore:
 
         return S3ArtifactStore(spec)
     if "://" in spec:
-        raise FtiError(f"unsupported artifact store {spec!r}: use a path or s3://bucket/prefix")
+        raise FtiError(
+            f"unsupported artifact store {redact(spec)!r}: use a path or s3://bucket/prefix"
+        )
     return LocalArtifactStore(spec)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fti import __version__
+from fti._redact import strip_credentials
 
 
 def environment() -> dict[str, Any]:
@@ -51,5 +52,19 @@ def code_version(start: Path | None = None) -> dict[str, Any]:
         "git_commit": commit,
         "git_dirty": bool(status),
         "git_branch": _git(["rev-parse", "--abbrev-ref", "HEAD"], where),
-        "git_remote": _git(["config", "--get", "remote.origin.url"], where),
+        "git_remote": public_remote(_git(["config", "--get", "remote.origin.url"], where)),
     }
+
+
+def public_remote(url: str | None) -> str | None:
+    """A git remote as it may be recorded and shown: CI checkouts often carry a token in
+    it (``https://x-access-token:<token>@github.com/...``)."""
+    return None if url is None else strip_credentials(url)
+
+
+def public_code(code: dict[str, Any]) -> dict[str, Any]:
+    """A recorded code version as it may be shown; versions saved by an older fti may hold
+    a remote with its credentials."""
+    if not code.get("git_remote"):
+        return code
+    return {**code, "git_remote": public_remote(code["git_remote"])}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from fti.catalog import ModelVersionRecord
 from fti.errors import ArtifactIntegrityError, FtiError, SchemaError
 from fti.registry import artifacts
-from fti.registry.environment import code_version, environment
+from fti.registry.environment import code_version, environment, public_code
 from fti.registry.flavors import FLAVORS, model_files
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class Model:
     model_schema = property(lambda self: self._get("model_schema"))
     training_dataset_version = property(lambda self: self._get("training_dataset_version"))
     environment = property(lambda self: self._get("environment"))
-    code = property(lambda self: self._get("code"))
+    code = property(lambda self: public_code(self._get("code") or {}))
     created_at = property(lambda self: self._record.created_at if self._record else None)
     created_by = property(lambda self: self._record.created_by if self._record else None)
 
@@ -218,7 +218,7 @@ class Model:
             "feature_view": None,
             "training_dataset": None,
             "feature_groups": [],
-            "code": record.code,
+            "code": public_code(record.code),
             "environment": {k: v for k, v in record.environment.items() if k != "packages"},
             "created_at": record.created_at.isoformat(),
             "created_by": record.created_by,

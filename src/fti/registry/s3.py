@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from fti._redact import redact
 from fti.errors import FtiError, MissingDependencyError
 from fti.registry.artifacts import ArtifactStore, check_name, check_names
 
@@ -26,8 +27,13 @@ class S3ArtifactStore(ArtifactStore):
         except ImportError as exc:
             raise MissingDependencyError("obstore", "s3", "an S3 artifact store") from exc
         bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        if "@" in bucket:  # it would be recorded in every version's location
+            raise FtiError(
+                f"{redact(url)!r} holds credentials: give them in the AWS_* environment "
+                "variables, not in the artifact store's URL"
+            )
         if not bucket:
-            raise FtiError(f"{url!r} names no bucket: use s3://bucket/prefix")
+            raise FtiError(f"{redact(url)!r} names no bucket: use s3://bucket/prefix")
         self._obstore = obstore
         self._store: Any = from_url(f"s3://{bucket}")
         self._bucket = bucket
