@@ -119,7 +119,7 @@ def test_versions_best_aliases_history_and_approval(project: fti.Project) -> Non
     assert mr.get_best_model("m", "auc", "max").version == 2
     assert mr.get_best_model("m", "loss", "min").version == 2
     assert mr.get_model("m").version == 3  # latest
-    with pytest.raises(fti.FtiError, match="version 2 already exists"):
+    with pytest.raises(fti.AlreadyExistsError, match="version 2 already exists"):
         mr.python.create_model("m", version=2)
     assert mr.python.create_model("m", version=7).save(Threshold(0)).version == 7
     mr.get_model("m", version=1).set_alias("staging")

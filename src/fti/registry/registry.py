@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from fti.catalog import AliasMove
-from fti.errors import FtiError, ModelNotFound
+from fti.errors import AlreadyExistsError, FtiError, ModelNotFound
 from fti.featurestore.schema import parse_type
 from fti.registry.artifacts import ArtifactStore
 from fti.registry.flavors import FLAVORS
@@ -88,8 +88,10 @@ class FlavorApi:
         if version is not None:
             if not isinstance(version, int) or isinstance(version, bool) or version < 1:
                 raise FtiError(f"version must be a positive integer, got {version!r}")
+            # Fails early, before any upload; the same error as losing the race to register
+            # it (the catalog's unique constraint), whichever comes first.
             if registry._catalog.model_version_exists(name, version):
-                raise FtiError(f"model {name!r} version {version} already exists")
+                raise AlreadyExistsError(f"model {name!r} version {version} already exists")
         metrics = dict(metrics or {})
         for key, value in metrics.items():
             if not isinstance(value, int | float) or isinstance(value, bool):
