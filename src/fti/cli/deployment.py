@@ -142,8 +142,9 @@ def start_deployment(ctx: typer.Context, name: _NAME) -> None:
         loaded = f"model {model.name} version {model.version} loads" if model else "no model"
         console.print(
             f"{d.name} version {d.version} starts ({loaded}) and is recorded as running: a "
-            "running fti serve serves it within about a second, and so does a server started "
-            f"later (fti serve --deployment {d.name} serves only it)",
+            "running fti serve serves it within about a second (after loading it, if it has "
+            "not yet), and so does a server started later (fti serve --deployment "
+            f"{d.name} serves only it)",
             markup=False,
             highlight=False,
         )

@@ -73,7 +73,7 @@ def serve(
             every = " (all of them)" if len(stopped) == len(chosen) else ""
             console.print(
                 f"stopped{every}: {', '.join(stopped)}; they answer 503 until started "
-                "(fti deployment start NAME), and are then served within about a second",
+                "(fti deployment start NAME), and are then loaded and served",
                 markup=False,
                 highlight=False,
             )

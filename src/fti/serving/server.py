@@ -114,7 +114,7 @@ def create_app(
         d._logger.observer = functools.partial(metrics.log_state, d.name)
         if d.slo:
             metrics.add_slo(d.name, d.slo)
-        if freeze_gc:
+        if freeze_gc:  # loaded by the watcher, this stalls requests once instead of now and then
             gc.collect()
             gc.freeze()
 
@@ -149,7 +149,7 @@ def create_app(
     def run(deployment: Deployment, instances: list[dict[str, Any]], single: bool) -> Answer:
         """Predict and answer: (status, JSON body, headers); errors become 4xx/5xx here."""
         why = watcher.unavailable.get(deployment.name)
-        if why is not None:  # stopped on purpose: not a failure counted against the SLO
+        if why is not None:  # not served on purpose (or never loaded): not an SLO failure
             metrics.errors.labels(deployment.name, DeploymentStopped.__name__).inc()
             return _Errors.answer(DeploymentStopped(why), uuid.uuid4().hex)
         limit = min(max_batch, limits[deployment.name])

@@ -1,9 +1,10 @@
 """Whether ``fti serve`` serves a deployment: its recorded (desired) state.
 
-fti records one state per deployment name, for every version: ``"running"`` or ``"stopped"``;
-a name without a record is running, so a new deployment is served by the next ``fti serve``.
+fti records one state per deployment name, for every version (a new version of a stopped
+deployment is stopped too): ``"running"`` or ``"stopped"``. A name without a record is
+running, so a new deployment is served by the next ``fti serve``.
 Every ``fti serve`` worker reads the states once a second
-(:data:`fti.serving.server.STATE_POLL_SECONDS`): a stopped deployment answers 503
+(:data:`fti.serving.watcher.STATE_POLL_SECONDS`): a stopped deployment answers 503
 :class:`~fti.errors.DeploymentStopped` until it is running again.
 
 ``ms.set_state(name, state)`` records a state (``fti deployment start | stop``) and
@@ -17,7 +18,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fti.catalog import DEPLOYMENT_STATES
-from fti.errors import FtiError
 
 if TYPE_CHECKING:
     from fti.catalog import Catalog
@@ -27,22 +27,10 @@ if TYPE_CHECKING:
 RUNNING, STOPPED = DEPLOYMENT_STATES
 
 
-def check(state: str) -> str:
-    """``state`` if it is one a deployment can have; :class:`FtiError` otherwise."""
-    if state not in DEPLOYMENT_STATES:
-        raise FtiError(f"a deployment's state is 'running' or 'stopped', not {state!r}")
-    return state
-
-
 def recorded(catalog: Catalog, name: str) -> str:
     """The recorded state of deployment ``name`` (running when none is)."""
     record = catalog.deployment_states().get(name)
     return RUNNING if record is None else record.state
-
-
-def stopped(catalog: Catalog) -> set[str]:
-    """The names of the deployments recorded as stopped (one catalog read)."""
-    return {n for n, r in catalog.deployment_states().items() if r.state == STOPPED}
 
 
 class RecordedState:
@@ -76,8 +64,8 @@ class ServingStates:
         loaded and sha256-checked, feature view, predictor) and stopped again: a deployment
         that cannot start raises here instead of failing in every server. An unknown name or
         another state raises and records nothing."""
-        check(state)
         deployment = self.get_deployment(name)  # DeploymentNotFound
+        # the catalog refuses another state (before writing anything)
         if state == RUNNING:
             try:
                 deployment.start()

@@ -63,12 +63,13 @@ class StateWatcher:
         self._thread: threading.Thread | None = None
 
     def begin(self, poll_seconds: float = STATE_POLL_SECONDS) -> None:
-        """Load what is recorded as running (a load that fails raises, as it did before
-        states existed), then follow the states in a daemon thread."""
+        """Load what is recorded as running, then follow the states in a daemon thread. A
+        load that fails here raises: a server does not come up unable to serve what it is
+        meant to (later, one that fails is reported instead, see :meth:`follow`)."""
         self.follow(self._read(), strict=True)
         stopped = [n for n, s in self.status.items() if s == STOPPED]
-        if stopped:
-            log.warning(
+        if stopped:  # fti serve prints it once; this is for other hosts of the app
+            log.info(
                 "deployment(s) %s recorded as stopped: they answer 503 until started "
                 "(fti deployment start NAME)",
                 ", ".join(stopped),
