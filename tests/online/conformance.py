@@ -152,6 +152,17 @@ class OnlineStoreConformance:
         assert store.get_many("t", [b"a", b"b"]) == [b"old", None]
         assert store.applied_commit("t") == 1
 
+    def test_max_key_bytes_is_what_the_store_holds(self, store: OnlineStore) -> None:
+        # None: no limit an insert could reach (Redis: 512 MB; SQLite: 1 GB)
+        limit = store.max_key_bytes
+        longest = b"k" * (limit or 100_000)
+        store.write("t", [longest], [1], [b"v"], 1)
+        assert store.get("t", longest) == b"v"
+        if limit is not None:
+            with pytest.raises(ValueError, match=str(limit)):
+                store.write("t", [longest + b"k"], [1], [b"v"], 2)
+            assert store.applied_commit("t") == 1
+
     def test_watermark(self, store: OnlineStore) -> None:
         assert store.applied_commit("t") is None
         store.write("t", [b"a"], [1], [b"v"], 0)

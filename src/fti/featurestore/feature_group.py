@@ -186,6 +186,8 @@ class FeatureGroup:
             table, filled = conform(table, schema, defaults, allow_missing_columns)
             if not self._keys_unique:
                 ingest.check_keys(table, self.primary_key, self.event_time)
+            if self.online_enabled:
+                ingest.check_online_keys(table, self.primary_key, self._fs._online)
             report = self._validate(table)
             steps.step("committing offline")
             # Statistics are computed while Delta writes: both run outside the GIL.

@@ -6,7 +6,7 @@ Everything here runs before anything is written, so a bad insert never leaves a 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,6 +14,10 @@ import pyarrow.compute as pc
 from fti import _duckdb
 from fti.errors import InvalidDataError, SchemaError
 from fti.featurestore.schema import check_name, normalize_type
+from fti.online.codec import oversized_keys
+
+if TYPE_CHECKING:
+    from fti.online import OnlineStore
 
 _SHOWN = 10  # rows named in an error message
 
@@ -111,6 +115,24 @@ def check_keys(table: pa.Table, primary_key: Sequence[str], event_time: str | No
             f"duplicate (primary key, event time) rows in one insert: {detail}. Each key and event "
             "time may appear once per insert (later corrections go in a later insert)"
         )
+
+
+def check_online_keys(table: pa.Table, primary_key: Sequence[str], store: OnlineStore) -> None:
+    """Every row's key fits the online store once encoded. Checked before the offline commit:
+    a committed row that cannot go online would fail every later catch-up of the group."""
+    limit = store.max_key_bytes
+    if limit is None:
+        return
+    oversized = oversized_keys(table, primary_key, limit, _SHOWN)
+    if not oversized:
+        return
+    (row, size), others = oversized[0], [str(r) for r, _ in oversized[1:]]
+    also = f" (also row(s) {', '.join(others)})" if others else ""
+    raise InvalidDataError(
+        f"row {row} has a primary key {list(primary_key)} of {size} bytes once encoded{also}, "
+        f"but the online store ({store.address}) holds keys of at most {limit} bytes: "
+        "nothing was written. Shorten the keys (e.g. hash them) or keep the group offline."
+    )
 
 
 def _duplicates(table: pa.Table, columns: list[str]) -> list[tuple[dict[str, Any], list[int]]]:

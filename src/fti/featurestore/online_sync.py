@@ -10,16 +10,19 @@ Newest-event-time-wins makes re-applying the latest state per key idempotent.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fti import _duckdb
-from fti.errors import OnlineWriteFailed
+from fti.errors import OnlineStoreWarning, OnlineWriteFailed
 from fti.offline import DeltaOfflineStore
 from fti.online import OnlineStore
+from fti.online.codec import key_sizes, oversized_keys
 
 if TYPE_CHECKING:
     from fti.featurestore.feature_group import FeatureGroup
@@ -81,10 +84,31 @@ class OnlineSync:
         self._online.write(fg._online_table, [], [], [], after)
 
     def _write(self, fg: FeatureGroup, table: pa.Table, commit: int) -> int:
-        latest = _latest_per_key(fg, table)
+        latest = self._holdable(fg, _latest_per_key(fg, table))
         keys, times, values = fg._codec().encode_table(latest)
         self._online.write(fg._online_table, keys, times, values, commit)
         return len(keys)
+
+    def _holdable(self, fg: FeatureGroup, table: pa.Table) -> pa.Table:
+        """The rows whose keys the online store can hold. Inserts refuse longer keys, but a
+        row committed before they did would otherwise fail every catch-up of the group, and
+        with it every later insert: such rows stay offline, with a warning."""
+        limit = self._online.max_key_bytes
+        if limit is None or not oversized_keys(table, fg.primary_key, limit, shown=1):
+            return table
+        sizes = key_sizes(table, fg.primary_key)
+        fits = pc.less_equal(sizes, limit)
+        skipped = table.num_rows - int(pc.sum(fits).as_py() or 0)
+        warnings.warn(
+            f"{fg.name} v{fg.version}: {skipped} key{'s' if skipped != 1 else ''} of the "
+            f"offline table {'are' if skipped != 1 else 'is'} longer than the online store "
+            f"({self._online.address}) holds ({limit} bytes; the longest is "
+            f"{pc.max(sizes).as_py()} bytes encoded), so {'they are' if skipped != 1 else 'it is'}"
+            " not online: lookups find nothing for them, offline reads have them",
+            OnlineStoreWarning,
+            stacklevel=2,
+        )
+        return table.filter(fits)
 
 
 def _latest_per_key(fg: FeatureGroup, table: pa.Table) -> pa.Table:

@@ -72,6 +72,13 @@ class OnlineStore(ABC):
         """Delete the table and its watermark; dropping a missing table is not an error."""
 
     @property
+    def max_key_bytes(self) -> int | None:
+        """The longest key :meth:`write` takes, in bytes, or ``None`` when no key an insert
+        could make is too long (Redis holds 512 MB, SQLite 1 GB). Inserts into an online
+        group check their encoded keys against it before anything is written."""
+        return None
+
+    @property
     def address(self) -> str:
         """What the store is and where, for error messages (never a password)."""
         path = getattr(self, "path", None)

@@ -16,6 +16,7 @@ from typing import Any
 
 import msgpack
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fti.errors import InvalidDataError, SchemaError
 
@@ -201,3 +202,76 @@ class RowCodec:
             else:
                 arrays.append(pa.array(columns[field.name], field.type))
         return pa.Table.from_arrays(arrays, schema=self.schema)
+
+
+# msgpack's size classes: (lowest, highest, bytes) of ints from fixint to 32 bits (wider: 9),
+# and (longest payload, header bytes) of str (fixstr to str32) and bin (bin8 to bin32).
+_INT_SIZES = (
+    (-(2**31), 2**32 - 1, 5),
+    (-(2**15), 2**16 - 1, 3),
+    (-(2**7), 2**8 - 1, 2),
+    (-32, 127, 1),
+)
+_STR_HEADERS = ((2**16 - 1, 3), (2**8 - 1, 2), (31, 1))
+_BIN_HEADERS = ((2**16 - 1, 3), (2**8 - 1, 2))
+_WIDEST = 9  # a number's type byte and 8 bytes; a str or bin header is at most 5
+
+
+def _is_sized(typ: pa.DataType) -> bool:
+    return bool(pa.types.is_string(typ) or pa.types.is_binary(typ))
+
+
+def _column_size(column: pa.ChunkedArray) -> int | pa.ChunkedArray:
+    """The packed size of each value of a key column (one number when all take the same)."""
+    typ = column.type
+    if pa.types.is_floating(typ):
+        return _WIDEST  # packed as a double whatever its width
+    if pa.types.is_boolean(typ):
+        return 1
+    size: Any = pa.scalar(5 if _is_sized(typ) else _WIDEST, pa.int64())
+    if _is_sized(typ):
+        length = pc.cast(pc.binary_length(column), pa.int64())
+        for longest, n in _STR_HEADERS if pa.types.is_string(typ) else _BIN_HEADERS:
+            size = pc.if_else(pc.less_equal(length, longest), n, size)
+        return pc.add(length, size)
+    if _is_temporal(typ):
+        column = column.cast(_integer_type(typ))
+    elif not pa.types.is_integer(typ):
+        raise SchemaError(f"a primary key of type {typ} is not supported online")
+    values = pc.cast(column, pa.int64())
+    for low, high, n in _INT_SIZES:
+        inside = pc.and_(pc.greater_equal(values, low), pc.less_equal(values, high))
+        size = pc.if_else(inside, n, size)
+    return size
+
+
+def key_sizes(table: pa.Table, primary_key: Sequence[str]) -> pa.ChunkedArray:
+    """The byte length of every row's online key, as :meth:`RowCodec.encode_key` makes it,
+    computed column by column (no key is encoded)."""
+    header = 0 if len(primary_key) == 1 else 1 if len(primary_key) <= 15 else 3
+    total: Any = pa.chunked_array([pa.repeat(pa.scalar(header, pa.int64()), table.num_rows)])
+    for name in primary_key:
+        size = _column_size(table.column(name))
+        # a null packs as nil (1 byte); inserts refuse null keys before this anyway
+        total = pc.add(total, size if isinstance(size, int) else pc.fill_null(size, 1))
+    return total
+
+
+def oversized_keys(
+    table: pa.Table, primary_key: Sequence[str], limit: int, shown: int = 10
+) -> list[tuple[int, int]]:
+    """(row, key bytes) of the first ``shown`` rows whose online key is longer than ``limit``.
+
+    Only strings and binaries make keys long: the longest of each column bounds every key
+    from above, so inserts whose keys all fit (nearly all) cost one pass over those columns.
+    """
+    bound = 3  # the widest array header
+    for name in primary_key:
+        column = table.column(name)
+        longest = pc.max(pc.binary_length(column)).as_py() if _is_sized(column.type) else None
+        bound += _WIDEST if longest is None else longest + 5
+    if bound <= limit:
+        return []
+    sizes = key_sizes(table, primary_key)
+    rows = pc.indices_nonzero(pc.greater(sizes, limit)).slice(0, shown).to_pylist()
+    return [(row, sizes[row].as_py()) for row in rows]

@@ -67,8 +67,9 @@ _OPEN_LOCK = threading.Lock()
 class LmdbOnlineStore(OnlineStore):
     """Online store in one LMDB directory, shared by processes; writers take turns.
 
-    Keys must be 1 to 511 bytes (LMDB's key limit); the msgpack keys of
-    :mod:`fti.online.codec` always are.
+    Keys must be 1 to 511 bytes (LMDB's key limit as built, :attr:`max_key_bytes`); a
+    msgpack key of :mod:`fti.online.codec` is never empty, but a long string key can be too
+    long, which inserts check before they write.
     """
 
     def __init__(
@@ -101,6 +102,10 @@ class LmdbOnlineStore(OnlineStore):
         self._env = shared.env
         self._handles = shared.handles
         self._max_key = self._env.max_key_size()
+
+    @property
+    def max_key_bytes(self) -> int:
+        return self._max_key
 
     def _handle(self, table: str | None, create: bool) -> lmdb_module._Database | None:
         handle = self._handles.get(table)
