@@ -197,6 +197,7 @@ def connect(
     path = Path(home if home is not None else os.environ.get("FTI_HOME", DEFAULT_HOME))
     path = path.expanduser().resolve()
     _check_home(path, create)
+    made = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
     config = _config(path)
 
@@ -204,13 +205,22 @@ def connect(
         value = arg or os.environ.get(env) or config.get(section, {}).get(key) or default
         return str(value)
 
-    return Project(
-        home=path,
-        catalog_url=pick(
-            catalog_url, "FTI_CATALOG_URL", "catalog", "url", f"sqlite:///{path / 'catalog.sqlite'}"
-        ),
-        offline_root=pick(
-            offline_root, "FTI_OFFLINE_ROOT", "offline", "root", str(path / "offline")
-        ),
-        online_store=pick(online_store, "FTI_ONLINE_STORE", "online", "store", "lmdb"),
-    )
+    try:
+        return Project(
+            home=path,
+            catalog_url=pick(
+                catalog_url,
+                "FTI_CATALOG_URL",
+                "catalog",
+                "url",
+                f"sqlite:///{path / 'catalog.sqlite'}",
+            ),
+            offline_root=pick(
+                offline_root, "FTI_OFFLINE_ROOT", "offline", "root", str(path / "offline")
+            ),
+            online_store=pick(online_store, "FTI_ONLINE_STORE", "online", "store", "lmdb"),
+        )
+    except Exception:
+        if made and not any(path.iterdir()):
+            path.rmdir()  # a backend that failed leaves no empty home behind
+        raise

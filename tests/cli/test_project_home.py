@@ -147,3 +147,10 @@ def test_a_home_whose_backends_came_from_arguments_is_a_project(
     shutil.rmtree(home / "offline")  # only locks/ is left of it: still the project's home
     assert [p.name for p in home.iterdir()] == ["locks"]
     fti.connect(home, catalog_url=postgres_url, online_store=redis_url, create=False).close()
+
+
+def test_a_backend_that_fails_leaves_no_empty_home_behind(tmp_path: Path) -> None:
+    home = tmp_path / "new"
+    with pytest.raises(fti.FtiError):
+        fti.connect(home, catalog_url="postgresql://fti@127.0.0.1:1/nope")
+    assert not home.exists()

@@ -378,3 +378,22 @@ def test_approval_rule_from_the_project_config(tmp_path: Path) -> None:
             mr.set_alias("m", 1, "production")
         mr.set_alias("m", 1, "production", approved_by="risk-team")
         assert mr.alias_history("m", "production")[0].approved_by == "risk-team"
+
+
+@pytest.mark.parametrize("edited", ["../../elsewhere", "/tmp", "rule/../.."])
+def test_an_artifact_location_edited_to_leave_the_store_is_refused(
+    project: fti.Project, tmp_path: Path, edited: str
+) -> None:
+    import sqlalchemy as sa
+
+    mr = project.get_model_registry()
+    model = mr.python.create_model("rule").save(Threshold(0.5))
+    bystander = tmp_path / "elsewhere"
+    bystander.mkdir()
+    with project._catalog._writer.begin() as conn:
+        conn.execute(sa.text("UPDATE model_versions SET artifact_uri = :u"), {"u": edited})
+    with pytest.raises(fti.ArtifactIntegrityError, match="outside the artifact store"):
+        mr.get_model("rule", version=model.version).load()
+    with pytest.raises(fti.ArtifactIntegrityError, match="outside the artifact store"):
+        mr.get_model("rule", version=model.version).delete()
+    assert bystander.is_dir()

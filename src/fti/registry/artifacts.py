@@ -155,8 +155,15 @@ class LocalArtifactStore(ArtifactStore):
         self.root = Path(root)
 
     def path(self, uri: str) -> Path:
-        """The directory of a location (an absolute one is taken as it is)."""
-        return self.root / uri
+        """The directory of a location, which lies inside the root: a location edited in the
+        catalog (absolute, or climbing out with ``..``) must not make a download read, or a
+        delete remove, anything else."""
+        path = (self.root / uri).resolve()
+        if not path.is_relative_to(self.root.resolve()) or path == self.root.resolve():
+            raise ArtifactIntegrityError(
+                f"artifact location {uri!r} lies outside the artifact store {self.root}"
+            )
+        return path
 
     def upload(self, files: Mapping[str, Path], model: str) -> str:
         for name in files:
