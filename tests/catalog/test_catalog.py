@@ -347,7 +347,13 @@ def _deployment(catalog: Catalog, name: str) -> None:
 def test_deployment_states_one_per_name_upserted_and_deleted_with_it(catalog: Catalog) -> None:
     for name in ("fraud", "fraud", "churn"):  # fraud has two versions
         _deployment(catalog, name)
-    assert catalog.deployment_states() == {}  # none recorded: every deployment runs
+    # none recorded: every deployment runs
+    assert {
+        n: (r.state, r.updated_at, r.updated_by) for n, r in catalog.deployment_states().items()
+    } == {
+        "fraud": ("running", None, None),
+        "churn": ("running", None, None),
+    }
     first = catalog.set_deployment_state("fraud", "stopped", "me")
     assert first.updated_at.tzinfo is not None
     catalog.set_deployment_state("churn", "stopped", "me")
@@ -369,9 +375,10 @@ def test_deployment_states_one_per_name_upserted_and_deleted_with_it(catalog: Ca
         conn.execute(sa.update(t.deployment_states).values(state="paused"))  # the table too
 
     catalog.delete_deployment("churn")
-    assert set(catalog.deployment_states()) == {"fraud"}
+    assert set(catalog.deployment_states()) == {"fraud"}  # a deleted one is absent
     _deployment(catalog, "churn")  # a new deployment of the name starts out running
-    assert set(catalog.deployment_states()) == {"fraud"}
+    again = catalog.deployment_states()["churn"]
+    assert (again.state, again.updated_by) == ("running", None)
 
 
 def test_0008_adds_deployment_states_and_drops_them_on_downgrade(catalog_url: str) -> None:

@@ -122,4 +122,5 @@ def test_unknown_deployments_are_one_line_errors_that_record_nothing(home: Path)
         assert "deployment 'nope' does not exist" in line, line
         assert len(line.strip().splitlines()) == 1
     with fti.connect(home) as project:
-        assert project._catalog.deployment_states() == {}
+        recorded = project._catalog.deployment_states()
+        assert [r.updated_by for r in recorded.values()] == [None]  # fraud's: never recorded

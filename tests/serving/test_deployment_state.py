@@ -77,6 +77,8 @@ def test_the_state_is_recorded_per_name_and_checked(project: fti.Project) -> Non
     ms.set_state("fraud", "stopped")
     ms.delete_deployment("fraud")
     assert project._catalog.deployment_states() == {}
+    with pytest.raises(fti.DeploymentNotFound, match="'fraud' does not exist"):
+        assert deployment.state
 
 
 def test_a_deployment_that_cannot_start_is_not_recorded_as_running(
@@ -184,6 +186,29 @@ def test_a_failed_load_is_not_ready_and_tried_again_when_started_again(
         until(lambda: status(client) == "running")
         assert client.post("/v1/deployments/fraud/predict", json=INSTANCE).status_code == 200
         assert client.get("/v2/health/ready").json() == {"ready": True}
+
+
+def test_a_deleted_deployment_answers_404_even_once_made_again(project: fti.Project) -> None:
+    deployed(project)
+    model = project.get_model_registry().get_model("fraud", 1)
+    model.deploy("fraud_b")
+    ms = project.get_model_serving()
+    with TestClient(create_app(project, state_poll_seconds=POLL)) as client:
+        ms.set_state("fraud", "stopped")  # its state goes with it: it must not run again
+        ms.delete_deployment("fraud")
+        until(lambda: status(client) == "deleted")
+        response = client.post("/v1/deployments/fraud/predict", json=INSTANCE)
+        assert response.status_code == 404, response.text
+        assert response.json()["error"] == "DeploymentNotFound"
+        assert "was deleted after this server started" in response.json()["detail"]
+        assert client.get("/v2/health/ready").json() == {"ready": True}
+        assert client.get("/v2/models/fraud/ready").json()["ready"] is False
+
+        model.deploy()  # fraud again: a new deployment, for the next server
+        ms.set_state("fraud_b", "stopped")  # once the server shows it, it has read both
+        until(lambda: status(client, "fraud_b") == "stopped")
+        assert status(client) == "deleted"
+        assert client.post("/v1/deployments/fraud/predict", json=INSTANCE).status_code == 404
 
 
 def test_the_fast_path_answers_503_and_the_client_raises_deployment_stopped(

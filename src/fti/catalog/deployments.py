@@ -43,8 +43,8 @@ class DeploymentRecord:
 class DeploymentStateRecord:
     name: str
     state: str  # one of DEPLOYMENT_STATES
-    updated_at: dt.datetime
-    updated_by: str
+    updated_at: dt.datetime | None  # None (and updated_by): never recorded, so running
+    updated_by: str | None
 
 
 def _record(row: sa.Row[Any]) -> DeploymentRecord:
@@ -147,11 +147,21 @@ class DeploymentCatalog:
         return DeploymentStateRecord(name, state, now, by)
 
     def deployment_states(self) -> dict[str, DeploymentStateRecord]:
-        """The recorded state of every deployment that has one (the others are running)."""
+        """The state of every deployment, in one query: recorded, or running when none is.
+        A deleted deployment is absent (servers polling this stop serving it)."""
         s = t.deployment_states
+        names = sa.select(t.deployments.c.name).distinct().subquery()
+        query = sa.select(names.c.name, s.c.state, s.c.updated_at, s.c.updated_by).select_from(
+            names.outerjoin(s, s.c.name == names.c.name)
+        )
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(s)).all()
+            rows = conn.execute(query).all()
         return {
-            r.name: DeploymentStateRecord(r.name, r.state, aware(r.updated_at), r.updated_by)
+            r.name: DeploymentStateRecord(
+                r.name,
+                r.state or "running",
+                None if r.updated_at is None else aware(r.updated_at),
+                r.updated_by,
+            )
             for r in rows
         }

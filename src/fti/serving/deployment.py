@@ -368,8 +368,8 @@ class ModelServing(states.ServingStates):
         return [Deployment(self, r) for r in latest.values()]
 
     def delete_deployment(self, name: str) -> None:
-        """Delete every version of deployment ``name`` (stop running ones first); the models
-        it served can be deleted afterwards, its inference log stays."""
+        """Delete every version of deployment ``name`` and its state (servers then answer it
+        404); the models it served can be deleted afterwards, its inference log stays."""
         self._project._catalog.delete_deployment(name)
 
     def create_deployment(

@@ -19,7 +19,8 @@ from fti.errors import DeploymentNotFound, InvalidDataError
 from fti.serving import contract
 from fti.serving.deployment import Deployment
 from fti.serving.fast import Answer
-from fti.serving.states import RUNNING, STOPPED
+from fti.serving.states import RUNNING
+from fti.serving.watcher import ready as serves_all
 
 DATATYPES = {"integer": "INT64", "number": "FP64", "boolean": "BOOL", "string": "BYTES"}
 
@@ -69,8 +70,7 @@ def add_routes(
 
     @app.get("/v2/health/ready")
     def ready() -> dict[str, bool]:
-        # stopped on purpose is not unready: the server serves all it is meant to
-        return {"ready": all(s in (RUNNING, STOPPED) for s in status().values())}
+        return {"ready": serves_all(status())}
 
     @app.get("/v2/models/{name}")
     def model_metadata(name: str) -> Response:

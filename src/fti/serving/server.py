@@ -9,7 +9,7 @@ Endpoints: ``/v1/deployments[/{name}[/predict]]``, the KServe Open Inference Pro
 (``/v2/health/live|ready``, ``/v2/models/{name}[/ready|/infer]``), ``/metrics`` and ``/docs``
 (:mod:`fti.serving.docs_ui`). Unknown request fields are rejected (422), not ignored; a
 malformed request gets the errors of the form it meant (:mod:`fti.serving.request_models`).
-A deployment recorded as stopped answers 503 (:mod:`fti.serving.watcher`).
+A deployment recorded as stopped answers 503, a deleted one 404 (:mod:`fti.serving.watcher`).
 """
 
 from __future__ import annotations
@@ -148,10 +148,10 @@ def create_app(
 
     def run(deployment: Deployment, instances: list[dict[str, Any]], single: bool) -> Answer:
         """Predict and answer: (status, JSON body, headers); errors become 4xx/5xx here."""
-        why = watcher.unavailable.get(deployment.name)
-        if why is not None:  # not served on purpose (or never loaded): not an SLO failure
-            metrics.errors.labels(deployment.name, DeploymentStopped.__name__).inc()
-            return _Errors.answer(DeploymentStopped(why), uuid.uuid4().hex)
+        refused = watcher.unavailable.get(deployment.name)
+        if refused is not None:  # not served on purpose (or never loaded): not an SLO failure
+            metrics.errors.labels(deployment.name, type(refused).__name__).inc()
+            return _Errors.answer(refused, uuid.uuid4().hex)
         limit = min(max_batch, limits[deployment.name])
         if len(instances) > limit:
             detail = f"at most {limit} instances per request"

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fti.catalog import DEPLOYMENT_STATES
+from fti.errors import DeploymentNotFound
 
 if TYPE_CHECKING:
     from fti.catalog import Catalog
@@ -28,9 +29,11 @@ RUNNING, STOPPED = DEPLOYMENT_STATES
 
 
 def recorded(catalog: Catalog, name: str) -> str:
-    """The recorded state of deployment ``name`` (running when none is)."""
+    """The state of deployment ``name``: recorded, or running when none is."""
     record = catalog.deployment_states().get(name)
-    return RUNNING if record is None else record.state
+    if record is None:
+        raise DeploymentNotFound(f"deployment {name!r} does not exist")
+    return record.state
 
 
 class RecordedState:

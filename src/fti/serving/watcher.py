@@ -4,8 +4,10 @@ At start, a server loads the deployments recorded as running (every deployment h
 either way: they are built from the contract). Then a thread reads the states every
 :data:`STATE_POLL_SECONDS`: a deployment that became stopped answers 503
 :class:`~fti.errors.DeploymentStopped` from the next request on; one that became running is
-loaded if it never was, then answers. The deployments and their versions are those of the
-server's start: a deployment created later, or a new version, needs a new server.
+loaded if it never was, then answers; one that was deleted answers 404
+:class:`~fti.errors.DeploymentNotFound` for good. The deployments and their versions are
+those of the server's start: a deployment created later (under a deleted one's name too), or
+a new version, needs a new server.
 
 A stopped deployment stays loaded: resuming is then immediate, and unloading would race the
 requests in flight on the event loop (``Deployment.stop()`` drops what ``predict`` reads). Its
@@ -22,6 +24,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from fti.errors import DeploymentNotFound, DeploymentStopped, FtiError
 from fti.serving.states import RUNNING, STOPPED
 
 if TYPE_CHECKING:
@@ -32,11 +35,17 @@ log = logging.getLogger("fti.serving")
 
 STATE_POLL_SECONDS = 1.0
 # What a server does with a deployment (``status`` in /v1/deployments): "running" answers,
-# "stopped" is recorded as stopped, "failed" is recorded as running but could not be loaded,
-# "starting" until the server has read the states.
-FAILED, STARTING = "failed", "starting"
+# "stopped" is recorded as stopped, "deleted" is no more, "failed" is recorded as running but
+# could not be loaded, "starting" until the server has read the states.
+DELETED, FAILED, STARTING = "deleted", "failed", "starting"
 
 Records = Mapping[str, "DeploymentStateRecord"]
+
+
+def ready(status: Mapping[str, str]) -> bool:
+    """Whether a server serves every deployment meant to run (stopped and deleted ones are
+    not meant to)."""
+    return not any(s in (FAILED, STARTING) for s in status.values())
 
 
 class StateWatcher:
@@ -51,9 +60,10 @@ class StateWatcher:
         self._deployments = dict(deployments)
         self._read = read
         self._start = start
-        # name -> why it does not answer (absent: it answers); replaced whole, never mutated
-        self.unavailable: Mapping[str, str] = {
-            n: f"deployment {n!r} is starting" for n in self._deployments
+        # name -> the error it answers instead (absent: it answers); replaced whole, never
+        # changed in place
+        self.unavailable: Mapping[str, FtiError] = {
+            n: DeploymentStopped(f"deployment {n!r} is starting") for n in self._deployments
         }
         self.status: Mapping[str, str] = dict.fromkeys(self._deployments, STARTING)
         # name -> (when its running state was recorded, the error) of a load that failed:
@@ -89,25 +99,29 @@ class StateWatcher:
         """Bring the deployments to ``records``: stop answering the stopped ones first, then
         load (if needed) and answer the running ones."""
         wanted = {
-            name: STOPPED if name in records and records[name].state == STOPPED else RUNNING
+            name: DELETED
+            if name not in records or self.status[name] == DELETED  # even if made again
+            else records[name].state
             for name in self._deployments
         }
         for name, state in wanted.items():
             if state == STOPPED:
                 why = f"deployment {name!r} is stopped; fti deployment start {name} serves it again"
-                self._publish(name, STOPPED, why)
+                self._publish(name, STOPPED, DeploymentStopped(why))
+            elif state == DELETED:
+                why = f"deployment {name!r} was deleted after this server started"
+                self._publish(name, DELETED, DeploymentNotFound(why))
         for name, state in wanted.items():
-            if state == STOPPED or self._closing.is_set():
+            if state != RUNNING or self._closing.is_set():
                 continue
             deployment = self._deployments[name]
             if not deployment.running:
-                record = records.get(name)
-                self._load(deployment, None if record is None else record.updated_at, strict)
+                self._load(deployment, records[name].updated_at, strict)
             if deployment.running:
                 self._publish(name, RUNNING, None)
             else:
                 why = f"deployment {name!r} could not start: {self._failed[name][1]}"
-                self._publish(name, FAILED, why)
+                self._publish(name, FAILED, DeploymentStopped(why))
 
     def _load(self, deployment: Deployment, recorded_at: object, strict: bool) -> None:
         name = deployment.name
@@ -124,12 +138,13 @@ class StateWatcher:
             return
         self._failed.pop(name, None)
 
-    def _publish(self, name: str, status: str, why: str | None) -> None:
-        if self.status[name] == status and self.unavailable.get(name) == why:
+    def _publish(self, name: str, status: str, error: FtiError | None) -> None:
+        before = self.unavailable.get(name)
+        if self.status[name] == status and repr(before) == repr(error):
             return
-        unavailable = {n: w for n, w in self.unavailable.items() if n != name}
-        if why is not None:
-            unavailable[name] = why
+        unavailable = {n: e for n, e in self.unavailable.items() if n != name}
+        if error is not None:
+            unavailable[name] = error
         self.unavailable = unavailable
         self.status = {**self.status, name: status}
         log.info("deployment %s: %s", name, status)
