@@ -40,10 +40,14 @@ WRITER = textwrap.dedent(
 
 
 def check_consistent(home: Path) -> int:
-    """Offline holds whole commits only; online equals the newest row per key. Returns commits."""
+    """Offline holds whole commits only; online equals the newest row per key; every commit
+    has its statistics (a kill between the commit and its records is repaired on open).
+    Returns the number of commits."""
     with fti.connect(home) as project:
         fg = project.get_feature_store().get_feature_group("crash", 1)  # catches up online
         commits = fg.commit_details()
+        unrecorded = [c.commit_id for c in commits if fg.statistics(c.commit_id) is None]
+        assert unrecorded == [], "commits without statistics"
         table = fg.read(dataframe_type="arrow")
         seconds = sorted(set(pc.cast(table.column("event_ts"), pa.int64()).to_pylist()))
         assert len(seconds) == len(commits), "every commit adds exactly one event time"

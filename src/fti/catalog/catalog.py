@@ -202,9 +202,17 @@ class Catalog(FeatureViewCatalog, TransformationCatalog, ModelCatalog, Deploymen
         statistics: dict[str, Any] | None,
         report: dict[str, Any] | None,
         report_success: bool = True,
+        ingestion: str = "INGESTED",
     ) -> None:
-        """Store what an insert produced besides its data, in one transaction."""
+        """Store what an insert produced besides its data, in one transaction.
+
+        A commit's records are stored once: a writer that did not take the group's lock (an
+        appender of unique keys) may record a commit that an opener recovered meanwhile
+        (``ingestion="RECOVERED"``), and the first to record it wins. Without statistics and
+        report, this records only that the catalog has seen the commit (``last_commit``).
+        """
         now = utcnow()
+        st, vr = t.statistics, t.validation_reports
         with self._writer.begin() as conn:
             # concurrent appenders may record out of order: keep the newest
             newest = sa.func.coalesce(t.feature_groups.c.last_commit, -1) < commit_id
@@ -213,7 +221,7 @@ class Catalog(FeatureViewCatalog, TransformationCatalog, ModelCatalog, Deploymen
                 .where(t.feature_groups.c.id == fg_id, newest)
                 .values(last_commit=commit_id)
             )
-            if statistics is not None:
+            if statistics is not None and not _exists(conn, st, fg_id, commit_id):
                 conn.execute(
                     sa.insert(t.statistics).values(
                         feature_group_id=fg_id,
@@ -222,14 +230,14 @@ class Catalog(FeatureViewCatalog, TransformationCatalog, ModelCatalog, Deploymen
                         content=statistics,
                     )
                 )
-            if report is not None:
+            if report is not None and not _exists(conn, vr, fg_id, commit_id):
                 conn.execute(
                     sa.insert(t.validation_reports).values(
                         feature_group_id=fg_id,
                         commit_id=commit_id,
                         created_at=now,
                         success=report_success,
-                        ingestion="INGESTED",
+                        ingestion=ingestion,
                         content=report,
                     )
                 )
@@ -284,3 +292,11 @@ class Catalog(FeatureViewCatalog, TransformationCatalog, ModelCatalog, Deploymen
             )
             for r in rows
         ]
+
+
+def _exists(conn: sa.Connection, table: sa.Table, fg_id: int, commit_id: int) -> bool:
+    """Whether a record of the commit is stored already (statistics or validation report)."""
+    query = sa.select(table.c.id).where(
+        table.c.feature_group_id == fg_id, table.c.commit_id == commit_id
+    )
+    return conn.execute(query.limit(1)).first() is not None

@@ -24,7 +24,7 @@ from fti.errors import (
     SchemaError,
     ValidationFailed,
 )
-from fti.featurestore import ingest
+from fti.featurestore import commit_records, ingest
 from fti.featurestore.filters import FeatureRef, Filter
 from fti.featurestore.on_demand import apply_on_demand
 from fti.featurestore.query import Query
@@ -225,11 +225,15 @@ class FeatureGroup:
                     report_success=report is None or report.success,
                 )
             except BackendUnavailable as exc:
+                self._fs._records_checked.discard(self.id)
                 raise BackendUnavailable(
                     f"{self.name} v{self.version}: offline commit {result.version} was written, "
                     f"but the catalog did not record it, so its statistics and validation "
-                    f"report are missing and its rows are not online yet: {exc}"
+                    f"report are missing and its rows are not online until the group's next "
+                    f"insert or open recovers them: {exc}"
                 ) from exc
+            if not unordered:  # unordered appenders record out of order: no gap to see
+                commit_records.repair_gap(self, record.last_commit, result.version)
             online_rows = 0
             if self.online_enabled:
                 steps.step("writing online")

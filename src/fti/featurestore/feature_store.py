@@ -13,7 +13,7 @@ from filelock import FileLock
 
 from fti.catalog import Catalog, FeatureViewRecord
 from fti.errors import AlreadyExistsError, FtiError, OnlineStoreWarning, SchemaError
-from fti.featurestore import model_dependent
+from fti.featurestore import commit_records, model_dependent
 from fti.featurestore.feature_group import FeatureGroup
 from fti.featurestore.feature_view import FeatureView
 from fti.featurestore.model_dependent import check_model_dependent
@@ -54,6 +54,7 @@ class FeatureStore:
         self._home = home
         self._client = client
         self._caught_up: set[int] = set()
+        self._records_checked: set[int] = set()
         self._sync = OnlineSync(offline, online, self._write_lock)
         self._functions: dict[tuple[Any, ...], UDF] = {}
         self._owner: Project | None = None  # set by the project that opened this store
@@ -189,8 +190,10 @@ class FeatureStore:
     def get_feature_group(self, name: str, version: int | None = None) -> FeatureGroup:
         """A feature group by name; the latest version when ``version`` is omitted."""
         fg = FeatureGroup(self, self._catalog.get_feature_group(name, version))
-        if fg.online_enabled and fg.id not in self._caught_up:
-            self._catch_up_online(fg)
+        if fg.id not in self._records_checked or (
+            fg.online_enabled and fg.id not in self._caught_up
+        ):
+            self._repair(fg)
         return fg
 
     def get_feature_groups(self, name: str | None = None) -> list[FeatureGroup]:
@@ -217,6 +220,7 @@ class FeatureStore:
             self._online.drop(fg._online_table)
             self._offline.delete(fg.location)
         self._caught_up.discard(fg.id)
+        self._records_checked.discard(fg.id)
 
     # -- feature views ----------------------------------------------------------------------
 
@@ -408,12 +412,27 @@ class FeatureStore:
         codec = fg._codec()
         return codec.to_table(self._online.scan(fg._online_table))
 
-    def _catch_up_online(self, fg: FeatureGroup) -> None:
+    def _repair(self, fg: FeatureGroup) -> None:
+        """What a writer that died mid-insert left behind, repaired when a process first opens
+        the group: the catalog records of its commit, then its online rows. Both start from
+        the offline table's latest commit, read once; when nothing is missing, that is all."""
+        latest = None
+        try:
+            latest = self._offline.latest_version(fg.location)
+            if fg.id not in self._records_checked:
+                commit_records.repair_on_open(fg, latest)
+                self._records_checked.add(fg.id)
+        except Exception as exc:  # any backend failure: the data stays readable; next open
+            commit_records.warn_unrecovered(fg, exc)
+        if fg.online_enabled and fg.id not in self._caught_up:
+            self._catch_up_online(fg, latest)
+
+    def _catch_up_online(self, fg: FeatureGroup, latest: int | None) -> None:
         """Re-apply offline commits the online store missed (a failed online write, a crash
         between the two writes, an emptied store) when a process first opens the group. A
         store that is down does not stop the offline data from being read: it warns."""
         try:
-            self._sync.catch_up(fg)
+            self._sync.catch_up(fg, latest=latest)
         except Exception as exc:  # any backend failure; the next insert or open retries
             warnings.warn(
                 f"{fg.name} v{fg.version}: the online store ({self._online.address}) could "

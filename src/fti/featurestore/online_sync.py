@@ -60,13 +60,21 @@ class OnlineSync:
                 commit,
             ) from exc
 
-    def catch_up(self, fg: FeatureGroup, *, full: bool = False) -> int | None:
+    def catch_up(
+        self, fg: FeatureGroup, *, full: bool = False, latest: int | None = None
+    ) -> int | None:
         """Bring the online rows to the offline table's latest commit when the watermark is
         behind it (``full``: drop the online rows and rebuild them whatever the watermark
-        says). Returns the keys written, or None when there was nothing to do."""
+        says). Returns the keys written, or None when there was nothing to do.
+
+        ``latest``: the latest commit as the caller read it before taking the lock. A
+        watermark at or past it needs nothing (a commit since then was applied by its own
+        insert, under the lock), so the table is read again only when there is work."""
         with self._lock(fg):
-            latest = self._offline.latest_version(fg.location)
             applied = self._online.applied_commit(fg._online_table)
+            if not full and latest is not None and applied is not None and applied >= latest:
+                return None
+            latest = self._offline.latest_version(fg.location)
             if full:
                 self._online.drop(fg._online_table)
             elif latest is None or (applied is not None and applied >= latest):

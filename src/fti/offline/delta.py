@@ -290,12 +290,40 @@ class DeltaOfflineStore:
             )
         return version
 
-    def history(self, location: str) -> list[CommitInfo]:
+    def history(self, location: str, limit: int | None = None) -> list[CommitInfo]:
+        """Every commit, oldest first; only the newest ``limit`` when given (each commit is
+        a file of the log to read)."""
         table = self._open(location)
         if table is None:
             return []
-        commits = [_commit_info(entry) for entry in table.history()]
+        commits = [_commit_info(entry) for entry in table.history(limit)]
         return sorted(commits, key=lambda c: c.commit_id)
+
+    def commit_changes(self, location: str, version: int) -> tuple[pa.Table, pa.Table]:
+        """The rows of the files commit ``version`` added, and of the files it removed, in
+        the table's schema at ``version``.
+
+        fti's tables keep no change data feed, so this is what Delta knows of a commit's rows:
+        an append adds files of its rows alone; a merge rewrites every file it touched, so the
+        files it added also hold the rows it copied unchanged from the files it removed.
+        """
+        import pyarrow.dataset as ds
+
+        table = self._open(location, version)
+        if table is None:
+            raise CommitNotFound(f"the offline table at {self.uri(location)} has no commits yet")
+        now = table.to_pyarrow_dataset()
+        previous = self._open(location, version - 1) if version > 0 else None
+        before = {} if previous is None else _fragments(previous.to_pyarrow_dataset())
+        after = _fragments(now)
+
+        def rows(fragments: list[Any]) -> pa.Table:
+            return ds.FileSystemDataset(
+                fragments, now.schema, now.format, now.filesystem
+            ).to_table()
+
+        added = [f for path, f in after.items() if path not in before]
+        return rows(added), rows([f for path, f in before.items() if path not in after])
 
     def delete(self, location: str) -> None:
         uri = self.uri(location)
@@ -306,6 +334,10 @@ class DeltaOfflineStore:
 
         fs, path = pafs.FileSystem.from_uri(uri)
         fs.delete_dir(path)
+
+
+def _fragments(dataset: Any) -> dict[str, Any]:
+    return {fragment.path: fragment for fragment in dataset.get_fragments()}
 
 
 def _when(as_of: int | dt.datetime) -> str:
