@@ -94,6 +94,11 @@ class OnlineStoreWarning(UserWarning):
     offline reads are unaffected, online reads may be stale until it does."""
 
 
+class CommitRecordsWarning(UserWarning):
+    """The statistics and validation report of an offline commit a crashed writer did not
+    record could not be recovered (the offline data itself is whole)."""
+
+
 class OnlineWriteFailed(BackendUnavailable):
     """An insert's offline commit was written but the online store could not take its rows.
 

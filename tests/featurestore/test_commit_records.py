@@ -220,7 +220,9 @@ def test_a_commit_whose_files_were_vacuumed_is_passed_with_a_warning(
         delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
     with fti.connect(home) as project:
         fs = project.get_feature_store()
-        with pytest.warns(UserWarning, match="commit 1 has no statistics.*files are gone"):
+        with pytest.warns(
+            fti.CommitRecordsWarning, match="commit 1 has no statistics.*files are gone"
+        ):
             fg = fs.get_feature_group("cards", 1)
         assert fg.statistics(commit_id=1) is None
         latest = fg.commit_details()[-1]  # VACUUM END

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from fti import _duckdb
+from fti.errors import CommitRecordsWarning
 
 if TYPE_CHECKING:
     from fti.featurestore.feature_group import FeatureGroup
@@ -73,7 +74,7 @@ def warn_unrecovered(fg: FeatureGroup, exc: Exception) -> None:
         f"{fg.name} v{fg.version}: the statistics and validation reports of commits a writer "
         f"did not record could not be recovered ({type(exc).__name__}: {exc}); the group's "
         "next open in a process tries again",
-        UserWarning,
+        CommitRecordsWarning,
         stacklevel=4,
     )
 
@@ -99,7 +100,7 @@ def recover(fg: FeatureGroup, after: int, upto: int, newest: int) -> list[int]:
             warnings.warn(
                 f"{fg.name} v{fg.version}: commit {commit.commit_id} has no statistics or "
                 f"validation report, and they cannot be recovered: its files are gone ({exc})",
-                UserWarning,
+                CommitRecordsWarning,
                 stacklevel=2,
             )
             continue
