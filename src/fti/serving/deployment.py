@@ -26,6 +26,7 @@ from fti.errors import FeatureVectorNotFound, FtiError, InvalidDataError
 from fti.serving import contract, options, predictor, states
 from fti.serving.inference_log import InferenceLogger, log_group, row
 from fti.serving.log_process import LogProcess
+from fti.serving.names import check_deployment_name
 from fti.serving.predictor import PredictorContext, PredictorInputs
 
 if TYPE_CHECKING:
@@ -387,7 +388,8 @@ class ModelServing(states.ServingStates):
         untransformed: bool = False,
     ) -> Deployment:
         """Record a new deployment version (see ``Model.deploy`` / ``FeatureView.deploy``);
-        every option is checked before anything is written."""
+        every option (and the name) is checked before anything is written."""
+        check_deployment_name(name)
         if untransformed and model is not None:
             raise FtiError("untransformed= is for feature-view deployments (fv.deploy)")
         chosen = options.parse_fallback(fallback)
