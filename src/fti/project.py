@@ -46,19 +46,11 @@ def _client() -> str:
     return f"{user}@{socket.gethostname()} pid {os.getpid()} fti {__version__}"
 
 
-def _namespace(catalog_url: str) -> str:
-    """The online namespace of a project in a shared Redis: projects with another catalog
-    (another project) never see each other's rows. Derived from the catalog's address
-    without credentials, so every process of one project agrees on it."""
-    import hashlib
-
-    from sqlalchemy.engine import make_url
-
-    try:
-        address = make_url(catalog_url).set(password=None).render_as_string()
-    except Exception:  # not a SQLAlchemy URL: hash it as written
-        address = catalog_url
-    return "fti_" + hashlib.sha256(address.encode()).hexdigest()[:12]
+def _namespace(project_id: str) -> str:
+    """The online namespace of a project in a shared Redis: from the id stored in its catalog
+    (``fti.catalog.identity``), not the catalog URL's text, which two projects can share and
+    one project can spell two ways."""
+    return "fti_" + project_id[:16]
 
 
 def _config(home: Path) -> dict[str, Any]:
@@ -90,7 +82,7 @@ class Project:
         self._registry: ModelRegistry | None = None
         self._serving: ModelServing | None = None
         self._catalog = Catalog(catalog_url)
-        self._online = open_online_store(online_store, home, _namespace(catalog_url))
+        self._online = open_online_store(online_store, home, _namespace(self._catalog.project_id))
         self._feature_store = FeatureStore(
             self._catalog, DeltaOfflineStore(offline_root), self._online, home, self._client
         )

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from fti.catalog import tables as t
 from fti.catalog.deployments import DeploymentCatalog
 from fti.catalog.engine import WRITE_OPTION, aware, create_engine, migrate
+from fti.catalog.identity import project_id
 from fti.catalog.models import ModelCatalog
 from fti.catalog.transforms import TransformationCatalog
 from fti.catalog.views import FeatureViewCatalog
@@ -96,6 +97,8 @@ class Catalog(FeatureViewCatalog, TransformationCatalog, ModelCatalog, Deploymen
         self.engine = create_engine(url)
         self._writer = self.engine.execution_options(**{WRITE_OPTION: True})
         migrate(self.engine)
+        # The project's identity (fti.catalog.identity): names what it keeps in shared stores.
+        self.project_id = project_id(self.engine, self._writer)
 
     @property
     def dialect(self) -> str:
