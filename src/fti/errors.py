@@ -110,6 +110,12 @@ class OnlineWriteFailed(BackendUnavailable):
         self.commit_id = commit_id
 
 
+class InferenceLogError(FtiError):
+    """Inference-log rows were not committed: a flush or close timed out, or commits failed
+    (the message says how many rows were spilled to local files, replayed once the log
+    commits again, and how many were lost)."""
+
+
 class AlreadyExistsError(FtiError):
     """An object with that name and version already exists."""
 

@@ -41,7 +41,7 @@ def test_concurrent_writers_append_every_row_without_a_merge(project: fti.Projec
         InferenceLogger(log_group(fs, fv), flush_rows=50, flush_seconds=0.05) for _ in range(2)
     ]
     states: list[tuple[int, int]] = []
-    writers[0].observer = lambda dropped, queued: states.append((dropped, queued))
+    writers[0].observer = lambda dropped, queued, **_: states.append((dropped, queued))
 
     def produce(logger: InferenceLogger, start: int) -> None:
         for i in range(start, start + 600):

@@ -7,6 +7,13 @@ row is dropped and counted (``dropped``), so a request never blocks on logging; 
 exported as a metric by the server. ``close()`` drains the queue before returning (graceful
 shutdown loses nothing).
 
+A failed commit is retried (``retry_delays``); when every attempt failed the batch is spilled
+to a local file (:mod:`fti.serving.log_spill`) that the writer replays once a commit succeeds
+again, and at its next start. Failures are logged (once per distinct error), counted
+(``failed_batches``, ``failed_rows``, ``lost_rows``: rows that could not even be spilled) and
+reported by ``flush()``, which raises :class:`~fti.errors.InferenceLogError`, and ``close()``,
+which returns False.
+
 The log group, ``<view>_inference_log`` (same version as the view), holds per request: the
 request id, time, deployment and model version, serving keys (JSON), the **untransformed**
 features as typed columns named as in the view (what monitoring compares with training data),
@@ -19,14 +26,16 @@ import collections
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
 
-from fti.errors import SchemaError
+from fti.errors import InferenceLogError, SchemaError
 from fti.featurestore.schema import Feature, parse_type
+from fti.serving.log_spill import FailureLog, LogSpill
 
 if TYPE_CHECKING:
     from fti.featurestore import FeatureGroup, FeatureStore, FeatureView
@@ -72,7 +81,10 @@ def log_group(fs: FeatureStore, fv: FeatureView) -> FeatureGroup:
 
 _SLICE = 256  # values per Arrow conversion (about 50 µs holding the GIL)
 COMPACT_EVERY = 100  # commits of one writer between compactions of the log table
-_log = logging.getLogger(__name__)
+# waits before the retries of a failed commit: a conflict with another worker's commit or a
+# catalog restart passes in seconds; a longer outage would only hold up the queue
+RETRY_DELAYS = (0.5, 2.0, 5.0)
+_log = logging.getLogger("fti.serving")
 
 
 class LogWriter:
@@ -90,12 +102,18 @@ class LogWriter:
         self.group = group
         self.schema = schema
         self.commits = 0
+        self.spill = LogSpill.of(group)
 
     def __call__(self, batch: list[dict[str, Any]]) -> None:
         self.group.insert(log_table(self.schema, batch), progress=False)
         self.commits += 1
         if self.commits % COMPACT_EVERY == 0:
             self.compact()
+        self.replay()  # the log commits again: rows spilled while it did not go in now
+
+    def replay(self) -> int:
+        """Commit the rows spilled by failed commits (see :mod:`fti.serving.log_spill`)."""
+        return self.spill.replay(self.group)
 
     def compact(self) -> None:
         try:
@@ -120,6 +138,7 @@ class InferenceLogger:
         flush_rows: int = 5_000,
         flush_seconds: float = 1.0,
         sink: Callable[[list[dict[str, Any]], Callable[[], float]], None] | None = None,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
     ) -> None:
         self.group = group
         # what commits a batch: this process (default) or a LogProcess of fti serve
@@ -127,15 +146,24 @@ class InferenceLogger:
         self.max_queue = max_queue
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
+        self.retry_delays = tuple(retry_delays)
         self.dropped = 0
         self.written = 0
-        # called by the writer thread with (dropped, queued) after each batch and wake-up
-        self.observer: Callable[[int, int], None] | None = None
-        self.failed_batches = 0
+        # called by the writer thread after each batch and wake-up with (dropped, queued) and
+        # the keywords failed_batches, failed_rows, lost_rows (see ServingMetrics.log_state)
+        self.observer: Callable[..., None] | None = None
+        self.failed_batches = 0  # batches not committed after every retry
+        self.failed_rows = 0  # their rows, spilled or lost
+        self.lost_rows = 0  # rows that could not be spilled either
+        self._reported = (0, 0)  # failed_rows, lost_rows told by the last flush or close
+        self._spill = LogSpill.of(group)
+        self._failures = FailureLog(group.name)
         self._rows: collections.deque[dict[str, Any]] = collections.deque()
         self._lock = threading.Condition()
         self._closing = False
-        self._busy = False
+        self._stop = threading.Event()  # closing: a failing batch is spilled, not retried
+        self._flushing = False
+        self._in_flight = 0  # rows of the batch being committed
         self._writer = LogWriter(group) if sink is None else None
         self._thread = threading.Thread(target=self._run, name="fti-inference-log", daemon=True)
         self._thread.start()
@@ -155,54 +183,127 @@ class InferenceLogger:
         return len(self._rows)
 
     def flush(self, timeout: float = 60.0) -> None:
-        """Wait until every queued row is written."""
-        with self._lock:
-            self._lock.notify()
-            self._lock.wait_for(lambda: not self._rows and not self._busy, timeout)
+        """Commit every queued row now and wait for it, at most ``timeout`` seconds.
 
-    def close(self, timeout: float = 60.0) -> None:
-        """Drain the queue, then stop the writer."""
+        Raises :class:`~fti.errors.InferenceLogError` when the timeout expired first, or when
+        rows failed to commit since the last flush (or close): spilled, to be replayed, or
+        lost; the message says how many of each."""
+        with self._lock:
+            self._flushing = True
+            self._lock.notify()
+            done = self._lock.wait_for(lambda: not self._rows and not self._in_flight, timeout)
+            left = len(self._rows) + self._in_flight
+        late = None if done else f"flush timed out after {timeout:g} s, {left} rows not written"
+        problem = self._problem(late)
+        if problem is not None:
+            raise InferenceLogError(problem)
+
+    def close(self, timeout: float = 60.0) -> bool:
+        """Drain the queue, then stop the writer, within ``timeout`` seconds; a batch failing
+        now is spilled at once. Returns False, after logging why, when rows were not committed
+        since the last flush: failed, or still queued when the timeout expired (those are
+        spilled here; a commit still running is left to finish or fail on its own)."""
+        deadline = time.monotonic() + timeout
         with self._lock:
             self._closing = True
             self._lock.notify()
+        self._stop.set()
         self._thread.join(timeout)
+        late = None
+        if self._thread.is_alive():  # stuck in a commit
+            with self._lock:
+                rows, self._rows = list(self._rows), collections.deque()
+                in_flight = self._in_flight
+            late = f"close timed out after {timeout:g} s with a commit of {in_flight} rows running"
+            if rows:  # reported below with the failed rows
+                self._keep(rows)
         close = getattr(self._sink, "close", None)
-        if close is not None:
-            close()
+        if close is not None:  # a writer process stuck in that commit is killed
+            close(max(0.0, deadline - time.monotonic()))
+        problem = self._problem(late)
+        if problem is not None:
+            _log.error("%s", problem)
+        return problem is None
+
+    def _problem(self, late: str | None) -> str | None:
+        failed, lost = self.failed_rows - self._reported[0], self.lost_rows - self._reported[1]
+        self._reported = (self.failed_rows, self.lost_rows)
+        problems = [late] if late else []
+        if failed:
+            problems.append(
+                f"{failed} rows failed to commit: {failed - lost} spilled to "
+                f"{self._spill.directory} (replayed once the log commits again), {lost} lost"
+            )
+        return f"inference log {self.group.name}: {'; '.join(problems)}" if problems else None
 
     def _run(self) -> None:
+        if self._writer is not None:  # what an earlier run spilled (a LogProcess replays its own)
+            self._writer.replay()
         while True:
             with self._lock:
                 self._lock.wait_for(
-                    lambda: self._closing or len(self._rows) >= self.flush_rows,
+                    lambda: self._closing or self._flushing or len(self._rows) >= self.flush_rows,
                     self.flush_seconds,
                 )
                 if len(self._rows) <= self.flush_rows:  # the usual case: no loop holding the GIL
                     batch, self._rows = list(self._rows), collections.deque()
                 else:  # behind: one batch of flush_rows
                     batch = [self._rows.popleft() for _ in range(self.flush_rows)]
-                self._busy = bool(batch)
+                self._flushing = self._flushing and bool(self._rows)
+                self._in_flight = len(batch)
                 closing = self._closing and not self._rows
             if batch:
                 self._write(batch)
             with self._lock:
-                self._busy = False
+                self._in_flight = 0
                 self._lock.notify_all()
             if self.observer is not None:
-                self.observer(self.dropped, len(self._rows))
+                self.observer(
+                    self.dropped,
+                    len(self._rows),
+                    failed_batches=self.failed_batches,
+                    failed_rows=self.failed_rows,
+                    lost_rows=self.lost_rows,
+                )
             if closing:
                 return
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
-        try:
-            if self._sink is not None:  # told how full the queue is: it may hurry up
-                self._sink(batch, lambda: len(self._rows) / self.max_queue)
+        error: Exception | None = None
+        attempts = 0
+        for delay in (*self.retry_delays, None):
+            attempts += 1
+            try:
+                if self._sink is not None:  # told how full the queue is: it may hurry up
+                    self._sink(batch, lambda: len(self._rows) / self.max_queue)
+                else:
+                    assert self._writer is not None
+                    self._writer(batch)
+            except Exception as exc:  # a failed commit must not kill the writer
+                error = exc
+                if delay is None or self._stop.wait(delay):
+                    break
             else:
-                assert self._writer is not None
-                self._writer(batch)
-            self.written += len(batch)
-        except Exception:  # a failed commit must not kill the writer; it is counted
-            self.failed_batches += 1
+                self.written += len(batch)
+                self._failures.resumed()
+                return
+        self.failed_batches += 1
+        self._failures.failed(error, len(batch), attempts, self._keep(batch))
+
+    def _keep(self, batch: list[dict[str, Any]]) -> str:
+        """Spill rows that were not committed; says what became of them."""
+        self.failed_rows += len(batch)
+        try:
+            self._spill.write(log_table(self._spill_schema(), batch))
+        except Exception as exc:  # a full disk, or rows that do not fit the schema
+            self.lost_rows += len(batch)
+            return f"LOST: they could not be spilled ({type(exc).__name__}: {exc})"
+        return f"spilled to {self._spill.directory}, replayed once the log commits again"
+
+    def _spill_schema(self) -> pa.Schema:
+        schema = self.group.schema
+        assert schema is not None
+        return schema
 
 
 def log_table(schema: pa.Schema, batch: list[dict[str, Any]]) -> pa.Table:

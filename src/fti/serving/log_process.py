@@ -6,7 +6,9 @@ interpreter and for the cores, and it was what moved p99 latency from ~2.5 ms to
 load. Here a server worker's logger thread only pickles each batch down a pipe (about a
 microsecond per row); a child process at idle priority converts and commits it and answers
 ``"ok"`` or the error, so the logger's counts and its drain on shutdown mean the same as with
-the in-process writer.
+the in-process writer. The logger retries a failed batch and spills it
+(:mod:`fti.serving.log_spill`) also when the child died or hangs; the child replays the spilled
+rows when it starts and after each commit, as the in-process writer does.
 
 Priority: the child runs at ``SCHED_IDLE`` (Linux) on any core, so commits only use CPU no
 request wants. Under sustained saturation that CPU runs out and the queue grows; once it is
@@ -85,11 +87,13 @@ class LogProcess:
             self._hurrying = hurry
             _set_priority(self._proc.pid, hurry)
 
-    def close(self) -> None:
+    def close(self, timeout: float = 60.0) -> None:
+        """Stop the child once it has finished its commit; killed after ``timeout`` seconds
+        (a logger waiting on it then sees the pipe close and spills its batch)."""
         if self._proc.is_alive():
             with contextlib.suppress(OSError):  # the child died: nothing to tell it
                 self._conn.send(None)
-            self._proc.join(60)
+            self._proc.join(timeout)
         if self._proc.is_alive():
             self._proc.kill()
             self._proc.join()
@@ -144,6 +148,7 @@ def _main(conn: Any, settings: tuple[str, str, str, str, str, int]) -> None:
         conn.send(f"{type(exc).__name__}: {exc}")
         return
     conn.send("ready")
+    write.replay()  # rows an earlier writer spilled (the logger's first batch waits in the pipe)
     try:
         batch: list[dict[str, Any]] = []
         while (message := conn.recv()) is not None:

@@ -68,6 +68,25 @@ class ServingMetrics:
             "fti_inference_log_queued", "Log rows waiting to be written", ["deployment"],
             registry=self.registry, multiprocess_mode="livesum",
         )  # fmt: skip
+        self.log_failed_batches = Counter(
+            "fti_inference_log_failed_batches",
+            "Log batches not committed after every retry (their rows spilled to local files, "
+            "replayed once the log commits again, or lost)",
+            ["deployment"],
+            registry=self.registry,
+        )
+        self.log_failed_rows = Counter(
+            "fti_inference_log_failed_rows", "Rows of the failed log batches", ["deployment"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.log_lost_rows = Counter(
+            "fti_inference_log_lost_rows",
+            "Rows of failed log batches that could not be spilled either: not in the log",
+            ["deployment"],
+            registry=self.registry,
+        )
+        # the logger's totals last added to the counters, per deployment
+        self._log_seen: dict[str, list[int]] = {}
         self._steps: dict[tuple[str, str], dict[str, Any]] = {}
         self.slo_events = Counter(
             "fti_slo_events",
@@ -181,10 +200,29 @@ class ServingMetrics:
                 for name, burn in rates.items():
                     self.slo_burn.labels(deployment, name, window).set(burn)
 
-    def log_state(self, deployment: str, dropped: int, queued: int) -> None:
+    def log_state(
+        self,
+        deployment: str,
+        dropped: int,
+        queued: int,
+        *,
+        failed_batches: int = 0,
+        failed_rows: int = 0,
+        lost_rows: int = 0,
+    ) -> None:
         """The inference logger's counts (its writer thread reports them after each batch)."""
         self.log_dropped.labels(deployment).set(dropped)
         self.log_queued.labels(deployment).set(queued)
+        seen = self._log_seen.setdefault(deployment, [0, 0, 0])
+        totals = (failed_batches, failed_rows, lost_rows)
+        counters = (self.log_failed_batches, self.log_failed_rows, self.log_lost_rows)
+        for i, (counter, total) in enumerate(zip(counters, totals, strict=True)):
+            child = counter.labels(deployment)  # exported from the start, at 0: alertable
+            if total < seen[i]:  # a new logger: the deployment was restarted
+                seen[i] = 0
+            if total > seen[i]:
+                child.inc(total - seen[i])
+                seen[i] = total
 
     def exposition(self) -> tuple[bytes, str]:
         """The text ``/metrics`` returns: this process's registry, or every worker's sum."""
