@@ -187,14 +187,14 @@ def create_app(
 
     @app.get("/v1/deployments")
     def list_deployments() -> list[dict[str, Any]]:
-        return [_describe(d, watcher.status[d.name]) for d in deployments.values()]
+        return [_describe(d, watcher) for d in deployments.values()]
 
     @app.get("/v1/deployments/{name}")
     def get_deployment(name: str) -> Response:
         if name not in deployments:
             return _Errors.response(DeploymentNotFound(f"no deployment {name!r}"), "")
         d = deployments[name]
-        return JSONResponse({**_describe(d, watcher.status[name]), "schema": d.schema})
+        return JSONResponse({**_describe(d, watcher), "schema": d.schema})
 
     routes = {}
     forms: dict[str, request_models.Forms] = {}
@@ -296,14 +296,16 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _describe(d: Deployment, status: str) -> dict[str, Any]:
+def _describe(d: Deployment, watcher: StateWatcher) -> dict[str, Any]:
     model = d.model
+    refused = watcher.unavailable.get(d.name)
     return {
         "name": d.name,
         "version": d.version,
         "schema_version": d.schema_version,
         "model": None if model is None else {"name": model.name, "version": model.version},
-        "status": status,  # see fti.serving.watcher
+        "status": watcher.status[d.name],  # see fti.serving.watcher
+        "reason": None if refused is None else str(refused),  # why it does not answer
         "slo": d.slo,
     }
 

@@ -1,10 +1,11 @@
 """A server's deployments follow their recorded states (:mod:`fti.serving.states`).
 
 At start, a server loads the deployments recorded as running (every deployment has its routes
-either way: they are built from the contract). Then a thread reads the states every
-:data:`STATE_POLL_SECONDS`: a deployment that became stopped answers 503
-:class:`~fti.errors.DeploymentStopped` from the next request on; one that became running is
-loaded if it never was, then answers; one that was deleted answers 404
+either way: they are built from the contract); one that cannot be loaded (a corrupt artifact)
+is "failed", answers 503 with the reason and is not ready, while the others serve. Then a
+thread reads the states every :data:`STATE_POLL_SECONDS`: a deployment that became stopped
+answers 503 :class:`~fti.errors.DeploymentStopped` from the next request on; one that became
+running is loaded if it never was, then answers; one that was deleted answers 404
 :class:`~fti.errors.DeploymentNotFound` for good. The deployments and their versions are
 those of the server's start: a deployment created later (under a deleted one's name too), or
 a new version, needs a new server.
@@ -74,9 +75,12 @@ class StateWatcher:
 
     def begin(self, poll_seconds: float = STATE_POLL_SECONDS) -> None:
         """Load what is recorded as running, then follow the states in a daemon thread. A
-        load that fails here raises: a server does not come up unable to serve what it is
-        meant to (later, one that fails is reported instead, see :meth:`follow`)."""
-        self.follow(self._read(), strict=True)
+        load that fails (a corrupt artifact) marks that deployment failed, with the reason,
+        while the others serve: the server comes up even when every one failed, answers 503
+        and says it is not ready, so a load balancer sends it nothing, and it serves a
+        deployment once it is started again (``fti deployment start NAME``) without a
+        restart, where a server refusing to start would be restarted in a loop."""
+        self.follow(self._read())
         stopped = [n for n, s in self.status.items() if s == STOPPED]
         if stopped:  # fti serve prints it once; this is for other hosts of the app
             log.info(
@@ -95,7 +99,7 @@ class StateWatcher:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def follow(self, records: Records, *, strict: bool = False) -> None:
+    def follow(self, records: Records) -> None:
         """Bring the deployments to ``records``: stop answering the stopped ones first, then
         load (if needed) and answer the running ones."""
         wanted = {
@@ -116,14 +120,14 @@ class StateWatcher:
                 continue
             deployment = self._deployments[name]
             if not deployment.running:
-                self._load(deployment, records[name].updated_at, strict)
+                self._load(deployment, records[name].updated_at)
             if deployment.running:
                 self._publish(name, RUNNING, None)
             else:
                 why = f"deployment {name!r} could not start: {self._failed[name][1]}"
                 self._publish(name, FAILED, DeploymentStopped(why))
 
-    def _load(self, deployment: Deployment, recorded_at: object, strict: bool) -> None:
+    def _load(self, deployment: Deployment, recorded_at: object) -> None:
         name = deployment.name
         failed = self._failed.get(name)
         if failed is not None and failed[0] == recorded_at:
@@ -131,10 +135,17 @@ class StateWatcher:
         try:
             self._start(deployment)
         except Exception as exc:
-            if strict:
-                raise
-            log.exception("deployment %s could not be started", name)
-            self._failed[name] = (recorded_at, f"{type(exc).__name__}: {exc}")
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+            # one line an operator reads at start; the traceback only when debugging
+            log.warning(
+                "deployment %s could not start: %s; it answers 503 and is not ready until "
+                "started again (fti deployment start %s)",
+                name,
+                reason,
+                name,
+            )
+            log.debug("deployment %s could not start", name, exc_info=exc)
+            self._failed[name] = (recorded_at, reason)
             return
         self._failed.pop(name, None)
 
