@@ -14,72 +14,29 @@ again, and at its next start. Failures are logged (once per distinct error), cou
 reported by ``flush()``, which raises :class:`~fti.errors.InferenceLogError`, and ``close()``,
 which returns False.
 
-The log group, ``<view>_inference_log`` (same version as the view), holds per request: the
-request id, time, deployment and model version, serving keys (JSON), the **untransformed**
-features as typed columns named as in the view (what monitoring compares with training data),
-the transformed vector and the prediction (JSON), latency, and whether the answer was degraded.
+The rows and their group are built by :mod:`fti.serving.log_rows`.
 """
 
 from __future__ import annotations
 
 import collections
-import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import orjson
-import pyarrow as pa
-
-from fti.errors import InferenceLogError, SchemaError
-from fti.featurestore.schema import Feature, parse_type
+from fti.errors import InferenceLogError
+from fti.serving.log_rows import LOG_COLUMNS, log_group, log_table, row
 from fti.serving.log_spill import FailureLog, LogSpill
 
 if TYPE_CHECKING:
-    from fti.featurestore import FeatureGroup, FeatureStore, FeatureView
+    import pyarrow as pa
 
-LOG_COLUMNS = [
-    Feature("request_id", "string", "unique id of the request"),
-    Feature("logged_at", "timestamp", "when the prediction was made (UTC)"),
-    Feature("deployment", "string", "deployment name"),
-    Feature("deployment_version", "int64", "deployment version"),
-    Feature("model_name", "string", "model name"),
-    Feature("model_version", "int64", "model version"),
-    Feature("serving_keys", "string", "serving keys (JSON)"),
-    Feature("transformed", "string", "the model's input vector (JSON)"),
-    Feature("prediction", "string", "the prediction (JSON)"),
-    Feature("latency_ms", "double", "whole-pipeline latency in milliseconds"),
-    Feature("degraded", "bool", "answered by a fallback"),
-    Feature("reason", "string", "why the answer was degraded"),
-]
+    from fti.featurestore import FeatureGroup
 
+__all__ = ["LOG_COLUMNS", "InferenceLogger", "LogWriter", "log_group", "log_table", "row"]
 
-def log_group(fs: FeatureStore, fv: FeatureView) -> FeatureGroup:
-    """The view's logging feature group, created on first use."""
-    types = {f["name"]: f["type"] for f in fv.features}
-    names = {c.name for c in LOG_COLUMNS}
-    clash = [n for n in fv._feature_columns() if n in names]
-    if clash:
-        raise SchemaError(f"feature(s) {clash} clash with the inference log's own columns")
-    features = LOG_COLUMNS + [
-        Feature(n, parse_type(types[n]), "untransformed feature") for n in fv._feature_columns()
-    ]
-    group = fs.get_or_create_feature_group(
-        f"{fv.name}_inference_log",
-        fv.version,
-        primary_key=["request_id"],
-        event_time="logged_at",
-        features=features,
-        statistics_enabled=False,
-        description=f"Predictions served from feature view {fv.name} v{fv.version}",
-    )
-    group._keys_unique = True  # request ids are uuid4: a commit never needs a merge
-    return group
-
-
-_SLICE = 256  # values per Arrow conversion (about 50 µs holding the GIL)
 COMPACT_EVERY = 100  # commits of one writer between compactions of the log table
 # waits before the retries of a failed commit: a conflict with another worker's commit or a
 # catalog restart passes in seconds; a longer outage would only hold up the queue
@@ -121,10 +78,6 @@ class LogWriter:
         except Exception as exc:  # the rows are committed; compaction can wait for next time
             # (another worker's writer compacting at the same moment is the usual cause)
             _log.warning("inference log %s: compaction failed: %s", self.group.name, exc)
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(value, default=str, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 class InferenceLogger:
@@ -304,46 +257,3 @@ class InferenceLogger:
         schema = self.group.schema
         assert schema is not None
         return schema
-
-
-def log_table(schema: pa.Schema, batch: list[dict[str, Any]]) -> pa.Table:
-    """Log rows as Arrow, converted a slice of a column at a time: one conversion of a whole
-    batch holds the GIL for tens of milliseconds, stalling every request."""
-    columns = []
-    for f in schema:
-        values = [r.get(f.name) for r in batch]
-        chunks = [pa.array(values[i : i + _SLICE], f.type) for i in range(0, len(values), _SLICE)]
-        columns.append(pa.chunked_array(chunks, f.type))
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
-def row(
-    *,
-    request_id: str,
-    deployment: str,
-    deployment_version: int,
-    model_name: str,
-    model_version: int | None,
-    serving_keys: Mapping[str, Any],
-    untransformed: Mapping[str, Any],
-    transformed: Any,
-    prediction: Any,
-    latency_ms: float,
-    degraded: bool = False,
-    reason: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "request_id": request_id,
-        "logged_at": dt.datetime.now(dt.UTC),
-        "deployment": deployment,
-        "deployment_version": deployment_version,
-        "model_name": model_name,
-        "model_version": model_version,
-        "serving_keys": _json(serving_keys),
-        "transformed": _json(transformed),
-        "prediction": _json(prediction),
-        "latency_ms": latency_ms,
-        "degraded": degraded,
-        "reason": reason,
-        **untransformed,
-    }
