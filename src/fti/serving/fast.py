@@ -9,7 +9,8 @@ FastAPI app unchanged, so every error a client sees still comes from one place a
 OpenAPI description stays the truth.
 
 The middleware also refuses bodies over the limit (413) for every route, by ``Content-Length``
-and while reading.
+and while reading. A body not declared ``application/json`` is never predicted on here: FastAPI
+answers it 415 (a browser may send ``text/plain`` to another site without asking it first).
 """
 
 from __future__ import annotations
@@ -63,6 +64,19 @@ def too_large(limit: int) -> Answer:
     return 413, {"error": "PayloadTooLarge", "detail": f"the body is over {limit} bytes"}, {}
 
 
+def unsupported_media_type() -> Answer:
+    detail = "the body must be JSON, sent with Content-Type: application/json"
+    return 415, {"error": "UnsupportedMediaType", "detail": detail}, {}
+
+
+def is_json(content_type: bytes | None) -> bool:
+    """Is a ``Content-Type`` header ``application/json`` (parameters such as a charset
+    allowed)? A missing one is not: every JSON client sends it, a browser's form need not."""
+    if content_type is None:
+        return False
+    return content_type.split(b";", 1)[0].strip().lower() == b"application/json"
+
+
 class FastPredict:
     """ASGI middleware: the body limit for every request, and well-formed predict requests
     answered by ``handlers[path]`` without going through FastAPI."""
@@ -88,7 +102,7 @@ class FastPredict:
             await _respond(send, too_large(self.max_body))
             return
         route = self.routes.get(scope["path"]) if scope["method"] == "POST" else None
-        if route is None:
+        if route is None or not is_json(_header(scope, b"content-type")):
             await self.app(scope, receive, send)
             return
         body = await _read(receive, self.max_body)
@@ -123,9 +137,14 @@ class FastPredict:
 
 
 def _content_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
+    value = _header(scope, b"content-length")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value  # type: ignore[no-any-return]
     return None
 
 

@@ -7,9 +7,9 @@ a quarter of what a whole prediction costs. So a request that the predict fast p
 (:class:`fti.serving.fast.FastPredict`) would answer — ``POST`` to a predict route with a
 ``Content-Length`` body, nothing else in progress on the connection — is answered here, as
 soon as its body is complete, with one write. Everything else (other routes, chunked bodies,
-``Expect: 100-continue``, upgrades, pipelined requests behind a slow one, and bodies that are
-not well-formed, which FastAPI then explains) goes through uvicorn unchanged, with the same
-answers.
+``Expect: 100-continue``, upgrades, pipelined requests behind a slow one, bodies not declared
+``application/json``, and bodies that are not well-formed, which FastAPI then explains) goes
+through uvicorn unchanged, with the same answers.
 
 This subclasses ``uvicorn.protocols.http.httptools_impl.HttpToolsProtocol`` and uses its
 parser callbacks and state (``url``, ``headers``, ``cycle``, ``expect_100_continue``,
@@ -25,7 +25,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from fti.serving.fast import FastPredict, Handler, InstanceCheck, encode
+from fti.serving.fast import FastPredict, Handler, InstanceCheck, encode, is_json
 
 _log = logging.getLogger("uvicorn.error")
 _ERROR = (
@@ -92,11 +92,16 @@ class FastHttpProtocol(HttpToolsProtocol):
         ):
             return None
         length = None
+        json = False
         for name, value in self.headers:
             if name == b"content-length":
                 length = int(value) if value.isdigit() else None
+            elif name == b"content-type":
+                json = value == b"application/json" or is_json(value)
             elif name == b"transfer-encoding":
                 return None
+        if not json:
+            return None  # FastAPI answers 415
         if length is None or length > fast.max_body:
             return None  # the ASGI layer answers (413 for a body over the limit)
         return route

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from fti.errors import DeploymentNotFound, InvalidDataError
-from fti.serving import contract
+from fti.serving import contract, request_models
 from fti.serving.deployment import Deployment
 from fti.serving.fast import Answer
 from fti.serving.states import RUNNING
@@ -96,7 +96,6 @@ def add_routes(
             return error(DeploymentNotFound(f"no deployment {name!r}"))
         return JSONResponse({"name": name, "ready": status()[name] == RUNNING})
 
-    @app.post("/v2/models/{name}/infer")
     def infer(name: str, body: InferRequest) -> Response:
         if name not in deployments:
             return error(DeploymentNotFound(f"no deployment {name!r}"))
@@ -126,3 +125,11 @@ def add_routes(
             },
             headers=dict(headers),
         )
+
+    app.router.add_api_route(
+        "/v2/models/{name}/infer",
+        infer,
+        methods=["POST"],
+        responses=request_models.ERROR_RESPONSES,
+        route_class_override=request_models.StrictJsonRoute,  # JSON only, as JSON has it
+    )

@@ -5,24 +5,132 @@ are generated from the deployment's schema, so the OpenAPI description is the co
 that fits neither form fails validation against both, and pydantic reports every way it
 failed each form (a missing field also shows up as "field required" and "extra input" of the
 other form): :func:`field_errors` keeps only the errors of the form the client meant.
+
+Routes that take a body are :class:`StrictJsonRoute`: only ``application/json`` (415 for
+anything else), and only what JSON allows. Python's parser, which FastAPI uses, also takes
+``NaN``, ``Infinity``, numbers beyond a double (``1e400`` becomes infinity) and lone
+surrogates; orjson, which the predict fast path uses, refuses them, so both paths give the
+same 422 naming the field (and no model ever sees such a value).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import json
+import math
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import Response
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from fti.serving import contract
+from fti.serving.fast import is_json, unsupported_media_type
 
 _PYTHON = {"integer": int, "number": float, "boolean": bool, "string": str}
 # a request that is not one JSON object is wrong in the same way for both forms
 _NOT_AN_OBJECT = 'the body must be a JSON object: one instance, or {"instances": [...]}'
 
 Run = Callable[[Any, list[dict[str, Any]], bool], Response]
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error ``fti serve`` answers."""
+
+    error: str = Field(description="the error class, e.g. InvalidDataError")
+    detail: str
+    request_id: str | None = None
+    errors: list[FieldError] | None = Field(None, description="what is wrong, field by field")
+
+
+_ANSWERS = {
+    400: "Not a request fti can serve",
+    404: "No such deployment",
+    413: "Body or batch over the limit",
+    415: "Body not sent as application/json",
+    422: "Body that does not fit the deployment's schema (the fields are named)",
+    503: "Deployment stopped, or a backend unavailable",
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text} for status, text in _ANSWERS.items()
+}
+
+
+class StrictJsonRoute(APIRoute):
+    """A route whose body must be declared JSON and be JSON as RFC 8259 has it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def strict(request: Request) -> Response:
+            content_type = request.headers.get("content-type")
+            if not is_json(None if content_type is None else content_type.encode("latin-1")):
+                status, body, _ = unsupported_media_type()
+                return JSONResponse(body, status_code=status)
+            errors, value = json_errors(await request.body())  # Starlette keeps the body
+            if errors:
+                raise RequestValidationError(errors, body=value)
+            return await handler(request)
+
+        return strict
+
+
+class _NotFinite:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _number(text: str) -> Any:
+    value = float(text)
+    return value if math.isfinite(value) else _NotFinite(text)
+
+
+def json_errors(body: bytes) -> tuple[list[dict[str, Any]], Any]:
+    """What in ``body`` JSON does not allow but Python's parser takes, as validation errors
+    at the field (none when orjson reads it, or when it is no JSON at all: FastAPI then says
+    where it breaks); and the body as Python read it."""
+    try:
+        orjson.loads(body)
+        return [], None
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        value = json.loads(body, parse_constant=_NotFinite, parse_float=_number)
+        errors: list[dict[str, Any]] = []
+        _find(value, ["body"], errors)
+    except (ValueError, RecursionError):
+        return [], None
+    return errors, value
+
+
+def _find(value: Any, loc: list[Any], errors: list[dict[str, Any]]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _find(key, loc, errors)
+            _find(item, [*loc, key], errors)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _find(item, [*loc, i], errors)
+    elif isinstance(value, _NotFinite):
+        message = f"Input should be a finite number; {value.text} is not one JSON allows"
+        errors.append({"type": "finite_number", "loc": tuple(loc), "msg": message})
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            message = "Input should be a valid string; it holds a lone surrogate, not Unicode"
+            errors.append({"type": "string_unicode", "loc": tuple(loc), "msg": message})
 
 
 class Forms:
@@ -74,11 +182,15 @@ def add_predict_route(app: FastAPI, deployment: Any, run: Run) -> Forms:
     # the models exist only now: FastAPI reads them from the annotations
     predict.__annotations__ = {"body": instance | batch, "return": Response}
 
-    app.post(
+    app.router.add_api_route(
         f"/v1/deployments/{deployment.name}/predict",
+        predict,
+        methods=["POST"],
         summary=f"Predict with {deployment.name}",
         operation_id=f"predict_{deployment.name}",
-    )(predict)
+        responses=ERROR_RESPONSES,
+        route_class_override=StrictJsonRoute,
+    )
     return Forms(instance.__name__, batch.__name__)
 
 
