@@ -233,3 +233,26 @@ def test_a_dead_writer_process_rows_are_spilled_and_replayed_by_the_next(
     assert _spilled(group) == []
     assert logger.close() is True
     assert sorted(_ids(fv)) == sorted(str(r["request_id"]) for r in rows)  # each once
+
+
+def test_a_commit_that_raises_after_it_landed_is_not_retried_into_duplicates(
+    project: fti.Project, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fv, group = _setup(project)
+    real = group.insert
+
+    def late_error(table: pa.Table, **kwargs: Any) -> Any:
+        real(table, **kwargs)
+        raise fti.BackendUnavailable("catalog: the commit could not be recorded")
+
+    monkeypatch.setattr(group, "insert", late_error)
+    logger = InferenceLogger(group, flush_rows=1_000, flush_seconds=30, retry_delays=FAST)
+    rows = [_row(i) for i in range(6)]
+    for r in rows:
+        logger.log(r)
+    with caplog.at_level("WARNING", logger="fti.serving"):
+        logger.flush()
+    assert "commit reported an error, yet landed" in caplog.text
+    assert logger.failed_batches == 0 and logger.written == 6 and _spilled(group) == []
+    assert sorted(_ids(fv)) == sorted(str(r["request_id"]) for r in rows)
+    assert logger.close() is True

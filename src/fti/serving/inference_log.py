@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from fti.errors import InferenceLogError
 from fti.serving.log_rows import LOG_COLUMNS, log_group, log_table, row
-from fti.serving.log_spill import FailureLog, LogSpill
+from fti.serving.log_spill import FailureLog, LogSpill, committed_ids
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -62,11 +62,26 @@ class LogWriter:
         self.spill = LogSpill.of(group)
 
     def __call__(self, batch: list[dict[str, Any]]) -> None:
-        self.group.insert(log_table(self.schema, batch), progress=False)
+        table = log_table(self.schema, batch)
+        try:
+            self.group.insert(table, progress=False)
+        except Exception:
+            if not self._landed(table):
+                raise
+            _log.warning("inference log %s: commit reported an error, yet landed", self.group.name)
         self.commits += 1
         if self.commits % COMPACT_EVERY == 0:
             self.compact()
         self.replay()  # the log commits again: rows spilled while it did not go in now
+
+    def _landed(self, table: pa.Table) -> bool:
+        """Whether a commit that raised is in the table all the same (the error came after it,
+        recording it in the catalog, say): then a retry would log its rows twice."""
+        ids = table.column("request_id")
+        try:
+            return len(committed_ids(self.group, ids)) == len(ids)
+        except Exception:  # the table cannot be read either: the commit's error tells why
+            return False
 
     def replay(self) -> int:
         """Commit the rows spilled by failed commits (see :mod:`fti.serving.log_spill`)."""

@@ -107,17 +107,23 @@ class LogSpill:
                 return 0
             table = pa.ipc.open_file(f).read_all()
             ids = table.column("request_id")
-            present = (
-                group.select(["request_id"])
-                .filter(group.request_id.isin(ids.to_pylist()))
-                .read(dataframe_type="arrow")
-            )
-            if present.num_rows:  # committed before a crash kept the file from being deleted
-                table = table.filter(pc.invert(pc.is_in(ids, present.column("request_id"))))
+            present = committed_ids(group, ids)
+            if len(present):  # committed before a crash kept the file from being deleted
+                table = table.filter(pc.invert(pc.is_in(ids, present)))
             if table.num_rows:
                 group.insert(table, progress=False)
             path.unlink()
             return int(table.num_rows)
+
+
+def committed_ids(group: FeatureGroup, ids: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Which of the request ids ``ids`` the log table holds."""
+    present = (
+        group.select(["request_id"])
+        .filter(group.request_id.isin(ids.to_pylist()))
+        .read(dataframe_type="arrow")
+    )
+    return present.column("request_id")
 
 
 @contextlib.contextmanager
