@@ -1,7 +1,7 @@
 """Projects: where a project's state lives and how to open it.
 
-Resolution order for every setting: the argument to :func:`connect`, then an environment
-variable, then ``fti.toml`` in the project's home, then the embedded default.
+A project's backends are recorded in ``fti.toml`` in its home when it is created with other
+than the defaults, and every process opening it uses them (:mod:`fti.config`):
 
 .. code-block:: toml
 
@@ -19,12 +19,11 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-import tomllib
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from fti import __version__
+from fti import __version__, config
 from fti.catalog import Catalog
 from fti.errors import ConfigurationError, ProjectNotFound
 from fti.featurestore import FeatureStore
@@ -53,16 +52,6 @@ def _namespace(project_id: str) -> str:
     return "fti_" + project_id[:16]
 
 
-def _config(home: Path) -> dict[str, Any]:
-    path = home / "fti.toml"
-    if not path.exists():
-        return {}
-    try:
-        return tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"{path} is not valid TOML: {exc}") from exc
-
-
 class Project:
     """One fti project: a catalog, an offline store, an online store and its home directory."""
 
@@ -72,13 +61,15 @@ class Project:
         catalog_url: str,
         offline_root: str,
         online_store: str,
+        artifacts: str | None = None,
     ) -> None:
         self.home = home
         self.catalog_url = catalog_url
         self.offline_root = offline_root
         self.online_store = online_store
+        self.artifacts = artifacts or str(home / "models")
         self._client = _client()
-        self._config = _config(home)
+        self._config = config.read(home)
         self._registry: ModelRegistry | None = None
         self._serving: ModelServing | None = None
         self._catalog = Catalog(catalog_url)
@@ -100,15 +91,14 @@ class Project:
         return self._serving
 
     def get_model_registry(self) -> ModelRegistry:
-        """Models of this project; artifacts in ``<home>/models`` unless ``fti.toml`` sets
-        ``[registry] artifacts = "s3://bucket/prefix"``; ``require_approval = ["production"]``
-        makes moving those aliases need an approver."""
+        """Models of this project; artifacts in ``<home>/models`` unless the project records
+        ``[registry] artifacts = "s3://bucket/prefix"`` in ``fti.toml``;
+        ``require_approval = ["production"]`` makes moving those aliases need an approver."""
         if self._registry is None:
             from fti.registry import ModelRegistry, open_artifact_store
 
             section = self._config.get("registry", {})
-            spec = os.environ.get("FTI_ARTIFACTS") or section.get("artifacts")
-            store = open_artifact_store(str(spec or self.home / "models"))
+            store = open_artifact_store(self.artifacts)
             self._registry = ModelRegistry(self, store, section.get("require_approval", []))
         return self._registry
 
@@ -175,6 +165,7 @@ def connect(
     catalog_url: str | None = None,
     offline_root: str | None = None,
     online_store: str | None = None,
+    artifacts: str | None = None,
     create: bool = True,
 ) -> Project:
     """Open the project in ``home`` (default ``$FTI_HOME`` or ``./fti_home``), creating it
@@ -184,35 +175,47 @@ def connect(
 
     ``catalog_url`` is ``sqlite:///...`` (default: a file in the home) or ``postgresql://...``;
     ``offline_root`` a path or URI for the Delta tables (default: ``<home>/offline``);
-    ``online_store`` is ``"lmdb"`` (default), ``"sqlite"`` or a ``redis://`` URL.
+    ``online_store`` is ``"lmdb"`` (default), ``"sqlite"`` or a ``redis://`` URL;
+    ``artifacts`` a directory or ``s3://`` URI for model files (default: ``<home>/models``).
+    Each may also come from ``FTI_CATALOG_URL``, ``FTI_OFFLINE_ROOT``, ``FTI_ONLINE_STORE`` and
+    ``FTI_ARTIFACTS``. A new project records those other than the defaults in its
+    ``fti.toml`` (without passwords); an existing project uses what it records, and a setting
+    given otherwise raises :class:`~fti.errors.ConfigurationError` (:mod:`fti.config`).
     """
     path = Path(home if home is not None else os.environ.get("FTI_HOME", DEFAULT_HOME))
     path = path.expanduser().resolve()
     _check_home(path, create)
+    creating = not path.exists() or not any(e.name in PROJECT_FILES for e in path.iterdir())
+    given = {
+        "catalog_url": catalog_url,
+        "offline_root": offline_root,
+        "online_store": online_store,
+        "artifacts": artifacts,
+    }
+    backends = config.resolve(path, given, creating)  # before anything is written
     made = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
-    config = _config(path)
-
-    def pick(arg: str | None, env: str, section: str, key: str, default: str) -> str:
-        value = arg or os.environ.get(env) or config.get(section, {}).get(key) or default
-        return str(value)
-
     try:
-        return Project(
+        project = Project(
             home=path,
-            catalog_url=pick(
-                catalog_url,
-                "FTI_CATALOG_URL",
-                "catalog",
-                "url",
-                f"sqlite:///{path / 'catalog.sqlite'}",
-            ),
-            offline_root=pick(
-                offline_root, "FTI_OFFLINE_ROOT", "offline", "root", str(path / "offline")
-            ),
-            online_store=pick(online_store, "FTI_ONLINE_STORE", "online", "store", "lmdb"),
+            catalog_url=backends.catalog_url,
+            offline_root=backends.offline_root,
+            online_store=backends.online_store,
+            artifacts=backends.artifacts,
         )
     except Exception:
         if made and not any(path.iterdir()):
             path.rmdir()  # a backend that failed leaves no empty home behind
         raise
+    if creating and backends.to_record:
+        try:
+            config.record(path, backends.to_record)
+        except FileExistsError:
+            # another process created the project meanwhile: its record must agree with ours
+            try:
+                config.resolve(path, given, creating=False)
+            except Exception:
+                project.close()
+                raise
+        project._config = config.read(path)
+    return project

@@ -138,15 +138,21 @@ def test_a_project_is_recognised_by_its_catalog_file_alone(tmp_path: Path) -> No
 def test_a_home_whose_backends_came_from_arguments_is_a_project(
     tmp_path: Path, redis_url: str, postgres_url: str
 ) -> None:
-    """Catalog in PostgreSQL and online rows in Redis, given as arguments: what fti writes in
-    the home itself (offline tables, model artifacts, locks) marks it as a project."""
+    """Catalog in PostgreSQL and online rows in Redis, given as arguments: the home records
+    them in fti.toml, and what fti writes in the home itself (offline tables, model artifacts,
+    locks) marks it as a project too."""
     home = tmp_path / "team"
     with fti.connect(home, catalog_url=postgres_url, online_store=redis_url) as project:
         fg = project.get_feature_store().create_feature_group("g", primary_key=["k"])
         fg.insert(pa.table({"k": [1], "v": [1.0]}))
-    shutil.rmtree(home / "offline")  # only locks/ is left of it: still the project's home
-    assert [p.name for p in home.iterdir()] == ["locks"]
+    shutil.rmtree(home / "offline")
+    assert sorted(p.name for p in home.iterdir()) == ["fti.toml", "locks"]
     fti.connect(home, catalog_url=postgres_url, online_store=redis_url, create=False).close()
+    with fti.connect(home, create=False) as project:  # the recorded backends
+        assert (project.catalog_url, project.online_store) == (postgres_url, redis_url)
+    (home / "fti.toml").unlink()  # locks/ alone: still the project's home
+    with pytest.raises(fti.ConfigurationError, match="records none"):
+        fti.connect(home, catalog_url=postgres_url, create=False)
 
 
 def test_a_backend_that_fails_leaves_no_empty_home_behind(tmp_path: Path) -> None:
