@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import uuid
@@ -74,9 +75,20 @@ class PrivateRedis:
                 return
         pytest.fail(f"redis-server did not start on port {self.port}")
 
+    def pause(self) -> None:
+        """Stall the server (SIGSTOP): connections stay open and nothing answers, as with a
+        server stuck in a long command or a frozen machine."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server answer again (SIGCONT); a stopped one has nothing to resume."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self._process is not None:
-            self._process.kill()
+            self._process.kill()  # a paused process is killed too
             self._process.communicate(timeout=30)  # reaps it and closes its pipe
             self._process = None
 

@@ -201,6 +201,12 @@ class ServingPlan(BatchColumns):
                 f"lookup_timeout must be a number of seconds > 0, got {lookup_timeout!r}"
             )
         self.missing = missing
+        # what requests observed last: None when the last lookup answered, else why it failed
+        # (a server's readiness, fti.serving.watcher)
+        self.failure: str | None = None
+        # set by a server that calls probe(): while failure is set, lookups are not tried
+        # (each would hold the event loop for the whole timeout) until a probe succeeds
+        self.fail_fast = False
         store = fv._fs._online
         self._store = store if lookup_timeout is None else store.with_timeout(lookup_timeout)
         features = {f["name"]: f for f in fv.features}
@@ -477,19 +483,17 @@ class ServingPlan(BatchColumns):
         served for each key (``last_known``); the second item says why, for the answer."""
         if not requests:
             return [], None
+        failed = self.failure
+        if failed is not None and self.fail_fast:
+            return self._on_failure(requests, f"{failed}; not tried again until it answers")
         try:
             found = self._store.multi_get(requests)
         except Exception as exc:  # any backend failure: the policy decides, never a hang
             reason = f"online store unavailable ({type(exc).__name__}: {exc})"
-            if self.missing == "error":
-                raise OnlineStoreUnavailable(reason) from exc
-            if self.missing == "last_known":
-                found = [
-                    [cache.get(k) for k in keys]
-                    for (_, keys), cache in zip(requests, self._caches, strict=True)
-                ]
-                return found, reason + "; served the last known values"
-            return [[None] * len(keys) for _, keys in requests], reason
+            self.failure = reason
+            return self._on_failure(requests, reason, exc)
+        if self.failure is not None:
+            self.failure = None
         if self.missing == "last_known":
             for (_, keys), values, cache in zip(requests, found, self._caches, strict=True):
                 for key, value in zip(keys, values, strict=True):
@@ -499,6 +503,36 @@ class ServingPlan(BatchColumns):
                         if len(cache) > LAST_KNOWN_KEYS:
                             del cache[next(iter(cache))]
         return found, None
+
+    def _on_failure(
+        self,
+        requests: list[tuple[str, list[bytes]]],
+        reason: str,
+        exc: Exception | None = None,
+    ) -> tuple[list[list[bytes | None]], str | None]:
+        """What the missing-values policy answers when the store failed."""
+        if self.missing == "error":
+            raise OnlineStoreUnavailable(reason) from exc
+        if self.missing == "last_known":
+            found = [
+                [cache.get(k) for k in keys]
+                for (_, keys), cache in zip(requests, self._caches, strict=True)
+            ]
+            return found, reason + "; served the last known values"
+        return [[None] * len(keys) for _, keys in requests], reason
+
+    def probe(self) -> None:
+        """One lookup of a key that need not exist, outside any request: clears
+        :attr:`failure` once the store answers again (a server that says it is not ready
+        gets no requests to find out from)."""
+        if not self.lookups or self.failure is None:
+            return
+        try:
+            self._store.multi_get([(self.lookups[0].table, [b"\0"])])
+        except Exception as exc:
+            self.failure = f"online store unavailable ({type(exc).__name__}: {exc})"
+            return
+        self.failure = None
 
     def vectors(
         self,

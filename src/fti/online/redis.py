@@ -37,7 +37,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import msgpack
 
 from fti._redact import redact
-from fti.errors import ConfigurationError, MissingDependencyError, OnlineLookupTimeout
+from fti.errors import (
+    ConfigurationError,
+    MissingDependencyError,
+    OnlineLookupTimeout,
+    OnlineStoreUnavailable,
+)
 from fti.online.base import OnlineStore
 
 if TYPE_CHECKING:
@@ -113,6 +118,10 @@ class RedisOnlineStore(OnlineStore):
         self._timed: dict[float, RedisOnlineStore] = {}
         self._lock = threading.Lock()
         self._timeout_error: type[Exception] = redis.exceptions.TimeoutError
+        self._down_errors: tuple[type[Exception], ...] = (
+            redis.exceptions.TimeoutError,
+            redis.exceptions.ConnectionError,
+        )
         # A bounded socket timeout turns a stalled server into an error instead of a hang.
         options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
         if lookup_timeout is not None:
@@ -146,12 +155,15 @@ class RedisOnlineStore(OnlineStore):
                 self._timed[seconds] = timed
         return timed
 
-    def _timed_out(self, exc: Exception) -> OnlineLookupTimeout:
-        assert self.lookup_timeout is not None
-        return OnlineLookupTimeout(
-            f"Redis did not answer within the lookup timeout of "
-            f"{self.lookup_timeout * 1000:g} ms ({exc})"
-        )
+    def _unavailable(self, exc: Exception) -> OnlineStoreUnavailable:
+        """A read's failure as fti's error, naming the server (redis-py's errors do not
+        always, and callers should not need to know redis-py)."""
+        if self.lookup_timeout is not None and isinstance(exc, self._timeout_error):
+            return OnlineLookupTimeout(
+                f"{self.address} did not answer within the lookup timeout of "
+                f"{self.lookup_timeout * 1000:g} ms ({exc})"
+            )
+        return OnlineStoreUnavailable(f"{self.address} is unavailable: {type(exc).__name__}: {exc}")
 
     def _prefix(self, table: str) -> bytes:
         if not _TABLE_NAME.match(table):
@@ -204,18 +216,14 @@ class RedisOnlineStore(OnlineStore):
     def get(self, table: str, key: bytes) -> bytes | None:
         try:
             return _strip(cast("bytes | None", self._client.get(self._prefix(table) + key)))
-        except self._timeout_error as exc:
-            if self.lookup_timeout is None:
-                raise
-            raise self._timed_out(exc) from exc
+        except self._down_errors as exc:
+            raise self._unavailable(exc) from exc
 
     def _mget(self, full_keys: list[bytes]) -> list[bytes | None]:
         try:
             return self._mget_chunked(full_keys)
-        except self._timeout_error as exc:
-            if self.lookup_timeout is None:
-                raise
-            raise self._timed_out(exc) from exc
+        except self._down_errors as exc:
+            raise self._unavailable(exc) from exc
 
     def _mget_chunked(self, full_keys: list[bytes]) -> list[bytes | None]:
         if len(full_keys) <= _MGET_CHUNK:

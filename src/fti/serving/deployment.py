@@ -72,10 +72,26 @@ class Deployment(states.RecordedState):
 
     @property
     def lookup_timeout_ms(self) -> float | None:
-        """How long an online lookup may take before the fallback answers (None: the
-        store's own timeout)."""
+        """How long an online lookup may take before the fallback answers, as deployed
+        (None: :data:`fti.serving.options.LOOKUP_TIMEOUT_MS`)."""
         timeout = self._record.fallback.get("lookup_timeout_ms")
         return None if timeout is None else float(timeout)
+
+    @property
+    def lookup_failure(self) -> str | None:
+        """Why the last online lookup failed, None when it answered (or none ran)."""
+        plan = None if self._fv is None else self._fv._serving
+        return None if plan is None else plan.failure
+
+    def probe_lookup(self) -> None:
+        """One lookup outside any request, to learn whether the store answers again. Once
+        called, requests no longer try a store whose last lookup failed: they answer from
+        the fallback at once, until a probe succeeds (a stalled lookup would hold a
+        server's event loop for the whole timeout, per request)."""
+        plan = None if self._fv is None else self._fv._serving
+        if plan is not None:
+            plan.fail_fast = True
+            plan.probe()
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -127,11 +143,10 @@ class Deployment(states.RecordedState):
             raise FtiError(f"{self!r} has no feature view to read features from")
         view = catalog.get_feature_view_by_id(self._record.feature_view_id)
         fv = fs.get_feature_view(view.name, view.version)
-        timeout = self.lookup_timeout_ms
         fv.init_serving(
             self._record.training_dataset_version,
             missing=self.fallback,
-            lookup_timeout=None if timeout is None else timeout / 1000,
+            lookup_timeout=(self.lookup_timeout_ms or options.LOOKUP_TIMEOUT_MS) / 1000,
         )
         model = self.model
         loaded = model.load() if model is not None else None

@@ -13,7 +13,8 @@ settings, not part of the published request contract, so changing them never mov
   same, ``"native"``: always the framework, ``"onnx"``: the compiled path is required).
 * ``fallback``: a missing-values policy (``"error"``, ``"impute"``, ``"null"``,
   ``"last_known"``), or a dict of it (``missing``) with ``lookup_timeout_ms`` (an online
-  lookup slower than that counts as a failed store) and ``model_version`` (another version
+  lookup slower than that counts as a failed store; :data:`LOOKUP_TIMEOUT_MS` when not
+  given) and ``model_version`` (another version
   of the model that answers when the deployed one raises).
 * ``slo``: ``p99_ms`` (latency target) and/or ``availability`` (share of requests answered
   without a server error), what the server's burn-rate metrics compare against.
@@ -41,6 +42,10 @@ RESOURCE_DEFAULTS: dict[str, Any] = {
     "runtime": "auto",
 }
 FLUSH_SECONDS = (0.1, 3600.0)
+# A lookup runs on the server's event loop: while it waits, nothing else on that worker
+# answers (health included). A healthy store answers in about a millisecond, so a tenth of
+# a second tells a stalled one without failing a slow moment.
+LOOKUP_TIMEOUT_MS = 100.0
 # (lowest, highest or None) of each integer resource
 _RANGES: dict[str, tuple[int, int | None]] = {
     "model_threads": (1, None),

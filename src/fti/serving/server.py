@@ -298,15 +298,15 @@ def _jsonable(value: Any) -> Any:
 
 def _describe(d: Deployment, watcher: StateWatcher) -> dict[str, Any]:
     model = d.model
-    refused = watcher.unavailable.get(d.name)
+    reason = watcher.reason(d.name)  # why it does not answer, or answers degraded
     return {
         "name": d.name,
         "version": d.version,
         "schema_version": d.schema_version,
         "model": None if model is None else {"name": model.name, "version": model.version},
         "status": watcher.status[d.name],  # see fti.serving.watcher
-        "reason": None if refused is None else str(refused),  # why it does not answer
         "slo": d.slo,
+        **({} if reason is None else {"reason": reason}),
     }
 
 

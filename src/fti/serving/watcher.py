@@ -14,6 +14,12 @@ A stopped deployment stays loaded: resuming is then immediate, and unloading wou
 requests in flight on the event loop (``Deployment.stop()`` drops what ``predict`` reads). Its
 memory is freed by a server started while it is stopped, which never loads it.
 
+A running deployment whose last online lookup failed (a stalled or stopped store) is
+"degraded": it still answers (its missing-values policy decides how) but is not ready, so a
+load balancer sends its traffic elsewhere. Readiness follows what requests observe, with no
+probing on the request path; while degraded, the thread tries one lookup per poll, since a
+server that is not ready may get no request to learn the store is back from.
+
 Requests read :attr:`StateWatcher.unavailable`, a dict that the thread replaces whole and never
 changes in place: one lookup, no lock, no catalog read on the request path.
 """
@@ -37,16 +43,17 @@ log = logging.getLogger("fti.serving")
 STATE_POLL_SECONDS = 1.0
 # What a server does with a deployment (``status`` in /v1/deployments): "running" answers,
 # "stopped" is recorded as stopped, "deleted" is no more, "failed" is recorded as running but
-# could not be loaded, "starting" until the server has read the states.
-DELETED, FAILED, STARTING = "deleted", "failed", "starting"
+# could not be loaded, "starting" until the server has read the states, "degraded" answers
+# but its last online lookup failed.
+DELETED, FAILED, STARTING, DEGRADED = "deleted", "failed", "starting", "degraded"
 
 Records = Mapping[str, "DeploymentStateRecord"]
 
 
 def ready(status: Mapping[str, str]) -> bool:
     """Whether a server serves every deployment meant to run (stopped and deleted ones are
-    not meant to)."""
-    return not any(s in (FAILED, STARTING) for s in status.values())
+    not meant to), with working lookups."""
+    return not any(s in (FAILED, STARTING, DEGRADED) for s in status.values())
 
 
 class StateWatcher:
@@ -67,6 +74,8 @@ class StateWatcher:
             n: DeploymentStopped(f"deployment {n!r} is starting") for n in self._deployments
         }
         self.status: Mapping[str, str] = dict.fromkeys(self._deployments, STARTING)
+        # name -> why its lookups fail, for the degraded ones; replaced whole
+        self.degraded: Mapping[str, str] = {}
         # name -> (when its running state was recorded, the error) of a load that failed:
         # tried again only when the state is recorded again
         self._failed: dict[str, tuple[object, str]] = {}
@@ -122,7 +131,7 @@ class StateWatcher:
             if not deployment.running:
                 self._load(deployment, records[name].updated_at)
             if deployment.running:
-                self._publish(name, RUNNING, None)
+                self._publish_serving(deployment)
             else:
                 why = f"deployment {name!r} could not start: {self._failed[name][1]}"
                 self._publish(name, FAILED, DeploymentStopped(why))
@@ -149,6 +158,27 @@ class StateWatcher:
             return
         self._failed.pop(name, None)
 
+    def reason(self, name: str) -> str | None:
+        """Why deployment ``name`` does not answer, or answers degraded (None: it serves)."""
+        refused = self.unavailable.get(name)
+        return str(refused) if refused is not None else self.degraded.get(name)
+
+    def _publish_serving(self, deployment: Deployment) -> None:
+        """Running or degraded, by what the last lookup of a running deployment observed."""
+        name, failure = deployment.name, deployment.lookup_failure
+        if failure != self.degraded.get(name):
+            others = {n: r for n, r in self.degraded.items() if n != name}
+            self.degraded = others if failure is None else {**others, name: failure}
+        self._publish(name, RUNNING if failure is None else DEGRADED, None)
+
+    def _check_lookups(self) -> None:
+        for name, status in self.status.items():
+            if status not in (RUNNING, DEGRADED):
+                continue
+            deployment = self._deployments[name]
+            deployment.probe_lookup()  # a lookup only when the last failed, then bounded
+            self._publish_serving(deployment)
+
     def _publish(self, name: str, status: str, error: FtiError | None) -> None:
         before = self.unavailable.get(name)
         if self.status[name] == status and repr(before) == repr(error):
@@ -163,6 +193,10 @@ class StateWatcher:
     def _watch(self, poll_seconds: float) -> None:
         unreadable = False
         while not self._closing.wait(poll_seconds):
+            try:
+                self._check_lookups()  # also while the catalog is down
+            except Exception:  # a bug: keep the thread
+                log.exception("checking the deployments' lookups failed")
             try:
                 records = self._read()
             except Exception as exc:  # the catalog is down: keep serving as recorded last
