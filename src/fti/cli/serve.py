@@ -11,6 +11,7 @@ import typer
 import fti
 from fti.cli.common import console, fail
 from fti.errors import FtiError
+from fti.serving.limits import Limits
 
 
 def serve(
@@ -41,15 +42,51 @@ def serve(
             "tail latency when workers fill the cores."
         ),
     ] = True,
+    timeout_keep_alive: Annotated[
+        float,
+        typer.Option(help="Seconds a connection may sit idle (also before its first request)."),
+    ] = Limits.keep_alive,
+    timeout_headers: Annotated[
+        float,
+        typer.Option(
+            help="Seconds for a request's line and headers from its first byte; then 408."
+        ),
+    ] = Limits.header_timeout,
+    timeout_body: Annotated[
+        float, typer.Option(help="Seconds for a request's body once its headers are in; then 408.")
+    ] = Limits.body_timeout,
+    max_header_bytes: Annotated[
+        int, typer.Option(help="Bytes of request line and headers; more is answered 431.")
+    ] = Limits.max_header_bytes,
+    max_headers: Annotated[
+        int, typer.Option(help="Headers per request; more are answered 431.")
+    ] = Limits.max_headers,
+    max_connections: Annotated[
+        int,
+        typer.Option(help="Open connections per worker; a connection beyond is answered 503."),
+    ] = Limits.max_connections,
 ) -> None:
     """Serve every deployment of the project over HTTP: /v1/deployments/NAME/predict, the
     KServe Open Inference Protocol v2 under /v2, Prometheus metrics at /metrics and the
     OpenAPI description at /docs. A deployment recorded as stopped (fti deployment stop)
-    answers 503 until it is started again; the server follows within about a second."""
+    answers 503 until it is started again; the server follows within about a second.
+    Connections are limited (the --timeout-* and --max-* options): a request that does not
+    arrive in time is answered 408, headers too large or too many 431."""
     from fti.serving import workers as serving_workers
     from fti.serving.server import select
 
     home = Path(ctx.obj.home or os.environ.get("FTI_HOME") or "fti_home")
+    try:
+        limits = Limits(
+            keep_alive=timeout_keep_alive,
+            header_timeout=timeout_headers,
+            body_timeout=timeout_body,
+            max_header_bytes=max_header_bytes,
+            max_headers=max_headers,
+            max_connections=max_connections,
+        )
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
     try:
         # here, once, rather than in every worker: a worker that cannot start is restarted
         with fti.connect(home, create=False) as project:
@@ -77,6 +114,6 @@ def serve(
                 markup=False,
                 highlight=False,
             )
-        serving_workers.serve(host, port, workers, pin_cpus)
+        serving_workers.serve(host, port, workers, pin_cpus, limits)
     except FtiError as exc:
         raise fail(str(exc)) from exc

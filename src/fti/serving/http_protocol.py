@@ -15,17 +15,30 @@ This subclasses ``uvicorn.protocols.http.httptools_impl.HttpToolsProtocol`` and 
 parser callbacks and state (``url``, ``headers``, ``cycle``, ``expect_100_continue``,
 ``on_response_complete``), checked by ``tests/serving/test_http_protocol.py`` on the uvicorn
 this project installs.
+
+It also enforces :class:`fti.serving.limits.Limits`: a deadline per connection for what it
+is waiting on (the first request, a request's headers, its body), checked for every
+connection by one timer per server (two clock reads per request on the fast path, no timer
+per request); the size and count of headers, checked per header and per read of the socket
+(a header still arriving is counted by the bytes read, since the parser keeps it whole until
+it ends); and the open connections per worker. A refusal is answered with the JSON error and
+the connection closed after a short linger, reading what the client still sends, so that it
+reads the answer rather than a reset.
 """
 
 from __future__ import annotations
 
+import asyncio
 import http
 import logging
+import weakref
 from typing import Any
 
+import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from fti.serving.fast import FastPredict, Handler, InstanceCheck, encode, is_json
+from fti.serving.limits import Limits, refusal
 
 _log = logging.getLogger("uvicorn.error")
 _ERROR = (
@@ -57,9 +70,52 @@ def find_fast_path(app: Any) -> FastPredict | None:
     return None
 
 
+# what a connection waits for; its deadline (None: nothing, or uvicorn's keep-alive timer)
+_IDLE, _HEAD, _BODY, _CLOSING = 0, 1, 2, 3
+LINGER = 2.0  # seconds a refused connection still reads before it closes
+_sweepers: weakref.WeakKeyDictionary[Any, _Sweeper] = weakref.WeakKeyDictionary()
+
+
+class _Refused(Exception):
+    """Raised in a parser callback to stop parsing a refused request."""
+
+
+class _Sweeper:
+    """One timer per server that ends the connections past their deadline; it runs while
+    there are connections."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, connections: Any, every: float) -> None:
+        self.loop = loop
+        self.connections = connections
+        self.every = every
+        self.running = False
+
+    def start(self) -> None:
+        if not self.running:
+            self.running = True
+            self.loop.call_later(self.every, self.sweep)
+
+    def sweep(self) -> None:
+        now = self.loop.time()
+        for conn in list(self.connections):
+            deadline = getattr(conn, "deadline", None)
+            if deadline is not None and deadline <= now:
+                conn.timed_out()
+        self.running = False
+        if self.connections:
+            self.start()
+
+
 class FastHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        limits = getattr(self.config, "limits", None)
+        self._limits = limits if isinstance(limits, Limits) else Limits()
+        self.deadline: float | None = None
+        self._phase = _IDLE
+        self._heads = 0  # requests whose headers were complete: did a read end a head?
+        self._head_bytes = 0  # bytes read of the head being read
+        self._header_bytes = 0  # bytes of its complete headers
         fast = find_fast_path(self.app)
         self._fast = fast
         self._routes: dict[bytes, tuple[InstanceCheck, Handler]] = (
@@ -69,7 +125,111 @@ class FastHttpProtocol(HttpToolsProtocol):
         self._body: list[bytes] = []
         self._keep_alive = True
 
+    # the limits
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        limits = self._limits
+        sweeper = _sweepers.get(self.server_state)
+        if sweeper is None:
+            every = min(1.0, limits.keep_alive, limits.header_timeout, limits.body_timeout) / 2
+            sweeper = _sweepers[self.server_state] = _Sweeper(self.loop, self.connections, every)
+        sweeper.start()
+        if len(self.connections) > limits.max_connections:
+            detail = f"this worker has {limits.max_connections} open connections, its limit"
+            self._refuse(503, "ServiceUnavailable", detail, b"retry-after: 1\r\n")
+        else:  # a first request, like any next one, must begin within the keep-alive time
+            self.deadline = self.loop.time() + limits.keep_alive
+
+    def data_received(self, data: bytes) -> None:
+        # uvicorn's, and the head counted; a refusal in a callback stops the parser
+        if self._phase == _CLOSING:
+            return  # read and dropped while the refusal lingers
+        self._unset_keepalive_if_required()
+        heads, reading_head = self._heads, self._phase != _BODY
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        except httptools.HttpParserError:
+            if self._phase == _CLOSING:
+                return  # refused and answered in a callback
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+            return
+        if self._phase == _HEAD and reading_head and heads == self._heads:
+            self._head_bytes += len(data)  # all of it is head (of a request begun before)
+            if self._head_bytes > self._limits.max_header_bytes:
+                self._too_large()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._phase = _HEAD
+        self._head_bytes = self._header_bytes = 0
+        self.deadline = self.loop.time() + self._limits.header_timeout
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        super().on_header(name, value)
+        self._header_bytes += len(name) + len(value) + 4
+        limits = self._limits
+        if len(self.headers) > limits.max_headers or self._header_bytes > limits.max_header_bytes:
+            self._too_large()
+            raise _Refused
+
+    def on_message_complete(self) -> None:
+        self._phase = _IDLE  # the app answers; then uvicorn's keep-alive timer runs
+        self.deadline = None
+        self._on_message_complete()
+
+    def timed_out(self) -> None:
+        """The sweeper's call once the deadline passed."""
+        phase = self._phase
+        if phase in (_IDLE, _CLOSING):
+            self.deadline = None
+            self.transport.close()
+            return
+        waited = "headers" if phase == _HEAD else "body"
+        seconds = self._limits.header_timeout if phase == _HEAD else self._limits.body_timeout
+        detail = f"the request's {waited} did not arrive within {seconds:g} s"
+        self._refuse(408, "RequestTimeout", detail)
+
+    def _too_large(self) -> None:
+        limits = self._limits
+        detail = (
+            f"the request's headers are over {limits.max_header_bytes} bytes or "
+            f"{limits.max_headers} headers"
+        )
+        self._refuse(431, "RequestHeaderFieldsTooLarge", detail)
+
+    def _refuse(self, status: int, error: str, detail: str, extra: bytes = b"") -> None:
+        cycle = self.cycle
+        # never in the middle of an answer the app is writing (or ahead of a pipelined one)
+        if (
+            cycle is None
+            or cycle.response_complete
+            or (self._phase == _BODY and not cycle.response_started)
+        ):
+            self.transport.write(refusal(status, error, detail, extra))
+        if cycle is not None:
+            cycle.keep_alive = False
+        self._phase = _CLOSING
+        self.deadline = self.loop.time() + LINGER
+        if self.transport.can_write_eof():
+            self.transport.write_eof()  # the answer, then end of stream; reading goes on
+        else:
+            self.transport.close()
+
+    # the predict fast path
+
     def on_headers_complete(self) -> None:
+        self._heads += 1
+        self._phase = _BODY
+        self.deadline = self.loop.time() + self._limits.body_timeout
         self._route = self._fast_route()
         if self._route is None:
             super().on_headers_complete()
@@ -112,7 +272,7 @@ class FastHttpProtocol(HttpToolsProtocol):
         else:
             self._body.append(body)
 
-    def on_message_complete(self) -> None:
+    def _on_message_complete(self) -> None:
         route = self._route
         if route is None:
             super().on_message_complete()

@@ -46,6 +46,7 @@ import uvicorn
 
 from fti.errors import FtiError
 from fti.serving.http_protocol import FastHttpProtocol
+from fti.serving.limits import Limits
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 APP = "fti.serving.server:app_from_environment"
@@ -61,10 +62,33 @@ def uvicorn_options() -> dict[str, Any]:
     }
 
 
-def serve(host: str, port: int, workers: int, pin_cpus: bool = True) -> None:
-    """Serve the project in ``FTI_HOME`` until SIGINT/SIGTERM."""
+class LimitedConfig(uvicorn.Config):
+    """uvicorn's configuration with the connection limits the protocol enforces (an attribute
+    of the configuration, so that uvicorn's own worker processes get them too)."""
+
+    def __init__(self, app: Any, limits: Limits, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.limits = limits
+        self.timeout_keep_alive = limits.keep_alive  # type: ignore[assignment]
+
+
+def serve(
+    host: str, port: int, workers: int, pin_cpus: bool = True, limits: Limits | None = None
+) -> None:
+    """Serve the project in ``FTI_HOME`` until SIGINT/SIGTERM, with ``limits`` on every
+    connection (the defaults of :class:`Limits` when None)."""
+    limits = limits or Limits()
     if workers <= 1 or not hasattr(socket, "send_fds"):  # Windows: uvicorn's own workers
-        uvicorn.run(APP, host=host, port=port, workers=workers, **uvicorn_options())
+        config = LimitedConfig(
+            APP, limits, host=host, port=port, workers=workers, **uvicorn_options()
+        )
+        server = uvicorn.Server(config)
+        if workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            server.run()
         return
     listener = _listen(host, port)
     own_dir = MULTIPROC_ENV not in os.environ
@@ -77,15 +101,20 @@ def serve(host: str, port: int, workers: int, pin_cpus: bool = True) -> None:
         stopping = True
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    pool = _Pool(workers, _cpus() if pin_cpus else [])
+    pool = _Pool(workers, _cpus() if pin_cpus else [], limits)
     try:
         pool.start_all()
+        announced = False
         with selectors.DefaultSelector() as selector:
             selector.register(listener, selectors.EVENT_READ)
             while not stopping:
                 if selector.select(0.2):
                     _accept(listener, pool)
                 pool.restart_dead(stopping)
+                if not announced and pool.all_serving():
+                    # until then the first workers up take every connection
+                    print(f"fti serve: all {workers} workers serve", flush=True)
+                    announced = True
     finally:
         listener.close()  # no new connections while the workers drain
         pool.stop_all()
@@ -96,11 +125,13 @@ def serve(host: str, port: int, workers: int, pin_cpus: bool = True) -> None:
 
 
 @contextlib.contextmanager
-def in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
+def in_thread(app: Any, host: str = "127.0.0.1", limits: Limits | None = None) -> Iterator[str]:
     """Serve ``app`` with uvicorn (and the predict fast path's protocol) in a thread of this
     process on a free port, for a demo or a test; yields its URL. Leaving stops it, gracefully:
     the deployments' inference logs are drained."""
-    config = uvicorn.Config(app, host=host, port=0, log_level="warning", http=FastHttpProtocol)
+    config = LimitedConfig(
+        app, limits or Limits(), host=host, port=0, log_level="warning", http=FastHttpProtocol
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -150,7 +181,8 @@ class _Worker:
 
 
 class _Pool:
-    def __init__(self, size: int, cpus: list[int]) -> None:
+    def __init__(self, size: int, cpus: list[int], limits: Limits) -> None:
+        self._limits = limits
         self._context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked locks
         self._cpus = cpus
         # [i]: connections handed to worker i; [size + i]: connections it closed; [2 * size + i]:
@@ -169,11 +201,17 @@ class _Pool:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         cpu = self._cpus[i % len(self._cpus)] if self._cpus else None
         proc = self._context.Process(
-            target=_worker, args=(theirs, self._counts, i, size, cpu), daemon=False
+            target=_worker,
+            args=(theirs, self._counts, i, size, cpu, self._limits),
+            daemon=False,
         )
         proc.start()
         theirs.close()
         self._workers[i] = _Worker(proc, ours)
+
+    def all_serving(self) -> bool:
+        size = len(self._workers)
+        return all(self._counts[2 * size + i] for i in range(size))
 
     def hand_over(self, conn: socket.socket) -> None:
         size = len(self._workers)
@@ -233,10 +271,12 @@ def _dead(pid: int | None) -> None:
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
-def _worker(channel: socket.socket, counts: Any, index: int, size: int, cpu: int | None) -> None:
+def _worker(
+    channel: socket.socket, counts: Any, index: int, size: int, cpu: int | None, limits: Limits
+) -> None:
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
-    config = uvicorn.Config(APP, **uvicorn_options())
+    config = LimitedConfig(APP, limits, **uvicorn_options())
     HandedServer(config, channel, counts, index, size).run()
 
 
