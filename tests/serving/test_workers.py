@@ -113,6 +113,8 @@ def test_two_workers_share_connections_metrics_and_drain_on_sigint(
     reader.start()
     try:
         _wait_ready(url, proc)
+        # both workers up, or the first one would take every connection
+        _eventually(lambda: any("all 2 workers serve" in line for line in lines), "both serve")
         held: list[int] = []
 
         def count() -> None:
