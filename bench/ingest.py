@@ -21,8 +21,13 @@ independently (DuckDB): the number of keys and the values of a seeded sample of 
 match exactly, for fti and for Feast; any mismatch makes the script exit with status 1.
 Systems run interleaved (one trial of each per repeat) and the report gives the median.
 
+With ``--wide-columns`` the script times wide tables instead (``_ingest_wide``): one insert
+of ``--wide-rows`` rows per width into a group with statistics enabled, and the statistics
+alone; they should grow linearly with the number of columns.
+
     .venv-bench/bin/python bench/ingest.py --scale 1            # the full comparison, ~3 min
     .venv-bench/bin/python bench/ingest.py --scale 0.01 --repeat 1 --profile 20
+    .venv-bench/bin/python bench/ingest.py --wide-columns 250,1000,2500,10000 --wide-rows 10000
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from _common import cpu, feast_yaml
+from _common import cpu, feast_yaml, versions
 
 FEATURES = ["spend_1d", "spend_7d", "avg_amt_30d", "tx_count_7d"]
 KEY = "cc_num"
@@ -275,10 +280,8 @@ def check(trial: Trial, keys: int, truth: Sample) -> str:
 
 
 def _versions() -> str:
-    from importlib.metadata import version
-
-    names = ["fti", "feast", "deltalake", "duckdb", "pyarrow", "pandas", "lmdb"]
-    return ", ".join(f"{n} {version(n)}" for n in names)
+    # the installed ones: the wide-table case and fti-only runs need no Feast
+    return ", ".join(versions(["fti", "feast", "deltalake", "duckdb", "pyarrow", "pandas", "lmdb"]))
 
 
 def _table(summaries: list[Summary], baseline: Summary | None) -> list[str]:
@@ -398,7 +401,18 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N entries")
     parser.add_argument("--profile-path", default="load", help="fti insert path to profile")
     parser.add_argument("--work-dir", help="where the projects go (default: the temp dir)")
+    parser.add_argument(
+        "--wide-columns",
+        default="",
+        help="time one insert of a table this wide instead (a comma-separated list: one per width)",
+    )
+    parser.add_argument("--wide-rows", type=int, default=10_000, help="rows of the wide tables")
     args = parser.parse_args()
+    if args.wide_columns:
+        import _ingest_wide
+
+        widths = [int(w) for w in args.wide_columns.split(",") if w]
+        sys.exit(_ingest_wide.main(widths, args.wide_rows, args.seed, args.work_dir))
 
     from fti.demo import generate
 
