@@ -6,11 +6,12 @@ aggregates) so that it can be stored in either catalog database and compared acr
 Why not one DuckDB statement: a SELECT of every column's aggregates takes longer to plan and
 to run than the sum of its parts, growing with the square of the number of columns, and a
 query per column (histograms, top values) binds the whole wide table every time: on 10,000
-rows of floats, integers and strings that took 7 s for 250 columns and 45 s for 1,000. So each column is summarized on its own, in one pass over the columns:
-numeric and temporal ones with NumPy (``_numeric``, ~0.3 ms per 10,000 values), categorical
-ones with Arrow's hash kernels (~0.3 ms), and only decimals (which NumPy does not hold) and
-the correlations with DuckDB, over tables narrowed to the columns each statement reads
-(``_sql``: DuckDB's aggregates cost ~2 ms per column of 10,000 values even then).
+rows of floats, integers and strings that took 7 s for 250 columns and 45 s for 1,000. So
+each column is summarized on its own, in one pass over the columns: numeric and temporal ones
+with NumPy (``_numeric``, ~0.3 ms per 10,000 values), categorical ones with Arrow's hash
+kernels (~0.3 ms), and only decimals (which NumPy does not hold) and the correlations with
+DuckDB, over tables narrowed to the columns each statement reads (``_sql``: DuckDB's
+aggregates cost ~2 ms per column of 10,000 values even then).
 """
 
 from __future__ import annotations
