@@ -334,3 +334,25 @@ def test_statistics_of_the_last_commit_and_of_the_whole_table(fs: fti.FeatureSto
     empty = fs.create_feature_group("empty", primary_key=["cc_num"], event_time="event_ts")
     with pytest.raises(fti.CommitNotFound, match="no commits yet"):
         empty.compute_statistics()
+
+
+def test_local_tables_are_read_without_a_python_file_system(
+    fs: fti.FeatureStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """delta-rs's default file system is written in Python: an Arrow I/O thread dropping it
+    while the interpreter exits aborted a process now and then (SIGABRT after the script's
+    last line). Local tables are read through Arrow's own file system."""
+    import pyarrow.fs as pafs
+
+    fg = make_fg(fs)
+    fg.insert(cards([1, 2], [0, 0], [1.0, 2.0]))
+    fg.insert(cards([1], [0], [3.0]))
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a Python file system was made for a local table")
+
+    monkeypatch.setattr(pafs, "PyFileSystem", refused)
+    assert fg.read(dataframe_type="arrow").num_rows == 2
+    assert fg.read(as_of=0, dataframe_type="arrow").num_rows == 2
+    added, removed = fs._offline.commit_changes(fg._record.location, 1)
+    assert (added.num_rows, removed.num_rows) == (2, 2)

@@ -225,7 +225,22 @@ class DeltaOfflineStore:
         table = self.snapshot(location, as_of)
         if table is None:
             raise CommitNotFound(f"the offline table at {self.uri(location)} has no commits yet")
-        return table.to_pyarrow_table(columns=list(columns) if columns else None)
+        return table.to_pyarrow_table(
+            columns=list(columns) if columns else None, filesystem=self._filesystem(location)
+        )
+
+    def _filesystem(self, location: str) -> Any:
+        """Arrow's own file system for a local table, rooted at it. delta-rs would otherwise
+        hand Arrow a file system written in Python, whose last reference can be dropped by
+        one of Arrow's I/O threads after a scan; when that happens while the interpreter
+        exits, the thread cannot take the GIL and the process aborts ("terminate called
+        without an active exception")."""
+        uri = self.uri(location)
+        if urlparse(uri).scheme not in ("", "file"):
+            return None
+        import pyarrow.fs as pafs
+
+        return pafs.SubTreeFileSystem(urlparse(uri).path or uri, pafs.LocalFileSystem())
 
     def parquet_files(self, location: str, version: int) -> list[str] | None:
         """The local Parquet files that hold exactly the rows of commit ``version``, or None
@@ -312,9 +327,14 @@ class DeltaOfflineStore:
         table = self._open(location, version)
         if table is None:
             raise CommitNotFound(f"the offline table at {self.uri(location)} has no commits yet")
-        now = table.to_pyarrow_dataset()
+        filesystem = self._filesystem(location)
+        now = table.to_pyarrow_dataset(filesystem=filesystem)
         previous = self._open(location, version - 1) if version > 0 else None
-        before = {} if previous is None else _fragments(previous.to_pyarrow_dataset())
+        before = (
+            {}
+            if previous is None
+            else _fragments(previous.to_pyarrow_dataset(filesystem=filesystem))
+        )
         after = _fragments(now)
 
         def rows(fragments: list[Any]) -> pa.Table:
