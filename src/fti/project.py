@@ -33,6 +33,7 @@ from fti.online import open_online_store
 if TYPE_CHECKING:
     from fti.registry import ModelRegistry
     from fti.serving import ModelServing
+    from fti.trust import TrustedCode
 
 DEFAULT_HOME = "fti_home"
 
@@ -78,6 +79,8 @@ class Project:
             self._catalog, DeltaOfflineStore(offline_root), self._online, home, self._client
         )
         self._feature_store._owner = self
+        # set by a server with an allow-list: the only code from the catalog it runs
+        self._trusted_code: TrustedCode | None = None
 
     def get_feature_store(self) -> FeatureStore:
         return self._feature_store

@@ -1,10 +1,11 @@
-"""``fti deployment``: list, show, start and stop deployments.
+"""``fti deployment``: list, show, start and stop deployments, and list the code they run.
 
 ``start`` and ``stop`` record whether ``fti serve`` serves a deployment
 (:mod:`fti.serving.states`); running servers follow within about a second. ``start`` first
 loads the deployment in this process as a server would (model, sha256-checked, feature view,
 predictor), so one that cannot start is refused here. ``list --server URL`` adds what a
-running server does with each deployment.
+running server does with each deployment. ``code`` prints the sha256 of the catalog code a
+deployment runs, for a server's allow-list (:mod:`fti.trust`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fti.cli.common import console, fail, fmt, project, table
 from fti.errors import FtiError
 from fti.serving import contract
 
-app = typer.Typer(help="Deployments: list, show, start, stop.", no_args_is_help=True)
+app = typer.Typer(help="Deployments: list, show, code, start, stop.", no_args_is_help=True)
 
 PREDICT = "/v1/deployments/{name}/predict"
 _NAME = Annotated[str, typer.Argument(help="Deployment name.")]
@@ -129,6 +130,27 @@ def show_deployment(
             markup=False,
             highlight=False,
         )
+
+
+@app.command("code")
+def code(
+    ctx: typer.Context,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Deployments (default: every one).")
+    ] = None,
+) -> None:
+    """Print the sha256 of the code from the catalog that serving the latest version of each
+    deployment runs (UDFs, custom predictor), one a line with what it is as a comment: the
+    format of fti serve --trusted-code FILE, once the code is reviewed. Nothing is run."""
+    from fti import trust
+
+    with project(ctx) as opened:
+        serving = opened.get_model_serving()
+        chosen = [serving.get_deployment(n) for n in names] if names else serving.get_deployments()
+        for d in chosen:
+            for piece in trust.needed(d):
+                # plain output: a hash must not be wrapped or styled when redirected to a file
+                typer.echo(f"{piece.sha256}  # {piece.kind} {piece.name} (deployment {d.name})")
 
 
 @app.command("start")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 import fti
+from fti import trust
 from fti.cli.common import console, fail
 from fti.errors import FtiError
 from fti.serving.limits import Limits
@@ -65,6 +66,16 @@ def serve(
         int,
         typer.Option(help="Open connections per worker; a connection beyond is answered 503."),
     ] = Limits.max_connections,
+    trusted_code: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            help="Run only the code from the catalog (UDFs, custom predictors) whose sha256 is "
+            "in FILE (one a line, # comments; default: $FTI_TRUSTED_CODE), together with "
+            "[serve] trusted_code in fti.toml; a deployment needing other code fails to start. "
+            "fti deployment code lists the hashes.",
+        ),
+    ] = None,
 ) -> None:
     """Serve every deployment of the project over HTTP: /v1/deployments/NAME/predict, the
     KServe Open Inference Protocol v2 under /v2, Prometheus metrics at /metrics and the
@@ -97,7 +108,11 @@ def serve(
                 f"the project in {home} has no deployments: nothing to serve (deploy a model "
                 "first, or pass --allow-empty)"
             )
+        # read here too, so that a bad list stops the server instead of every worker
+        trusted = trust.configured(home, trusted_code)
         os.environ["FTI_HOME"] = str(home)  # the workers open the project from the environment
+        if trusted_code:
+            os.environ[trust.ENV] = str(Path(trusted_code).resolve())
         if deployment:
             os.environ["FTI_SERVE_DEPLOYMENTS"] = ",".join(deployment)
         if allow_empty:
@@ -106,6 +121,13 @@ def serve(
             f"serving {', '.join(chosen) or 'no deployments'} of {home} on "
             f"http://{host}:{port} (docs at /docs)"
         )
+        if trusted is not None:
+            console.print(
+                f"running only code from the catalog with one of {len(trusted.hashes)} trusted "
+                f"sha256 ({trusted.origin})",
+                markup=False,
+                highlight=False,
+            )
         if stopped:
             every = " (all of them)" if len(stopped) == len(chosen) else ""
             console.print(

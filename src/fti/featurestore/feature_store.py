@@ -25,6 +25,7 @@ from fti.offline import DeltaOfflineStore
 from fti.online import OnlineStore
 from fti.statistics import StatisticsConfig, describe
 from fti.transform import UDF
+from fti.trust import Code
 
 if TYPE_CHECKING:
     from fti.project import Project
@@ -138,12 +139,18 @@ class FeatureStore:
 
     def _load_transformations(self, refs: Sequence[Mapping[str, Any]]) -> list[UDF]:
         """The stored functions, rebuilt from their recorded source (cached per process)."""
+        # a server with an allow-list refuses code before compiling it (fti.serving.trust)
+        trusted = None if self._owner is None else self._owner._trusted_code
         out = []
         for ref in refs:
             key = (ref["name"], ref["version"], tuple(ref["inputs"]), tuple(ref["outputs"]))
             if key not in self._functions:
                 hash_, source = self._catalog.get_function(ref["name"], ref["version"])
+                if trusted is not None:
+                    trusted.check([Code("transformation", ref["name"], hash_)])
                 self._functions[key] = UDF.from_dict({**ref, "hash": hash_, "source": source})
+            elif trusted is not None:  # loaded before the list was set
+                trusted.check([Code("transformation", ref["name"], self._functions[key].hash)])
             out.append(self._functions[key])
         return out
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from fti import trust
 from fti.catalog import DeploymentRecord
 from fti.errors import FeatureVectorNotFound, FtiError, InvalidDataError
 from fti.serving import contract, options, predictor, states
@@ -141,6 +142,9 @@ class Deployment(states.RecordedState):
         fs = self._serving._project.get_feature_store()
         if self._record.feature_view_id is None:
             raise FtiError(f"{self!r} has no feature view to read features from")
+        trusted = self._serving._project._trusted_code
+        if trusted is not None:  # one error naming every refused piece, before any is run
+            trusted.check(trust.needed(self))
         view = catalog.get_feature_view_by_id(self._record.feature_view_id)
         fv = fs.get_feature_view(view.name, view.version)
         fv.init_serving(
@@ -161,7 +165,7 @@ class Deployment(states.RecordedState):
             resources,
             self._record.schema["output"],
         )
-        predictor_class = predictor.build(self._record.predictor)
+        predictor_class = predictor.build(self._record.predictor, trusted)
         self._predictor = predictor_class(context)
         self._fallback = self._load_fallback(predictor_class, fv)
         self._max_batch = resources["max_batch"]

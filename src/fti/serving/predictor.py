@@ -36,6 +36,7 @@ from fti.errors import FtiError, InvalidDataError
 from fti.registry.flavors import FLAVORS, model_files
 from fti.serving import contract
 from fti.serving.runtime import compile_model
+from fti.trust import Code, TrustedCode
 
 if TYPE_CHECKING:
     from fti.registry import Model
@@ -178,13 +179,16 @@ def reference(cls: type) -> dict[str, Any]:
     }
 
 
-def build(reference: dict[str, Any] | None) -> type:
-    """The predictor class of a deployment, rebuilt from its recorded source."""
+def build(reference: dict[str, Any] | None, trusted: TrustedCode | None = None) -> type:
+    """The predictor class of a deployment, rebuilt from its recorded source; refused before
+    it is compiled when ``trusted`` (the server's allow-list) lacks its hash."""
     if reference is None:
         return DefaultPredictor
     source = reference["source"]
     if hashlib.sha256(source.encode()).hexdigest() != reference["sha256"]:
         raise FtiError(f"the stored source of predictor {reference['name']} is corrupt")
+    if trusted is not None:
+        trusted.check([Code("predictor", reference["name"], reference["sha256"])])
     import pandas as pd
 
     import fti

@@ -30,6 +30,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 import fti
+from fti import trust
 from fti.errors import (
     DeploymentNotFound,
     DeploymentStopped,
@@ -45,6 +46,7 @@ from fti.serving.deployment import Deployment
 from fti.serving.fast import Answer, FastPredict, InstanceCheck
 from fti.serving.metrics import ServingMetrics
 from fti.serving.watcher import STATE_POLL_SECONDS, StateWatcher
+from fti.trust import TrustedCode
 
 log = logging.getLogger("fti.serving")
 
@@ -91,6 +93,7 @@ def create_app(
     log_process: bool = False,
     allow_empty: bool = False,
     state_poll_seconds: float = STATE_POLL_SECONDS,
+    trusted_code: TrustedCode | None = None,
 ) -> FastAPI:
     """An app serving the latest version of every deployment (or of ``names``).
 
@@ -103,7 +106,10 @@ def create_app(
     everything alive into the garbage collector's permanent generation; full collections
     then no longer walk the models and feature views, which otherwise stalls a request for
     ~100 ms now and then. ``log_process``: each deployment commits its inference log from a
-    separate lower-priority process (see :mod:`fti.serving.log_process`)."""
+    separate lower-priority process (see :mod:`fti.serving.log_process`). ``trusted_code``:
+    the sha256 of the only code from the catalog this project's deployments may run (see
+    :mod:`fti.trust`); None runs whatever the catalog holds."""
+    project._trusted_code = trusted_code
     deployments = select(project, names, allow_empty)
     metrics = ServingMetrics()
     limits = {name: d.resources["max_batch"] for name, d in deployments.items()}
@@ -320,4 +326,5 @@ def app_from_environment() -> FastAPI:
         freeze_gc=True,
         log_process=True,
         allow_empty=os.environ.get("FTI_SERVE_ALLOW_EMPTY") == "1",
+        trusted_code=trust.configured(project.home),
     )
