@@ -18,6 +18,7 @@ from fti import trust
 from fti.catalog import tables as t
 from fti.cli import app
 from fti.errors import ConfigurationError
+from fti.serving import code
 from fti.serving.server import create_app
 from tests.featurestore.helpers import ts
 
@@ -95,7 +96,7 @@ def project(project: fti.Project) -> fti.Project:
 
 
 def needed(project: fti.Project) -> list[trust.Code]:
-    return trust.needed(project.get_model_serving().get_deployment("scored"))
+    return code.needed(project.get_model_serving().get_deployment("scored"))
 
 
 def trusting(hashes: object) -> trust.TrustedCode:

@@ -142,13 +142,13 @@ def code(
     """Print the sha256 of the code from the catalog that serving the latest version of each
     deployment runs (UDFs, custom predictor), one a line with what it is as a comment: the
     format of fti serve --trusted-code FILE, once the code is reviewed. Nothing is run."""
-    from fti import trust
+    from fti.serving import code
 
     with project(ctx) as opened:
         serving = opened.get_model_serving()
         chosen = [serving.get_deployment(n) for n in names] if names else serving.get_deployments()
         for d in chosen:
-            for piece in trust.needed(d):
+            for piece in code.needed(d):
                 # plain output: a hash must not be wrapped or styled when redirected to a file
                 typer.echo(f"{piece.sha256}  # {piece.kind} {piece.name} (deployment {d.name})")
 

@@ -21,10 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fti import trust
 from fti.catalog import DeploymentRecord
 from fti.errors import FeatureVectorNotFound, FtiError, InvalidDataError
-from fti.serving import contract, options, predictor, states
+from fti.serving import code, contract, options, predictor, states
 from fti.serving.inference_log import InferenceLogger, log_group, row
 from fti.serving.log_process import LogProcess
 from fti.serving.names import check_deployment_name
@@ -144,7 +143,7 @@ class Deployment(states.RecordedState):
             raise FtiError(f"{self!r} has no feature view to read features from")
         trusted = self._serving._project._trusted_code
         if trusted is not None:  # one error naming every refused piece, before any is run
-            trusted.check(trust.needed(self))
+            trusted.check(code.needed(self))
         view = catalog.get_feature_view_by_id(self._record.feature_view_id)
         fv = fs.get_feature_view(view.name, view.version)
         fv.init_serving(
