@@ -99,15 +99,25 @@ class CommitRecordsWarning(UserWarning):
     record could not be recovered (the offline data itself is whole)."""
 
 
-class OnlineWriteFailed(BackendUnavailable):
-    """An insert's offline commit was written but the online store could not take its rows.
-
-    ``commit_id`` is the offline commit that is complete; the online store catches up on the
-    group's next insert or on ``fg.online_sync()``."""
+class InsertIncomplete(FtiError):
+    """An insert's rows were committed offline (``commit_id``, whole and readable), but a
+    later step of the insert failed; the message says which and how it is caught up."""
 
     def __init__(self, message: str, commit_id: int) -> None:
         super().__init__(message)
         self.commit_id = commit_id
+
+
+class CommitNotRecorded(BackendUnavailable, InsertIncomplete):
+    """An insert's offline commit was written but the catalog could not record it; its
+    statistics and validation report are recovered by the group's next insert or open."""
+
+
+class OnlineWriteFailed(BackendUnavailable, InsertIncomplete):
+    """An insert's offline commit was written but the online store could not take its rows.
+
+    ``commit_id`` is the offline commit that is complete; the online store catches up on the
+    group's next insert or on ``fg.online_sync()``."""
 
 
 class InferenceLogError(FtiError):

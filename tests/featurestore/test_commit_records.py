@@ -242,7 +242,7 @@ def test_the_next_insert_records_a_commit_the_catalog_lost(
             raise fti.BackendUnavailable("the catalog database is unreachable")
 
         monkeypatch.setattr(Catalog, "record_commit", unreachable)
-        with pytest.raises(fti.BackendUnavailable, match="offline commit 1 was written"):
+        with pytest.raises(fti.CommitNotRecorded, match="offline commit 1 was written"):
             fg.insert(table(SECOND))
         monkeypatch.undo()
         limits: list[int | None] = []
@@ -264,6 +264,34 @@ def test_the_next_insert_records_a_commit_the_catalog_lost(
             (2, "INGESTED"),
             (1, "RECOVERED"),
         ]
+
+
+@pytest.mark.parametrize("failing", ["statistics", "record"])
+def test_an_insert_that_fails_after_its_commit_says_the_commit_was_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    from fti.featurestore.feature_store import FeatureStore
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"{failing} broke")
+
+    with fti.connect(tmp_path / "home") as project:
+        fg = create(project.get_feature_store(), "cards")
+        fg.insert(table(FIRST))
+        if failing == "statistics":
+            monkeypatch.setattr(FeatureStore, "_describe", broken)
+        else:
+            monkeypatch.setattr(Catalog, "record_commit", broken)
+        with pytest.raises(fti.InsertIncomplete, match="offline commit 1 was written") as caught:
+            fg.insert(table(SECOND))
+        assert caught.value.commit_id == 1
+        assert not isinstance(caught.value, fti.BackendUnavailable)  # nothing was unreachable
+        monkeypatch.undo()
+    with fti.connect(tmp_path / "home") as project:  # the next open recovers the records
+        fg = project.get_feature_store().get_feature_group("cards", 1)
+        assert [c.commit_id for c in fg.commit_details()] == [0, 1]
+        stats = fg.statistics(commit_id=1)
+        assert stats is not None and stats["recovered"]
 
 
 def test_a_commit_is_recorded_once_whoever_records_it_first(fs: fti.FeatureStore) -> None:

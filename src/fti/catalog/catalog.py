@@ -18,6 +18,7 @@ from fti.catalog import tables as t
 from fti.catalog.deployments import DeploymentCatalog
 from fti.catalog.engine import WRITE_OPTION, aware, create_engine, migrate
 from fti.catalog.identity import project_id
+from fti.catalog.locks import CatalogLocks
 from fti.catalog.models import ModelCatalog
 from fti.catalog.transforms import TransformationCatalog
 from fti.catalog.views import FeatureViewCatalog
@@ -99,6 +100,8 @@ class Catalog(FeatureViewCatalog, TransformationCatalog, ModelCatalog, Deploymen
         migrate(self.engine)
         # The project's identity (fti.catalog.identity): names what it keeps in shared stores.
         self.project_id = project_id(self.engine, self._writer)
+        # Locks every process using this catalog shares, on any host (fti.catalog.locks).
+        self.locks = CatalogLocks(self.engine)
 
     @property
     def dialect(self) -> str:

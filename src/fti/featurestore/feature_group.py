@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,9 @@ from fti.catalog import FeatureGroupRecord, StoredReport
 from fti.errors import (
     BackendUnavailable,
     CommitNotFound,
+    CommitNotRecorded,
     FtiError,
+    InsertIncomplete,
     InvalidDataError,
     OfflineTableMissing,
     OnlineWriteFailed,
@@ -208,43 +210,74 @@ class FeatureGroup:
                     append=self._keys_unique,
                 )
                 steps.step("computing statistics")
-                stats = None if stats_job is None else stats_job.result()
+                if stats_job is not None:
+                    wait([stats_job])  # its failure, after the commit, is _finish_commit's
             steps.step("recording commit")
-            try:
-                if record.arrow_schema is None:
-                    self._store_schema(schema)
-                if input_types:
-                    self._record = self._fs._catalog.update_feature_group(
-                        self.id, self._record.revision, {"transformation_functions": input_types}
-                    )
-                self._fs._catalog.record_commit(
-                    self.id,
-                    result.version,
-                    stats,
-                    None if report is None else report.to_dict(),
-                    report_success=report is None or report.success,
-                )
-            except BackendUnavailable as exc:
-                self._fs._records_checked.discard(self.id)
-                raise BackendUnavailable(
-                    f"{self.name} v{self.version}: offline commit {result.version} was written, "
-                    f"but the catalog did not record it, so its statistics and validation "
-                    f"report are missing and its rows are not online until the group's next "
-                    f"insert or open recovers them: {exc}"
-                ) from exc
-            if not unordered:  # unordered appenders record out of order: no gap to see
-                commit_records.repair_gap(self, record.last_commit, result.version)
-            online_rows = 0
-            if self.online_enabled:
-                steps.step("writing online")
-                try:
-                    online_rows = self._fs._sync.after_commit(self, table, result.version)
-                except OnlineWriteFailed:
-                    self._fs._caught_up.discard(self.id)
-                    raise
+            online_rows = self._finish_commit(
+                record,
+                schema,
+                input_types,
+                table,
+                result.version,
+                stats_job,
+                report,
+                unordered,
+                steps,
+            )
         return InsertResult(
             result.version, result.rows_inserted, result.rows_updated, report, online_rows, filled
         )
+
+    def _finish_commit(
+        self,
+        record: FeatureGroupRecord,
+        schema: pa.Schema,
+        input_types: list[dict[str, Any]] | None,
+        table: pa.Table,
+        commit: int,
+        stats: Future[dict[str, Any]] | None,
+        report: ValidationReport | None,
+        unordered: bool,
+        steps: Any,
+    ) -> int:
+        """Everything an insert does once its rows are committed offline; returns the keys
+        written online. The commit is whole whatever happens here, so every failure says so
+        (:class:`InsertIncomplete`, with the commit id) and what catches it up."""
+        what = f"{self.name} v{self.version}: offline commit {commit} was written"
+        try:
+            if record.arrow_schema is None:
+                self._store_schema(schema)
+            if input_types:
+                self._record = self._fs._catalog.update_feature_group(
+                    self.id, self._record.revision, {"transformation_functions": input_types}
+                )
+            self._fs._catalog.record_commit(
+                self.id,
+                commit,
+                None if stats is None else stats.result(),
+                None if report is None else report.to_dict(),
+                report_success=report is None or report.success,
+            )
+        except Exception as exc:
+            self._fs._records_checked.discard(self.id)
+            self._fs._caught_up.discard(self.id)
+            cls = CommitNotRecorded if isinstance(exc, BackendUnavailable) else InsertIncomplete
+            raise cls(
+                f"{what}, but the catalog did not record it, so its statistics and validation "
+                f"report are missing and its rows are not online until the group's next "
+                f"insert or open recovers them: {exc}",
+                commit,
+            ) from exc
+        if not unordered:  # unordered appenders record out of order: no gap to see
+            commit_records.repair_gap(self, record.last_commit, commit)
+        if not self.online_enabled:
+            return 0
+        steps.step("writing online")
+        try:
+            return self._fs._sync.after_commit(self, table, commit)
+        except OnlineWriteFailed:
+            self._fs._caught_up.discard(self.id)
+            raise
 
     def _infer_schema(self, table: pa.Table) -> pa.Schema:
         untyped = [f.name for f in table.schema if pa.types.is_null(f.type)]

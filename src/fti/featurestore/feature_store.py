@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from filelock import FileLock
 
 from fti.catalog import Catalog, FeatureViewRecord
 from fti.errors import AlreadyExistsError, FtiError, OnlineStoreWarning, SchemaError
@@ -346,15 +345,14 @@ class FeatureStore:
 
     @contextlib.contextmanager
     def _write_lock(self, fg: FeatureGroup) -> Iterator[None]:
-        """Serialize writers of one feature group across processes on this machine.
+        """Serialize writers of one feature group across every process using the catalog,
+        on any host (:mod:`fti.catalog.locks`).
 
         Delta commits are atomic on their own; the lock keeps the online store applying
         commits in commit order, which is what makes equal event times resolve to the
-        latest commit online as they do offline.
+        latest commit online as they do offline, and keeps upserts from conflicting.
         """
-        locks = self._home / "locks"
-        locks.mkdir(exist_ok=True)
-        with FileLock(locks / f"{fg.name}_v{fg.version}.lock"):
+        with self._catalog.locks.hold(f"{fg.name}_v{fg.version}"):
             yield
 
     def _offline_schema(self, fg: FeatureGroup) -> pa.Schema | None:
