@@ -5,9 +5,8 @@
 >>> fs = project.get_feature_store()
 """
 
-__version__ = "0.1.0"
-
 from fti import builtins
+from fti._version import __version__
 from fti.errors import (
     AlreadyExistsError,
     ArtifactIntegrityError,

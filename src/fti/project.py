@@ -23,7 +23,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from fti import __version__, config
+from fti import config
+from fti._version import __version__
 from fti.catalog import Catalog
 from fti.errors import ConfigurationError, ProjectNotFound
 from fti.featurestore import FeatureStore

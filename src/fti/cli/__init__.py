@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fti import __version__
+from fti._version import __version__
 from fti.cli import demo, deployment, fg, fv, init, model, serve
 from fti.cli.common import State, console
 from fti.cli.helptext import Group

@@ -5,7 +5,7 @@ from fti.featurestore.feature_store import FeatureStore
 from fti.featurestore.feature_view import FeatureView
 from fti.featurestore.filters import FeatureRef, Filter
 from fti.featurestore.query import Query
-from fti.featurestore.schema import Feature
+from fti.types import Feature
 
 __all__ = [
     "Feature",

@@ -31,13 +31,13 @@ from fti.featurestore.filters import FeatureRef, Filter
 from fti.featurestore.on_demand import apply_on_demand
 from fti.featurestore.query import Query
 from fti.featurestore.schema import (
-    Feature,
     conform,
     deserialize_schema,
     schema_to_features,
     serialize_schema,
 )
 from fti.offline import CommitInfo
+from fti.types import Feature
 
 if TYPE_CHECKING:
     from fti.featurestore.feature_store import FeatureStore

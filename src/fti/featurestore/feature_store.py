@@ -19,12 +19,13 @@ from fti.featurestore.model_dependent import check_model_dependent
 from fti.featurestore.on_demand import check_on_demand, with_outputs
 from fti.featurestore.online_sync import OnlineSync
 from fti.featurestore.query import Query
-from fti.featurestore.schema import Feature, check_name, features_to_schema, serialize_schema
+from fti.featurestore.schema import features_to_schema, serialize_schema
 from fti.offline import DeltaOfflineStore
 from fti.online import OnlineStore
 from fti.statistics import StatisticsConfig, describe
 from fti.transform import UDF
 from fti.trust import Code
+from fti.types import Feature, check_name
 
 if TYPE_CHECKING:
     from fti.project import Project

@@ -21,11 +21,11 @@ from fti.errors import FtiError
 from fti.featurestore import ingest, model_dependent
 from fti.featurestore.filters import FeatureRef, Filter
 from fti.featurestore.query import Query
-from fti.featurestore.schema import parse_type
 from fti.featurestore.serving import ServingPlan
 from fti.featurestore.training_data import Spec, Split, make_spec, random_split, time_split
 from fti.statistics import StatisticsConfig
 from fti.transform import ModelTransform, Pipeline
+from fti.types import parse_type
 
 if TYPE_CHECKING:
     from fti.featurestore.feature_store import FeatureStore

@@ -13,8 +13,8 @@ import pyarrow.compute as pc
 
 from fti import _duckdb
 from fti.errors import InvalidDataError, SchemaError
-from fti.featurestore.schema import check_name, normalize_type
 from fti.online.codec import oversized_keys
+from fti.types import check_name, normalize_type
 
 if TYPE_CHECKING:
     from fti.online import OnlineStore

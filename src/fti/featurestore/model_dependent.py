@@ -9,9 +9,9 @@ from typing import Any
 import pyarrow as pa
 
 from fti.errors import FtiError, SchemaError, TransformationError
-from fti.featurestore.schema import parse_type
 from fti.transform import UDF, ModelTransform, UdfTransform
 from fti.transform.builtins import Builtin, from_reference
+from fti.types import parse_type
 
 
 def check_model_dependent(

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from fti.errors import FtiError, SchemaError
-from fti.featurestore.schema import Feature
 from fti.transform import UDF
+from fti.types import Feature
 
 
 def check_on_demand(functions: Sequence[UDF], keys: Sequence[str | None]) -> list[UDF]:

@@ -32,9 +32,9 @@ import pyarrow as pa
 
 from fti import _frames
 from fti.errors import FeatureVectorNotFound, FtiError, InvalidDataError, OnlineStoreUnavailable
-from fti.featurestore.schema import parse_type
 from fti.featurestore.serving_batch import BATCH_ROWS, BatchColumns
 from fti.online.codec import from_integer, micros
+from fti.types import parse_type
 
 if TYPE_CHECKING:
     from fti.featurestore.feature_view import FeatureView

@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from fti import __version__
+from fti._version import __version__
 from fti._redact import strip_credentials
 
 

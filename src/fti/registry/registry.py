@@ -10,11 +10,11 @@ import pyarrow as pa
 
 from fti.catalog import AliasMove
 from fti.errors import AlreadyExistsError, FtiError, ModelNotFound
-from fti.featurestore.schema import parse_type
 from fti.registry.artifacts import ArtifactStore
 from fti.registry.flavors import FLAVORS
 from fti.registry.model import Model, _jsonable, check_example
 from fti.transform import UdfTransform
+from fti.types import parse_type
 
 if TYPE_CHECKING:
     from fti.featurestore import FeatureView

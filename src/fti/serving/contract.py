@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from fti.errors import InvalidDataError
-from fti.featurestore.schema import parse_type
+from fti.types import parse_type
 
 
 def _base(arrow_type: str) -> dict[str, Any]:

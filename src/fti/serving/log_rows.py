@@ -16,7 +16,7 @@ import orjson
 import pyarrow as pa
 
 from fti.errors import SchemaError
-from fti.featurestore.schema import Feature, parse_type
+from fti.types import Feature, parse_type
 
 if TYPE_CHECKING:
     from fti.featurestore import FeatureGroup, FeatureStore, FeatureView

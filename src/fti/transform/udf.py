@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 
 from fti.errors import FtiError, SchemaError, TransformationError
+from fti.types import parse_type
 
 MODES = ("default", "python", "pandas")
 STATISTICS = "statistics"  # the parameter through which a UDF asks for training statistics
@@ -302,9 +303,6 @@ _PYTHON_TYPES = {float: "double", int: "int64", str: "string", bool: "bool", byt
 
 
 def _type(value: Any) -> pa.DataType:
-    # imported here: fti.featurestore imports this module (on-demand transformations)
-    from fti.featurestore.schema import parse_type
-
     if isinstance(value, type) and value in _PYTHON_TYPES:
         return parse_type(_PYTHON_TYPES[value])
     if value is datetime.datetime:
