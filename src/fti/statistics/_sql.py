@@ -6,6 +6,9 @@ costs time in proportion to the width of the table it reads, and the optimizer's
 faster than linearly with the number of expressions in one SELECT; a statement per chunk of
 columns (or tile of column pairs) over a narrow table keeps the total in proportion to the
 work itself.
+
+The registered columns are named by position (``c0``, ``c1``, ...): a column's own name never
+enters the SQL, and DuckDB, whose names ignore case, cannot take ``X`` for ``x``.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ CHUNK = 32
 TILE = 32
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _positional(table: pa.Table) -> pa.Table:
+    """``table`` with its columns named ``c0``, ``c1``, ... (no copy)."""
+    return table.rename_columns([f"c{i}" for i in range(table.num_columns)])
 
 
 def describe_columns(table: pa.Table, *, histograms: bool) -> dict[str, dict[str, Any]]:
@@ -35,7 +39,7 @@ def describe_columns(table: pa.Table, *, histograms: bool) -> dict[str, dict[str
     try:
         for start in range(0, table.num_columns, CHUNK):
             part = table.select(list(range(start, min(start + CHUNK, table.num_columns))))
-            con.register("data", part)
+            con.register("data", _positional(part))
             out |= _describe_chunk(con, part, histograms)
             con.unregister("data")
     finally:
@@ -47,8 +51,8 @@ def _describe_chunk(
     con: duckdb.DuckDBPyConnection, table: pa.Table, histograms: bool
 ) -> dict[str, dict[str, Any]]:
     aggregates: list[str] = []
-    for field in table.schema:
-        c = _q(field.name)
+    for i, field in enumerate(table.schema):
+        c = f"c{i}"
         if pa.types.is_floating(field.type):
             aggregates.append(f"count(*) FILTER (WHERE isnan({c}) OR isinf({c}))")
             c = f"(CASE WHEN isnan({c}) OR isinf({c}) THEN NULL ELSE {c} END)"
@@ -60,7 +64,7 @@ def _describe_chunk(
     (row,) = con.execute(f"SELECT {', '.join(aggregates)} FROM data").fetchall()
     values = iter(row)
     out: dict[str, dict[str, Any]] = {}
-    for field in table.schema:
+    for i, field in enumerate(table.schema):
         stats: dict[str, Any] = {}
         if pa.types.is_floating(field.type):
             stats["non_finite_count"] = next(values)
@@ -73,7 +77,7 @@ def _describe_chunk(
             qs = to_json(next(values)) or [None] * len(QUANTILES)
             stats["quantiles"] = dict(zip([str(q) for q in QUANTILES], qs, strict=True))
             if histograms:
-                stats["histogram"] = _histogram(con, field.name, stats["min"], stats["max"])
+                stats["histogram"] = _histogram(con, f"c{i}", stats["min"], stats["max"])
         out[field.name] = stats
     return out
 
@@ -82,7 +86,7 @@ def _numeric(typ: pa.DataType) -> bool:
     return not (pa.types.is_timestamp(typ) or pa.types.is_date(typ))
 
 
-def _histogram(con: duckdb.DuckDBPyConnection, name: str, lo: Any, hi: Any) -> dict[str, Any]:
+def _histogram(con: duckdb.DuckDBPyConnection, column: str, lo: Any, hi: Any) -> dict[str, Any]:
     if lo is None or hi is None:
         return {"edges": [], "counts": []}
     lo, hi = float(lo), float(hi)
@@ -90,7 +94,7 @@ def _histogram(con: duckdb.DuckDBPyConnection, name: str, lo: Any, hi: Any) -> d
     # x / width - lo / width stays finite where x - lo would not; clamped before the cast
     rows = con.execute(
         "SELECT b, count(*) FROM (SELECT least(greatest(floor(x / ? - ? / ?), 0), ?)::BIGINT AS b"
-        f" FROM (SELECT {_q(name)}::DOUBLE AS x FROM data) WHERE x IS NOT NULL AND isfinite(x))"
+        f" FROM (SELECT {column}::DOUBLE AS x FROM data) WHERE x IS NOT NULL AND isfinite(x))"
         " GROUP BY b",
         [width, lo, width, number - 1],
     ).fetchall()
@@ -129,11 +133,11 @@ def _correlate(
     if not pairs:
         return
     used = sorted({*left, *right})
-    con.register("data", table.select(used))
+    con.register("data", _positional(table.select(used)))
     try:
         finite = ", ".join(
-            f"(CASE WHEN isfinite({c}::DOUBLE) THEN {c}::DOUBLE END) AS v{i}"
-            for i, c in ((i, _q(table.column_names[i])) for i in used)
+            f"(CASE WHEN isfinite(c{k}::DOUBLE) THEN c{k}::DOUBLE END) AS v{i}"
+            for k, i in enumerate(used)
         )
         pearson = ", ".join(f"corr(v{i}, v{j})" for i, j in pairs)
         (row,) = con.execute(f"SELECT {pearson} FROM (SELECT {finite} FROM data)").fetchall()
