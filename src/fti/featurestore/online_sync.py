@@ -122,13 +122,13 @@ class OnlineSync:
 def _latest_per_key(fg: FeatureGroup, table: pa.Table) -> pa.Table:
     if fg.event_time is None:
         return table  # keys are unique within an insert already
-    keys = ", ".join(f'"{k}"' for k in fg.primary_key)
+    keys = ", ".join(_duckdb.quote(k) for k in fg.primary_key)
     con = _duckdb.connect()
     try:
         con.register("batch", table)
         return con.sql(
             f"SELECT * FROM batch QUALIFY row_number() OVER (PARTITION BY {keys} "
-            f'ORDER BY "{fg.event_time}" DESC) = 1'
+            f"ORDER BY {_duckdb.quote(fg.event_time)} DESC) = 1"
         ).to_arrow_table()
     finally:
         con.close()
