@@ -138,7 +138,7 @@ def check_online_keys(table: pa.Table, primary_key: Sequence[str], store: Online
 def _duplicates(table: pa.Table, columns: list[str]) -> list[tuple[dict[str, Any], list[int]]]:
     con = _duckdb.connect()
     try:
-        quoted = ", ".join(f'"{c}"' for c in columns)
+        quoted = ", ".join(_duckdb.quote(c) for c in columns)
         con.register("keys", table.select(columns))
         # The cheap check first (a hash aggregate); row positions only when there is a dupe.
         ((repeats,),) = con.sql(
