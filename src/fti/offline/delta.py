@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
+from fti._duckdb import quote
 from fti.errors import CommitNotFound
 
 # Readers (pyarrow, DuckDB) parallelize over row groups; delta-rs would otherwise write one
@@ -56,7 +57,7 @@ class CommitInfo:
 
 
 def _sql_name(column: str) -> str:
-    return f'"{column}"'
+    return quote(column)
 
 
 class DeltaOfflineStore:
