@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from fti._duckdb import quote
 from fti.errors import OnlineLookupTimeout
 from fti.online.base import OnlineStore
 
@@ -38,7 +39,7 @@ def _quoted(table: str) -> str:
     # SQLite identifiers are case-insensitive; hex keeps "a" and "A" apart.
     if not _TABLE_NAME.match(table):
         raise ValueError(f"invalid online table name {table!r}")
-    return f'"t_{table.encode().hex()}"'
+    return quote(f"t_{table.encode().hex()}")
 
 
 def _missing_table(exc: sqlite3.OperationalError) -> bool:
