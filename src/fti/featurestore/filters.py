@@ -1,7 +1,9 @@
 """Feature expressions: ``fg.amount > 10``, ``fg.category.isin([...])``, combined with & | ~.
 
-A filter is a small tree that renders to DuckDB SQL with literal values (so ``to_string()``
-shows exactly what runs) and serializes to JSON (so a training dataset can store it).
+A filter is a small tree that renders to DuckDB SQL and serializes to JSON (so a training
+dataset can store it). Its values never become SQL text: each is bound to a placeholder,
+typed for the column it is compared with (:func:`bound`); :func:`literal` spells a bound value
+out only for reading (``query.to_string()``).
 """
 
 from __future__ import annotations
@@ -11,17 +13,81 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
+
+import numpy as np
+import pyarrow as pa
 
 from fti.errors import FtiError
 
 _COMPARISONS = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_FLOAT32_MAX = 3.4028234663852886e38
+_HUGEINT = 2**127  # DuckDB binds integers of up to 128 bits
+
+# Renders a filter value of a feature as SQL: a placeholder when run, a literal when shown.
+Render = Callable[["FeatureRef", Any], str]
+
+
+def bound(value: Any, typ: pa.DataType) -> Any:
+    """The Python value bound for ``value`` compared with a column of Arrow type ``typ``.
+
+    Numbers are compared as the column's type, as a SQL literal would be: against a float32
+    column a number is rounded to float32 first (``f == 0.1`` finds the float32 0.1), against
+    an integer or decimal column a float is its shortest decimal form (exact: no rounding of
+    large integers to a double). Times are UTC; anything else fti cannot compare is an error.
+    """
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()  # NumPy scalars, to the Python values DuckDB binds
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return _number(value, typ)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise FtiError(f"filter time {value!r} must be timezone-aware")
+        utc = value.astimezone(dt.UTC)
+        # a plain datetime (a pandas Timestamp's nanoseconds go: fti stores microseconds)
+        plain = dt.datetime(
+            utc.year,
+            utc.month,
+            utc.day,
+            utc.hour,
+            utc.minute,
+            utc.second,
+            utc.microsecond,
+            tzinfo=dt.UTC,
+        )
+        if pa.types.is_timestamp(typ) and typ.tz is None:
+            return plain.replace(tzinfo=None)  # a naive column holds UTC wall times
+        return plain
+    if isinstance(value, dt.date):
+        return dt.date(value.year, value.month, value.day)
+    raise FtiError(f"cannot use {value!r} ({type(value).__name__}) in a filter")
+
+
+def _number(value: int | float | Decimal, typ: pa.DataType) -> Any:
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise FtiError(f"cannot use {value!r} in a filter: compare with a float instead")
+    if pa.types.is_float32(typ) or pa.types.is_float16(typ):
+        number = float(value)
+        if math.isfinite(number) and abs(number) <= _FLOAT32_MAX:
+            return float(np.float32(number))
+        return number
+    if isinstance(value, float):
+        if math.isfinite(value) and (pa.types.is_integer(typ) or pa.types.is_decimal(typ)):
+            return Decimal(repr(value))  # DuckDB binds it as a DOUBLE if no DECIMAL holds it
+        return value
+    if isinstance(value, int) and not -_HUGEINT <= value < _HUGEINT:
+        try:
+            return float(value)
+        except OverflowError:
+            raise FtiError(f"filter value {value} is too large to compare") from None
+    return value
 
 
 def literal(value: Any) -> str:
-    """A SQL literal for a filter value; anything else is an error, never string-pasted."""
-    if type(value).__module__ == "numpy" and hasattr(value, "item"):
-        value = value.item()  # NumPy scalars (np.float64 is a float whose repr is not SQL)
+    """A bound value (see :func:`bound`) spelled out as SQL, for showing a statement."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -29,21 +95,22 @@ def literal(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if not math.isfinite(value):
-            return f"'{value}'::DOUBLE"
-        return repr(value)
+        return repr(value) if math.isfinite(value) else f"'{value}'::DOUBLE"
+    if isinstance(value, Decimal):
+        return format(value, "f")
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            raise FtiError(f"filter time {value!r} must be timezone-aware")
-        return f"TIMESTAMPTZ '{value.astimezone(dt.UTC).isoformat()}'"
+        kind = "TIMESTAMP" if value.tzinfo is None else "TIMESTAMPTZ"
+        return f"{kind} '{value.isoformat()}'"
     if isinstance(value, dt.date):
         return f"DATE '{value.isoformat()}'"
     raise FtiError(f"cannot use {value!r} ({type(value).__name__}) in a filter")
 
 
 def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"decimal": str(value)}
     if isinstance(value, dt.datetime):
         return {"datetime": value.isoformat()}
     if isinstance(value, dt.date):
@@ -58,6 +125,8 @@ def _from_json(value: Any) -> Any:
         return dt.datetime.fromisoformat(value["datetime"])
     if isinstance(value, dict) and "date" in value:
         return dt.date.fromisoformat(value["date"])
+    if isinstance(value, dict) and "decimal" in value:
+        return Decimal(value["decimal"])
     return value
 
 
@@ -81,8 +150,9 @@ class Filter(ABC):
         """The features the filter reads."""
 
     @abstractmethod
-    def to_sql(self, column: Callable[[FeatureRef], str]) -> str:
-        """DuckDB SQL, with ``column`` naming each feature's column."""
+    def to_sql(self, column: Callable[[FeatureRef], str], value: Render) -> str:
+        """DuckDB SQL, with ``column`` naming each feature's column and ``value`` rendering
+        each value compared with a feature (a bound placeholder, or a literal to show)."""
 
     @abstractmethod
     def to_dict(self) -> dict[str, Any]:
@@ -163,19 +233,21 @@ class Condition(Filter):
     def refs(self) -> list[FeatureRef]:
         return [self.ref]
 
-    def to_sql(self, column: Callable[[FeatureRef], str]) -> str:
+    def to_sql(self, column: Callable[[FeatureRef], str], value: Render) -> str:
         col = column(self.ref)
         if self.op == "isnull":
             return f"({col} IS NULL)"
         if self.op == "isin":
             if not self.value:
                 return "FALSE"
-            return f"({col} IN ({', '.join(literal(v) for v in self.value)}))"
+            return f"({col} IN ({', '.join(value(self.ref, v) for v in self.value)}))"
         if self.op == "like":
-            return f"({col} LIKE {literal(self.value)})"
+            if not isinstance(self.value, str):
+                raise FtiError(f"like() takes a pattern string, not {self.value!r}")
+            return f"({col} LIKE {value(self.ref, self.value)})"
         if self.value is None:
             raise FtiError(f"comparing {self.ref.name} {self.op} None: use .isnull()")
-        return f"({col} {_COMPARISONS[self.op]} {literal(self.value)})"
+        return f"({col} {_COMPARISONS[self.op]} {value(self.ref, self.value)})"
 
     def to_dict(self) -> dict[str, Any]:
         value = [_json_value(v) for v in self.value] if self.op == "isin" else self.value
@@ -190,16 +262,14 @@ class Condition(Filter):
 
 
 def _fits(value: Any, typ: Any) -> bool:
-    import pyarrow as pa
-
     if type(value).__module__ == "numpy" and hasattr(value, "item"):
         value = value.item()
-    if not isinstance(value, bool | int | float | str | dt.date):
-        return True  # None is handled by its own message, anything else by literal()
+    if not isinstance(value, bool | int | float | Decimal | str | dt.date):
+        return True  # None is handled by its own message, anything else by bound()
     if pa.types.is_boolean(typ):
         return isinstance(value, bool)
     if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ):
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
     if pa.types.is_string(typ) or pa.types.is_large_string(typ):
         return isinstance(value, str)
     if pa.types.is_timestamp(typ):
@@ -236,10 +306,10 @@ class Logic(Filter):
     def refs(self) -> list[FeatureRef]:
         return [r for c in self.children for r in c.refs()]
 
-    def to_sql(self, column: Callable[[FeatureRef], str]) -> str:
+    def to_sql(self, column: Callable[[FeatureRef], str], value: Render) -> str:
         if self.op == "NOT":
-            return f"(NOT {self.children[0].to_sql(column)})"
-        return "(" + f" {self.op} ".join(c.to_sql(column) for c in self.children) + ")"
+            return f"(NOT {self.children[0].to_sql(column, value)})"
+        return "(" + f" {self.op} ".join(c.to_sql(column, value) for c in self.children) + ")"
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "logic", "op": self.op, "children": [c.to_dict() for c in self.children]}

@@ -17,7 +17,7 @@ one output row (``inner`` joins drop root rows without a match, by request).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -25,15 +25,12 @@ import duckdb
 import pyarrow as pa
 
 from fti import _duckdb, _frames
+from fti._duckdb import quote as q
 from fti.errors import CommitNotFound, FtiError, SchemaError
-from fti.featurestore.filters import FeatureRef, Filter, check_types
+from fti.featurestore.filters import FeatureRef, Filter, bound, check_types, literal
 
 if TYPE_CHECKING:
     from fti.featurestore.feature_group import FeatureGroup
-
-
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -215,30 +212,63 @@ class Query:
 
     # -- SQL --------------------------------------------------------------------------------
 
+    def statement(
+        self,
+        spine: str | None = None,
+        order_by: Sequence[str] | None = None,
+        latest: bool = False,
+    ) -> tuple[str, list[Any]]:
+        """The DuckDB statement this query runs and the values bound to its ``$n``
+        placeholders (tables named ``<group>_v<version>``).
+
+        ``spine`` replaces the root group's table (its rows drive the joins); ``latest`` reads
+        the newest row per key of every group instead of joining point-in-time, which is what
+        the online store serves. Filter values and ``max_feature_age`` are bound, never
+        written into the text: it changes with the query's shape (and an ``isin`` list's
+        length), not with the values.
+        """
+        params = _duckdb.Params()
+        return self._render(params, spine, order_by, latest), params.values
+
     def to_sql(
         self,
         spine: str | None = None,
         order_by: Sequence[str] | None = None,
         latest: bool = False,
     ) -> str:
-        """The DuckDB statement this query runs (tables named ``<group>_v<version>``).
+        """The text of :meth:`statement`, with ``$n`` placeholders for its values."""
+        return self.statement(spine, order_by, latest)[0]
 
-        ``spine`` replaces the root group's table (its rows drive the joins); ``latest`` reads
-        the newest row per key of every group instead of joining point-in-time, which is what
-        the online store serves.
-        """
+    def to_string(self) -> str:
+        """The statement with each bound value spelled out in its place, for reading."""
+        return self._render(literal, None, None, False)
+
+    def _render(
+        self,
+        value: Callable[[Any], str],
+        spine: str | None,
+        order_by: Sequence[str] | None,
+        latest: bool,
+    ) -> str:
+        """The statement, with ``value`` rendering each value in it (typed for the feature
+        it is compared with)."""
         nodes = self.nodes()
         if latest:
             nodes = [replace(n, kind="latest") if n.kind == "point_in_time" else n for n in nodes]
         by_alias = {n.alias: n for n in nodes}
+        tables = _table_names(nodes)
         root = nodes[0]
         time = root.group.event_time
+
+        def typed(ref: FeatureRef, v: Any) -> str:
+            return value(bound(v, self._type_of(nodes, ref)))
+
         columns = [
-            f"{_expression(node, col, time)} AS {q(out)}"
+            f"{_expression(node, col, time, value)} AS {q(out)}"
             for node in nodes
             for col, out in node.outputs
         ]
-        source = spine or table_name(root.group)
+        source = q(spine) if spine else q(tables[_key(root.group)])
         if latest and spine is None and time:
             source = _newest_per_key(source, root.group.primary_key, time)
         sql = [f"SELECT {', '.join(columns)}", f"FROM {source} AS t0"]
@@ -249,9 +279,9 @@ class Query:
                 for a, b in zip(node.left_on, node.right_on, strict=True)
             )
             join = "LEFT JOIN" if node.join_type == "left" else "JOIN"
-            source = table_name(node.group)
+            source = q(tables[_key(node.group)])
             if node.kind == "point_in_time":
-                keys += f" AND t0.{q(time or '')} >= {node.alias}.{q(node.group.event_time)}"
+                keys += f" AND t0.{q(time or '')} >= {node.alias}.{q(node.group.event_time or '')}"
                 join = "ASOF " + join
             elif node.kind == "latest":
                 source = _newest_per_key(source, node.group.primary_key, node.group.event_time)
@@ -259,7 +289,7 @@ class Query:
         condition = self._all_filters()
         if condition is not None:
             check_types(condition, lambda ref: self._type_of(nodes, ref))
-            sql.append("WHERE " + condition.to_sql(self._column_of(nodes, time)))
+            sql.append("WHERE " + condition.to_sql(self._column_of(nodes, time, value), typed))
         order = (
             order_by
             if order_by is not None
@@ -293,7 +323,7 @@ class Query:
         return pa.null()  # unknown: _column_of names the problem
 
     @staticmethod
-    def _column_of(nodes: list[Node], time: str | None) -> Any:
+    def _column_of(nodes: list[Node], time: str | None, value: Callable[[Any], str]) -> Any:
         def column(ref: FeatureRef) -> str:
             matches = [
                 n for n in nodes if (n.group.name, n.group.version) == (ref.group, ref.version)
@@ -307,12 +337,9 @@ class Query:
                 raise FtiError(f"{ref.group} v{ref.version} appears twice: the filter is ambiguous")
             Query._check_columns(matches[0].group, [ref.name], "filter feature")
             # the value the output shows (e.g. nulled by max_feature_age), not the raw column
-            return _expression(matches[0], ref.name, time)
+            return _expression(matches[0], ref.name, time, value)
 
         return column
-
-    def to_string(self) -> str:
-        return self.to_sql()
 
     # -- serialization (stored with feature views and training datasets) --------------------
 
@@ -366,7 +393,7 @@ class Query:
         """The commit each group will be read at: pinned, or the latest now."""
         commits = {}
         for node in self.nodes():
-            key = f"{node.group.name}:{node.group.version}"
+            key = _key(node.group)
             if key not in commits:
                 commits[key] = self.pins.get(key, node.group._latest_commit())
         return commits
@@ -399,24 +426,22 @@ class Query:
         """
         con = _duckdb.connect()
         nodes = self.nodes()
+        tables = _table_names(nodes)
         needed: dict[str, tuple[Node, set[str]]] = {}  # a group joined twice is read once
         for node in nodes:
-            key = f"{node.group.name}:{node.group.version}"
+            key = _key(node.group)
             needed.setdefault(key, (node, set()))[1].update(self._needed_columns(node, nodes))
         for key, (node, wanted) in needed.items():
-            name = table_name(node.group)
             schema = node.group.schema
             columns = [c for c in (schema.names if schema else []) if c in wanted]
             newest = node.group._online_latest(commits[key], columns) if latest else None
             files = None if newest is not None else node.group._snapshot_files(commits[key])
             if newest is not None:
-                con.register(name.strip('"'), newest)
+                con.register(tables[key], newest)
             elif files is None:
-                table = node.group._read_snapshot(commits[key], columns)
-                con.register(name.strip('"'), table)
+                con.register(tables[key], node.group._read_snapshot(commits[key], columns))
             else:
-                scan = _parquet_scan(con, node, files, columns)
-                con.execute(f"CREATE TEMP VIEW {name} AS {scan}")
+                con.register(tables[key], _parquet_scan(con, node, files, columns))
         return con
 
     def read(self, dataframe_type: str = "pandas") -> Any:
@@ -434,12 +459,14 @@ class Query:
         con = self._connect(commits or self.resolve_commits(), latest and spine is None)
         try:
             if spine is None:
-                return con.sql(self.to_sql(latest=latest)).to_arrow_table()
+                sql, params = self.statement(latest=latest)
+                return con.sql(sql, params=params).to_arrow_table()
             row = "__fti_spine_row"
             con.register(
                 "__fti_spine", spine.append_column(row, pa.array(range(spine.num_rows), pa.int64()))
             )
-            return con.sql(self.to_sql("__fti_spine", [row], latest)).to_arrow_table()
+            sql, params = self.statement("__fti_spine", [row], latest)
+            return con.sql(sql, params=params).to_arrow_table()
         except (duckdb.ConversionException, duckdb.BinderException) as exc:
             # Bad filter values or spine columns: the user's input, so a clear fti error.
             raise FtiError(f"the query cannot run on this input: {exc}") from exc
@@ -450,41 +477,40 @@ class Query:
         """Stream the result in Arrow record batches instead of materializing it."""
         con = self._connect(self.resolve_commits())
         try:
-            reader = con.sql(self.to_sql()).to_arrow_reader(batch_size)
+            sql, params = self.statement()
+            reader = con.sql(sql, params=params).to_arrow_reader(batch_size)
             yield from reader
         finally:
             con.close()
 
 
-def _expression(node: Node, column: str, root_time: str | None) -> str:
+def _expression(node: Node, column: str, root_time: str | None, value: Callable[[Any], str]) -> str:
     """A group's column as the query outputs it: nulled when older than max_feature_age."""
     expr = f"{node.alias}.{q(column)}"
     if node.max_feature_age is not None and node.kind == "point_in_time":
-        age = node.max_feature_age // dt.timedelta(microseconds=1)
-        gap = f"t0.{q(root_time or '')} - {node.alias}.{q(node.group.event_time)}"
-        expr = f"CASE WHEN {gap} <= INTERVAL {age} MICROSECONDS THEN {expr} END"
+        age = value(node.max_feature_age // dt.timedelta(microseconds=1))
+        gap = f"t0.{q(root_time or '')} - {node.alias}.{q(node.group.event_time or '')}"
+        expr = f"CASE WHEN {gap} <= to_microseconds({age}) THEN {expr} END"
     return expr
 
 
 def _parquet_scan(
     con: duckdb.DuckDBPyConnection, node: Node, files: list[str], columns: list[str]
-) -> str:
-    """SELECT of ``columns`` from the files; columns no file has yet (features appended after
-    those rows were written) read as typed nulls, as the Delta table defines them."""
-    paths = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    scan = f"read_parquet([{paths}], union_by_name = true)"
-    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+) -> duckdb.DuckDBPyRelation:
+    """``columns`` of the files, unread until the query runs; columns no file has yet
+    (features appended after those rows were written) read as typed nulls, as the Delta
+    table defines them. The relation API takes the paths as values, not as SQL text."""
+    scan = con.read_parquet(files, union_by_name=True, hive_partitioning=False)
+    present = set(scan.columns)
     absent = [c for c in columns if c not in present]
     types: dict[str, str] = {}
     if absent:
         schema = node.group.schema
         assert schema is not None
         empty = pa.schema([schema.field(c) for c in absent]).empty_table()
-        con.register("__fti_absent", empty)
-        types = {row[0]: row[1] for row in con.execute("DESCRIBE __fti_absent").fetchall()}
-        con.unregister("__fti_absent")
+        types = dict(zip(empty.column_names, map(str, con.from_arrow(empty).types), strict=True))
     select = [q(c) if c in present else f"CAST(NULL AS {types[c]}) AS {q(c)}" for c in columns]
-    return f"SELECT {', '.join(select)} FROM {scan}"
+    return scan.select(", ".join(select))
 
 
 def _newest_per_key(source: str, keys: Sequence[str], time: str | None) -> str:
@@ -495,5 +521,27 @@ def _newest_per_key(source: str, keys: Sequence[str], time: str | None) -> str:
     )
 
 
-def table_name(group: FeatureGroup) -> str:
-    return q(f"{group.name}_v{group.version}")
+def _key(group: FeatureGroup) -> str:
+    return f"{group.name}:{group.version}"
+
+
+def _table_names(nodes: Sequence[Node]) -> dict[str, str]:
+    """The table of each group of a query, ``<group>_v<version>``, by ``name:version``.
+
+    DuckDB's names ignore case, so groups named ``a`` and ``A`` would share one table: a
+    later one gets a suffix (``_2``, ...) no group's table name can end with.
+    """
+    tables: dict[str, str] = {}
+    taken: set[str] = set()
+    for node in nodes:
+        key = _key(node.group)
+        if key in tables:
+            continue
+        name = base = f"{node.group.name}_v{node.group.version}"
+        n = 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name.lower())
+        tables[key] = name
+    return tables
