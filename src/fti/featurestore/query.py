@@ -499,9 +499,12 @@ def _parquet_scan(
 ) -> duckdb.DuckDBPyRelation:
     """``columns`` of the files, unread until the query runs; columns no file has yet
     (features appended after those rows were written) read as typed nulls, as the Delta
-    table defines them. The relation API takes the paths as values, not as SQL text."""
-    scan = con.read_parquet(files, union_by_name=True, hive_partitioning=False)
-    present = set(scan.columns)
+    table defines them. The paths are a bound value, not SQL text."""
+    # can_have_nan: Parquet statistics leave NaN out of min/max, so pruning row groups by them
+    # would drop the NaN rows a filter matches (DuckDB sorts NaN above every number)
+    scan = "read_parquet($1, union_by_name = true, hive_partitioning = false, can_have_nan = true)"
+    described = con.sql(f"DESCRIBE SELECT * FROM {scan}", params=[files]).fetchall()
+    present = {row[0] for row in described}
     absent = [c for c in columns if c not in present]
     types: dict[str, str] = {}
     if absent:
@@ -510,7 +513,7 @@ def _parquet_scan(
         empty = pa.schema([schema.field(c) for c in absent]).empty_table()
         types = dict(zip(empty.column_names, map(str, con.from_arrow(empty).types), strict=True))
     select = [q(c) if c in present else f"CAST(NULL AS {types[c]}) AS {q(c)}" for c in columns]
-    return scan.select(", ".join(select))
+    return con.sql(f"SELECT {', '.join(select)} FROM {scan}", params=[files])
 
 
 def _newest_per_key(source: str, keys: Sequence[str], time: str | None) -> str:
