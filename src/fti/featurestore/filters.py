@@ -116,7 +116,10 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, dt.date):
         return {"date": value.isoformat()}
     if hasattr(value, "item"):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        # JSON has no NaN or infinity: PostgreSQL refuses the bare tokens Python writes
+        return {"float": repr(value)}
     return value
 
 
@@ -127,6 +130,8 @@ def _from_json(value: Any) -> Any:
         return dt.date.fromisoformat(value["date"])
     if isinstance(value, dict) and "decimal" in value:
         return Decimal(value["decimal"])
+    if isinstance(value, dict) and "float" in value:
+        return float(value["float"])
     return value
 
 
