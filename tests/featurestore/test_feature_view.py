@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fti
-from tests.featurestore.helpers import T0, cards, ts
+from tests.featurestore.helpers import cards, ts
 
 UTC_US = pa.timestamp("us", tz="UTC")
 _names = itertools.count()
@@ -188,9 +189,42 @@ def test_deleting_views_and_groups_respects_dependencies(fs: fti.FeatureStore) -
     with pytest.raises(fti.FtiError, match=r"training dataset version\(s\) \[1\]"):
         fv.delete()
     fv.delete(force=True)
-    with pytest.raises(fti.FeatureViewNotFound):
+    with pytest.raises(fti.FeatureViewNotFound, match="does not exist"):
         fs.get_feature_view("fraud", 1)
     card.delete()
+
+
+# How a training dataset is split: none, random (test and validation fractions, seed) or by
+# time (test from a second, validation from an earlier one).
+SPLITS = st.one_of(
+    st.just(("none",)),
+    st.tuples(
+        st.just("random"),
+        st.sampled_from([0.2, 0.5]),
+        st.sampled_from([0.0, 0.25]),
+        st.integers(0, 2**32 - 1),
+    ),
+    st.tuples(st.just("time"), st.integers(20, 60), st.one_of(st.none(), st.integers(5, 19))),
+)
+
+
+def create(fv: fti.FeatureView, split: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A new training dataset version split as drawn, as Arrow frames."""
+    if split[0] == "none":
+        return fv.training_data(dataframe_type="arrow")
+    if split[0] == "random":
+        _, test, validation, seed = split
+        if validation:
+            return fv.train_validation_test_split(
+                validation_size=validation, test_size=test, seed=seed, dataframe_type="arrow"
+            )
+        return fv.train_test_split(test_size=test, seed=seed, dataframe_type="arrow")
+    _, test_start, validation_start = split
+    if validation_start is None:
+        return fv.train_test_split(test_start=ts(test_start), dataframe_type="arrow")
+    return fv.train_validation_test_split(
+        validation_start=ts(validation_start), test_start=ts(test_start), dataframe_type="arrow"
+    )
 
 
 @settings(
@@ -204,17 +238,23 @@ def test_deleting_views_and_groups_respects_dependencies(fs: fti.FeatureStore) -
         min_size=1,
         max_size=6,
     ),
-    test_size=st.sampled_from([None, 0.25, 0.5]),
+    split=SPLITS,
 )
 def test_training_data_is_recreated_bit_identically(
-    fs: fti.FeatureStore, later: list[tuple[str, int, int]], test_size: float | None
+    fs: fti.FeatureStore, later: list[tuple[str, int, int]], split: tuple[Any, ...]
 ) -> None:
     suffix = f"_{next(_names)}"
     tx, card, fv = build(fs, suffix)
-    if test_size is None:
-        before = fv.training_data(dataframe_type="arrow")
-    else:
-        before = fv.train_test_split(test_size=test_size, dataframe_type="arrow")
+    # enough rows that two seeds almost never split them alike
+    ids = list(range(10, 40))
+    tx.insert(
+        spine_rows(ids, [1 + i % 3 for i in ids], [i + 20 for i in ids], [i % 2 == 0 for i in ids])
+    )
+    before = create(fv, split)
+    stored = fv.get_training_dataset(1).spec["split"]
+    assert stored["kind"] == split[0]
+    if split[0] == "random":
+        assert (stored["test_size"], stored["validation_size"], stored["seed"]) == split[1:]
     for i, (which, key, second) in enumerate(later):  # late rows, corrections, new entities
         if which == "tx":
             tx.insert(spine_rows([100 + i], [key], [second], [bool(i % 2)]))
@@ -224,7 +264,6 @@ def test_training_data_is_recreated_bit_identically(
     assert len(after) == len(before)
     for a, b in zip(after, before, strict=True):
         assert a.equals(b)
-    assert ts(1) > T0
 
 
 @pytest.mark.parametrize("data_format", ["parquet", "csv"])
