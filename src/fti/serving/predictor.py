@@ -22,9 +22,7 @@ default predictor refuses it when deployed).
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import linecache
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,11 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fti import _catalog_code
 from fti.errors import FtiError, InvalidDataError
 from fti.registry.flavors import FLAVORS, model_files
 from fti.serving import contract
 from fti.serving.runtime import compile_model
-from fti.trust import Code, TrustedCode
+from fti.trust import TrustedCode
 
 if TYPE_CHECKING:
     from fti.registry import Model
@@ -175,7 +174,7 @@ def reference(cls: type) -> dict[str, Any]:
     return {
         "name": cls.__name__,
         "source": source,
-        "sha256": hashlib.sha256(source.encode()).hexdigest(),
+        "sha256": _catalog_code.sha256(source),
     }
 
 
@@ -184,23 +183,13 @@ def build(reference: dict[str, Any] | None, trusted: TrustedCode | None = None) 
     it is compiled when ``trusted`` (the server's allow-list) lacks its hash."""
     if reference is None:
         return DefaultPredictor
-    source = reference["source"]
-    if hashlib.sha256(source.encode()).hexdigest() != reference["sha256"]:
-        raise FtiError(f"the stored source of predictor {reference['name']} is corrupt")
-    if trusted is not None:
-        trusted.check([Code("predictor", reference["name"], reference["sha256"])])
     import pandas as pd
 
-    import fti
-
-    filename = f"<fti predictor {reference['name']} {reference['sha256'][:12]}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace: dict[str, Any] = {"fti": fti, "np": np, "pd": pd}
-    try:
-        exec(compile(source, filename, "exec"), namespace)
-    except Exception as exc:
-        raise FtiError(f"cannot rebuild predictor {reference['name']}: {exc}") from exc
-    cls = namespace.get(reference["name"])
+    provided = {"np": np, "pd": pd}
+    name = reference["name"]
+    cls = _catalog_code.run(
+        "predictor", name, reference["source"], reference["sha256"], provided, trusted
+    )
     if not inspect.isclass(cls):
-        raise FtiError(f"the stored source does not define class {reference['name']}")
+        raise FtiError(f"the stored source does not define class {name}")
     return cls

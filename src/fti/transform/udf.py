@@ -22,9 +22,7 @@ created with. Import what the function needs inside its body (``math``, ``np`` f
 from __future__ import annotations
 
 import datetime
-import hashlib
 import inspect
-import linecache
 import math
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
@@ -35,7 +33,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from fti import _catalog_code
 from fti.errors import FtiError, SchemaError, TransformationError
+from fti.trust import TrustedCode
 from fti.types import parse_type
 
 MODES = ("default", "python", "pandas")
@@ -222,23 +222,14 @@ class UDF:
         }
 
     @staticmethod
-    def from_dict(data: Mapping[str, Any]) -> UDF:
+    def from_dict(data: Mapping[str, Any], trusted: TrustedCode | None = None) -> UDF:
         """Rebuild from a :meth:`reference` plus ``source``; the source's hash must match the
-        recorded one (no silent drift)."""
-        source = data["source"]
-        if _hash(source) != data["hash"]:
-            raise FtiError(f"the stored source of transformation {data['name']} is corrupt")
-        import fti  # the decorator is usually written @fti.udf(...)
-
-        namespace: dict[str, Any] = {"udf": udf, "fti": fti, **_PROVIDED}
-        filename = f"<fti udf {data['name']} {data['hash'][:12]}>"
-        # inspect.getsource (which @udf calls) finds exec'd code through linecache only.
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        try:
-            exec(compile(source, filename, "exec"), namespace)
-        except Exception as exc:
-            raise FtiError(f"cannot rebuild transformation {data['name']}: {exc}") from exc
-        built = namespace.get(data["name"])
+        recorded one (no silent drift), and be on ``trusted`` (a server's allow-list) when
+        given."""
+        provided = {"udf": udf, **_PROVIDED}  # the decorator is usually written @fti.udf(...)
+        built = _catalog_code.run(
+            "transformation", data["name"], data["source"], data["hash"], provided, trusted
+        )
         if not isinstance(built, UDF):
             raise FtiError(f"the stored source of {data['name']} does not define that UDF")
         return built(*data["inputs"]).alias(*data["outputs"])
@@ -291,7 +282,7 @@ def udf(
             mode,
             wants,
             source,
-            _hash(source),
+            _catalog_code.sha256(source),
         )
 
     return wrap
@@ -321,10 +312,6 @@ def _source(fn: Callable[..., Any]) -> str:
         raise FtiError(
             f"cannot read the source of {fn.__name__}: define UDFs in a file or notebook cell"
         ) from exc
-
-
-def _hash(source: str) -> str:
-    return hashlib.sha256(source.encode()).hexdigest()
 
 
 _NAN = np.float64("nan")
