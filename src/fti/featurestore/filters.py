@@ -13,7 +13,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Context, Decimal, localcontext
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,8 @@ from fti.errors import FtiError
 _COMPARISONS = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _FLOAT32_MAX = 3.4028234663852886e38
 _HUGEINT = 2**127  # DuckDB binds integers of up to 128 bits
+_INT64_DIGITS = 19  # every int64 is below 10**19
+_DECIMAL_DIGITS = 38  # the widest DECIMAL DuckDB holds
 
 # Renders a filter value of a feature as SQL: a placeholder when run, a literal when shown.
 Render = Callable[["FeatureRef", Any], str]
@@ -32,10 +34,11 @@ Render = Callable[["FeatureRef", Any], str]
 def bound(value: Any, typ: pa.DataType) -> Any:
     """The Python value bound for ``value`` compared with a column of Arrow type ``typ``.
 
-    Numbers are compared as the column's type, as a SQL literal would be: against a float32
-    column a number is rounded to float32 first (``f == 0.1`` finds the float32 0.1), against
-    an integer or decimal column a float is its shortest decimal form (exact: no rounding of
-    large integers to a double). Times are UTC; anything else fti cannot compare is an error.
+    Numbers are compared as the column's type, as a SQL literal would be: against a float
+    column a number is that float (against float32, ``f == 0.1`` finds the float32 0.1);
+    against an integer or decimal column exactly, a float as its shortest decimal form (no
+    rounding of large integers to a double). Times are UTC; anything else fti cannot compare
+    is an error.
     """
     if type(value).__module__ == "numpy" and hasattr(value, "item"):
         value = value.item()  # NumPy scalars, to the Python values DuckDB binds
@@ -46,7 +49,10 @@ def bound(value: Any, typ: pa.DataType) -> Any:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise FtiError(f"filter time {value!r} must be timezone-aware")
-        utc = value.astimezone(dt.UTC)
+        try:
+            utc = value.astimezone(dt.UTC)
+        except OverflowError:  # e.g. 0001-01-01 east of UTC
+            raise FtiError(f"filter time {value!r} is out of range in UTC") from None
         # a plain datetime (a pandas Timestamp's nanoseconds go: fti stores microseconds)
         plain = dt.datetime(
             utc.year,
@@ -69,21 +75,50 @@ def bound(value: Any, typ: pa.DataType) -> Any:
 def _number(value: int | float | Decimal, typ: pa.DataType) -> Any:
     if isinstance(value, Decimal) and not value.is_finite():
         raise FtiError(f"cannot use {value!r} in a filter: compare with a float instead")
-    if pa.types.is_float32(typ) or pa.types.is_float16(typ):
-        number = float(value)
-        if math.isfinite(number) and abs(number) <= _FLOAT32_MAX:
-            return float(np.float32(number))
-        return number
-    if isinstance(value, float):
-        if math.isfinite(value) and (pa.types.is_integer(typ) or pa.types.is_decimal(typ)):
-            return Decimal(repr(value))  # DuckDB binds it as a DOUBLE if no DECIMAL holds it
-        return value
-    if isinstance(value, int) and not -_HUGEINT <= value < _HUGEINT:
+    if pa.types.is_floating(typ):
         try:
-            return float(value)
+            number = float(value)
         except OverflowError:
-            raise FtiError(f"filter value {value} is too large to compare") from None
+            raise FtiError(f"filter value {value} is too large to compare with {typ}") from None
+        if pa.types.is_float64(typ) or not math.isfinite(number) or abs(number) > _FLOAT32_MAX:
+            return number
+        return float(np.float32(number))
+    if pa.types.is_integer(typ):
+        return _exact(value, 0, _INT64_DIGITS)
+    if pa.types.is_decimal(typ):
+        return _exact(value, typ.scale, typ.precision - typ.scale)
+    if isinstance(value, int) and not -_HUGEINT <= value < _HUGEINT:
+        raise FtiError(f"filter value {value} is too large to compare with {typ}")
     return value
+
+
+def _exact(value: int | float | Decimal, scale: int, digits: int) -> Any:
+    """``value`` for a column of numbers with ``scale`` fractional digits and fewer than
+    ``digits`` integer digits, compared exactly as written (a float as its shortest decimal
+    form, as a SQL literal reads it).
+
+    DuckDB compares decimals of at most 38 digits, and a value too precise or too large for
+    that (``1.2345e-20`` against an integer) would fail the cast. So the value bound is one
+    that every number of the column compares with as it does with ``value``: infinity beyond
+    the column's range, and a value between two neighbours of the column (``floor + half a
+    step``) for one it cannot hold, which no number of the column equals.
+    """
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return value  # NaN and infinities compare as a DOUBLE
+        value = Decimal(repr(value))
+    with localcontext(Context(prec=200)):
+        number = Decimal(value)
+        if abs(number) >= Decimal(10) ** digits:
+            return math.copysign(math.inf, number)
+        step = Decimal(1).scaleb(-scale)
+        floor = number.quantize(step, rounding=ROUND_FLOOR)
+        if floor == number:
+            return int(number) if scale <= 0 else floor
+        between = floor + step / 2
+    if digits + scale + 1 > _DECIMAL_DIGITS:
+        return float(between)  # no DECIMAL holds it: the nearest double (a DECIMAL(38) column)
+    return between
 
 
 def literal(value: Any) -> str:
