@@ -75,6 +75,8 @@ def bound(value: Any, typ: pa.DataType) -> Any:
 def _number(value: int | float | Decimal, typ: pa.DataType) -> Any:
     if isinstance(value, Decimal) and not value.is_finite():
         raise FtiError(f"cannot use {value!r} in a filter: compare with a float instead")
+    if pa.types.is_float64(typ) and isinstance(value, int) and -(2**63) <= value < 2**63:
+        return value  # DuckDB makes a BIGINT the same double Python would
     if pa.types.is_floating(typ):
         try:
             number = float(value)
