@@ -276,12 +276,12 @@ class Condition(Filter):
         return [self.ref]
 
     def to_sql(self, column: Callable[[FeatureRef], str], value: Render) -> str:
+        if self.op == "isin" and not self.value:
+            return "FALSE"  # before column(): what it renders (a bound age) would go unused
         col = column(self.ref)
         if self.op == "isnull":
             return f"({col} IS NULL)"
         if self.op == "isin":
-            if not self.value:
-                return "FALSE"
             return f"({col} IN ({', '.join(value(self.ref, v) for v in self.value)}))"
         if self.op == "like":
             if not isinstance(self.value, str):

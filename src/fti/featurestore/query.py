@@ -288,8 +288,15 @@ class Query:
             sql.append(f"{join} {source} AS {node.alias} ON {keys}")
         condition = self._all_filters()
         if condition is not None:
+            for ref in condition.refs():
+                self._node_of(nodes, ref)  # an unknown feature is an error, even if unread
             check_types(condition, lambda ref: self._type_of(nodes, ref))
-            sql.append("WHERE " + condition.to_sql(self._column_of(nodes, time, value), typed))
+
+            def column(ref: FeatureRef) -> str:
+                # the value the output shows (e.g. nulled by max_feature_age), not the raw one
+                return _expression(self._node_of(nodes, ref), ref.name, time, value)
+
+            sql.append("WHERE " + condition.to_sql(column, typed))
         order = (
             order_by
             if order_by is not None
@@ -320,26 +327,20 @@ class Query:
             same = (node.group.name, node.group.version) == (ref.group, ref.version)
             if same and schema is not None and ref.name in schema.names:
                 return schema.field(ref.name).type
-        return pa.null()  # unknown: _column_of names the problem
+        return pa.null()  # unknown: _node_of names the problem
 
     @staticmethod
-    def _column_of(nodes: list[Node], time: str | None, value: Callable[[Any], str]) -> Any:
-        def column(ref: FeatureRef) -> str:
-            matches = [
-                n for n in nodes if (n.group.name, n.group.version) == (ref.group, ref.version)
-            ]
-            if not matches:
-                raise FtiError(
-                    f"the filter uses {ref.group} v{ref.version}.{ref.name}, "
-                    "which is not in the query"
-                )
-            if len(matches) > 1:
-                raise FtiError(f"{ref.group} v{ref.version} appears twice: the filter is ambiguous")
-            Query._check_columns(matches[0].group, [ref.name], "filter feature")
-            # the value the output shows (e.g. nulled by max_feature_age), not the raw column
-            return _expression(matches[0], ref.name, time, value)
-
-        return column
+    def _node_of(nodes: list[Node], ref: FeatureRef) -> Node:
+        """The node of the group a filter's feature belongs to."""
+        matches = [n for n in nodes if (n.group.name, n.group.version) == (ref.group, ref.version)]
+        if not matches:
+            raise FtiError(
+                f"the filter uses {ref.group} v{ref.version}.{ref.name}, which is not in the query"
+            )
+        if len(matches) > 1:
+            raise FtiError(f"{ref.group} v{ref.version} appears twice: the filter is ambiguous")
+        Query._check_columns(matches[0].group, [ref.name], "filter feature")
+        return matches[0]
 
     # -- serialization (stored with feature views and training datasets) --------------------
 
