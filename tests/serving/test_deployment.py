@@ -3,22 +3,79 @@ vector, bad input, fallbacks, schema versions, and the inference log."""
 
 from __future__ import annotations
 
+import json
+import statistics
 import time
+from typing import Any
 
 import pyarrow as pa
 import pytest
 
 import fti
 from fti.featurestore.serving_batch import BATCH_ROWS
+from fti.registry.registry import model_schema_of
 from fti.serving.inference_log import LOG_COLUMNS, InferenceLogger
 from tests.registry.conftest import build_view
 from tests.serving.conftest import deployed
 
 __all__ = ["deployed"]  # tests/serving/test_server.py imports it from here
 
+# The feature vectors the deployments of build_view's view must serve, worked out by hand from
+# the rows build_view inserts, not by the feature-vector code under test: the amount (passed)
+# standard-scaled with the mean and population standard deviation of the 60 training amounts,
+# and the card's spend as stored (card c spends c + 1).
+TRAINING_AMOUNTS = [float(i % 13) for i in range(60)]
+CENTER, SCALE = statistics.fmean(TRAINING_AMOUNTS), statistics.pstdev(TRAINING_AMOUNTS)
+SPEND = {card: card + 1.0 for card in range(6)}
+# what missing="impute" serves for an unknown card: the training mean of spend (tx i is card i % 6)
+IMPUTED_SPEND = statistics.fmean(SPEND[i % 6] for i in range(60))
+
+
+def vector(card: int | None, amount: float) -> list[float]:
+    """The transformed vector of a request; ``card=None``: a card without an online row."""
+    return [(amount - CENTER) / SCALE, IMPUTED_SPEND if card is None else SPEND[card]]
+
+
+def scored(
+    project: fti.Project, fallback: Any = "error", **options: Any
+) -> tuple[fti.FeatureView, Any, fti.Deployment]:
+    """The view of build_view, a linear regression on it and a deployment of it (model "fraud"
+    v1). Its answer moves with every feature of the vector (a classifier's label would not
+    change with a wrong spend), and it is a number: the model schema says so."""
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    fv = build_view(project.get_feature_store())
+    x, _ = fv.training_data()
+    names = list(x.columns)
+    regression = LinearRegression().fit(x, 2.0 * x["amount"] - 3.0 * x["spend"] + 1.0)
+    inputs = model_schema_of(fv, 1)["inputs"]
+    model = project.get_model_registry().sklearn.create_model(
+        "fraud",
+        feature_view=fv,
+        model_schema={"inputs": inputs, "outputs": [{"name": "score", "type": "double"}]},
+    )
+    model.save(regression)
+
+    def predict(vectors: list[list[float]]) -> list[float]:
+        return [float(p) for p in regression.predict(pd.DataFrame(vectors, columns=names))]
+
+    return fv, predict, model.deploy(fallback=fallback, **options)
+
+
+def expected(requests: list[tuple[int | None, float]], predict: Any) -> Any:
+    """What the deployed regression answers for (card, amount) requests, within float32 (the
+    model runs compiled)."""
+    return pytest.approx(predict([vector(c, a) for c, a in requests]), rel=1e-5, abs=1e-5)
+
+
+def logged(row: dict[str, Any]) -> list[float]:
+    """The transformed vector an inference-log row holds."""
+    return list(json.loads(row["transformed"]))
+
 
 def test_contract_predictions_and_the_log(project: fti.Project) -> None:
-    fv, clf, deployment = deployed(project)
+    fv, predict, deployment = scored(project)
     schema = deployment.schema
     assert [f["name"] for f in schema["serving_keys"]] == ["cc_num"]
     assert [f["name"] for f in schema["passed_features"]] == ["amount"]
@@ -31,9 +88,7 @@ def test_contract_predictions_and_the_log(project: fti.Project) -> None:
     deployment.start()
     try:
         result = deployment.predict({"cc_num": 1, "amount": 3.0})
-        fv.init_serving(1)
-        served = fv.get_feature_vector({"cc_num": 1}, {"amount": 3.0}, return_type="pandas")
-        assert result["prediction"] == clf.predict(served)[0]
+        assert [result["prediction"]] == expected([(1, 3.0)], predict)
         assert result["model_version"] == 1 and not result["degraded"]
         timings = result["timings_ms"]
         assert set(timings) == {
@@ -48,8 +103,9 @@ def test_contract_predictions_and_the_log(project: fti.Project) -> None:
         assert timings["model_dependent"] > 0  # the view scales amount
         parts = timings["feature_lookup"] + timings["on_demand"] + timings["model_dependent"]
         assert parts <= timings["feature_vector"] <= timings["total"]
-        batch = deployment.predict(instances=[{"cc_num": c, "amount": 2.0} for c in range(6)])
-        assert len(batch["predictions"]) == 6 and len(set(batch["request_ids"])) == 6
+        batch = deployment.predict(instances=[{"cc_num": c, "amount": 2.0 + c} for c in range(6)])
+        assert batch["predictions"] == expected([(c, 2.0 + c) for c in range(6)], predict)
+        assert len(set(batch["request_ids"])) == 6
         deployment.flush_log()
     finally:
         deployment.stop()
@@ -57,7 +113,12 @@ def test_contract_predictions_and_the_log(project: fti.Project) -> None:
     assert log.num_rows == 7
     mine = log.filter(pa.compute.equal(log.column("request_id"), result["request_id"])).to_pylist()
     assert mine[0]["amount"] == 3.0 and mine[0]["spend"] == 2.0  # untransformed, typed
+    assert logged(mine[0]) == pytest.approx(vector(1, 3.0), rel=1e-12)
+    assert json.loads(mine[0]["prediction"]) == result["prediction"]
     assert mine[0]["model_version"] == 1 and mine[0]["deployment"] == "fraud"
+    rows = {r["request_id"]: r for r in log.to_pylist()}
+    for card, request_id in enumerate(batch["request_ids"]):
+        assert logged(rows[request_id]) == pytest.approx(vector(card, 2.0 + card), rel=1e-12)
     assert fv.read_log(model_version=2).shape[0] == 0
     # outcomes arrive later: joined by request id (or by log columns such as a key feature)
     outcomes = pa.table({"request_id": [result["request_id"]], "was_fraud": [True]})
@@ -74,9 +135,11 @@ def test_contract_predictions_and_the_log(project: fti.Project) -> None:
 
 def test_a_large_batch_predicts_and_logs_as_single_requests_do(project: fti.Project) -> None:
     """From BATCH_ROWS instances the vectors are built column-wise: the same predictions as
-    one request each, and every row logged with its untransformed features."""
-    fv, _, deployment = deployed(project)
-    instances = [{"cc_num": i % 4, "amount": float(i)} for i in range(2 * BATCH_ROWS)]
+    one request each (and as worked out by hand), and every row logged with its untransformed
+    features and its transformed vector."""
+    fv, predict, deployment = scored(project)
+    requests = [(i % 4, float(i)) for i in range(2 * BATCH_ROWS)]
+    instances = [{"cc_num": c, "amount": a} for c, a in requests]
     deployment.start()
     try:
         batch = deployment.predict(instances=instances)
@@ -84,13 +147,15 @@ def test_a_large_batch_predicts_and_logs_as_single_requests_do(project: fti.Proj
         deployment.flush_log()
     finally:
         deployment.stop()
+    assert batch["predictions"] == expected(requests, predict)
     assert batch["predictions"] == [one["prediction"] for one in singles]
     log = fv.read_log(dataframe_type="arrow").to_pylist()
     rows = {row["request_id"]: row for row in log}
-    for request_id, one, instance in zip(batch["request_ids"], singles, instances, strict=True):
-        logged, single = rows[request_id], rows[one["request_id"]]
-        assert logged["amount"] == instance["amount"]  # untransformed
-        assert {k: v for k, v in logged.items() if k not in VARYING} == {
+    for request_id, one, request in zip(batch["request_ids"], singles, requests, strict=True):
+        row, single = rows[request_id], rows[one["request_id"]]
+        assert (row["amount"], row["spend"]) == (request[1], SPEND[request[0]])  # untransformed
+        assert logged(row) == pytest.approx(vector(*request), rel=1e-12)
+        assert {k: v for k, v in row.items() if k not in VARYING} == {
             k: v for k, v in single.items() if k not in VARYING
         }
 
@@ -111,11 +176,11 @@ def test_bad_requests_name_the_field_and_log_nothing(project: fti.Project) -> No
             ({"cc_num": 1, "amount": 1e300}, r"'amount' is .* beyond the float32 range"),
             ([1, 2], "must be a JSON object"),
         ]:
-            with pytest.raises(fti.FtiError, match=message):
+            with pytest.raises(fti.InvalidDataError, match=message):
                 deployment.predict(instances=[instance])
         with pytest.raises(fti.FeatureVectorNotFound, match="99"):
             deployment.predict({"cc_num": 99, "amount": 1.0})
-        with pytest.raises(fti.FtiError, match="instances is empty"):
+        with pytest.raises(fti.InvalidDataError, match="instances is empty"):
             deployment.predict(instances=[])
         deployment.flush_log()
     finally:
@@ -124,13 +189,16 @@ def test_bad_requests_name_the_field_and_log_nothing(project: fti.Project) -> No
 
 
 def test_impute_fallback_marks_the_answer_degraded(project: fti.Project) -> None:
-    _, _, deployment = deployed(project, fallback="impute")
+    _, predict, deployment = scored(project, fallback="impute")
     deployment.start()
     try:
         result = deployment.predict({"cc_num": 99, "amount": 1.0})
-        assert result["degraded"] is True and result["prediction"] in (True, False)
+        known = deployment.predict({"cc_num": 2, "amount": 1.0})
     finally:
         deployment.stop()
+    assert result["degraded"] is True and "no online row" in result["reason"]
+    assert [result["prediction"]] == expected([(None, 1.0)], predict)  # the training mean
+    assert known["degraded"] is False and [known["prediction"]] == expected([(2, 1.0)], predict)
 
 
 def test_versions_schema_versions_and_refused_deletes(project: fti.Project) -> None:
@@ -152,7 +220,7 @@ def test_versions_schema_versions_and_refused_deletes(project: fti.Project) -> N
     assert ms.get_deployment("fraud", 1).model.version == 1  # type: ignore[union-attr]
     with pytest.raises(fti.FtiError, match="is deployed"):
         mr.get_model("fraud", version=1).delete()
-    with pytest.raises(fti.DeploymentNotFound):
+    with pytest.raises(fti.DeploymentNotFound, match="'nope' does not exist"):
         ms.get_deployment("nope")
     for passed, message in [(["nope"], "not features"), ([], r"must include \['amount'\]")]:
         with pytest.raises(fti.FtiError, match=message):
@@ -175,8 +243,7 @@ def test_feature_view_deployment_returns_vectors(project: fti.Project) -> None:
     with_raw = fv.deploy("fraud_raw", untransformed=True).start()
     try:
         result = deployment.predict({"cc_num": 3, "amount": 4.0})
-        fv.init_serving(1)
-        assert result["prediction"] == fv.get_feature_vector({"cc_num": 3}, {"amount": 4.0})
+        assert result["prediction"] == pytest.approx(vector(3, 4.0), rel=1e-12)
         assert result["model_version"] is None and "untransformed" not in result
         raw = with_raw.predict({"cc_num": 3, "amount": 4.0})
         assert raw["prediction"] == result["prediction"]
@@ -229,7 +296,7 @@ class Scored:
 
 
 def test_custom_predictor_is_stored_and_rebuilt(project: fti.Project) -> None:
-    fv, clf, _ = deployed(project)
+    _, clf, _ = deployed(project)
     model = project.get_model_registry().get_model("fraud", version=1)
     model.deploy("scored", predictor=Scored)
     with pytest.raises(fti.FtiError, match="predictor must be a class"):
@@ -240,10 +307,11 @@ def test_custom_predictor_is_stored_and_rebuilt(project: fti.Project) -> None:
             result = deployment.predict({"cc_num": 2, "amount": 7.0})
         finally:
             deployment.stop()
-    fv.init_serving(1)
-    vector = fv.get_feature_vector({"cc_num": 2}, {"amount": 7.0}, return_type="pandas")
+    import pandas as pd
+
+    served = pd.DataFrame([vector(2, 7.0)], columns=["amount", "spend"])
     assert result["prediction"] == {
-        "score": float(clf.predict_proba(vector)[0, 1]),
+        "score": pytest.approx(float(clf.predict_proba(served)[0, 1]), rel=1e-9),
         "amount": 7.0,
         "model_version": 1,
     }

@@ -14,15 +14,16 @@ import fti
 from fti.serving import fast
 from fti.serving.fast import InstanceCheck
 from fti.serving.server import MAX_BODY_BYTES, create_app
-from tests.serving.conftest import deployed
+from tests.serving.test_deployment import expected, scored
 
 PATH = "/v1/deployments/fraud/predict"
 
 
 @pytest.fixture
-def counted(project: fti.Project) -> Iterator[tuple[TestClient, list[str]]]:
-    """A client of the app, and the paths of requests that reached FastAPI."""
-    deployed(project)
+def counted(project: fti.Project) -> Iterator[tuple[TestClient, list[str], Any]]:
+    """A client of the app, the paths of requests that reached FastAPI, and the deployed
+    regression's own predict (for the expected answers)."""
+    _, predict, _ = scored(project)
     app = create_app(project, max_batch=5)
     reached: list[str] = []
     assert app.fast_path is not None
@@ -35,19 +36,20 @@ def counted(project: fti.Project) -> Iterator[tuple[TestClient, list[str]]]:
 
     app.fast_path.app = spy
     with TestClient(app) as client:
-        yield client, reached
+        yield client, reached, predict
 
 
 def test_well_formed_requests_skip_fastapi_and_answer_the_same(
-    counted: tuple[TestClient, list[str]],
+    counted: tuple[TestClient, list[str], Any],
 ) -> None:
-    client, reached = counted
+    client, reached, predict = counted
     fast_answer = client.post(PATH, json={"cc_num": 1, "amount": 3})  # an int is a number
     assert fast_answer.status_code == 200 and reached == []
+    assert [fast_answer.json()["prediction"]] == expected([(1, 3.0)], predict)
     assert "feature_vector;dur=" in fast_answer.headers["server-timing"]
     batch = client.post(PATH, json={"instances": [{"cc_num": c, "amount": 2.5} for c in range(3)]})
     assert batch.status_code == 200 and reached == []
-    assert len(batch.json()["predictions"]) == 3
+    assert batch.json()["predictions"] == expected([(c, 2.5) for c in range(3)], predict)
     # the same instance through FastAPI's route
     app: Any = client.app
     fast_path, app.fast_path = app.fast_path, None
@@ -72,16 +74,16 @@ def test_well_formed_requests_skip_fastapi_and_answer_the_same(
     ],
 )
 def test_bad_instances_reach_fastapi_which_names_the_field(
-    counted: tuple[TestClient, list[str]], body: dict[str, Any], field: str
+    counted: tuple[TestClient, list[str], Any], body: dict[str, Any], field: str
 ) -> None:
-    client, reached = counted
+    client, reached, _ = counted
     response = client.post(PATH, json=body)
     assert response.status_code == 422 and reached == [PATH]
     assert field in response.text
 
 
-def test_limits_and_malformed_json(counted: tuple[TestClient, list[str]]) -> None:
-    client, reached = counted
+def test_limits_and_malformed_json(counted: tuple[TestClient, list[str], Any]) -> None:
+    client, reached, _ = counted
     too_many = {"instances": [{"cc_num": 1, "amount": 3.0}] * 6}
     response = client.post(PATH, json=too_many)
     assert response.status_code == 413 and response.json()["error"] == "BatchTooLarge"

@@ -10,6 +10,7 @@ import fti
 from fti.serving import runtime
 from fti.serving.runtime import compile_model
 from tests.registry.conftest import build_view
+from tests.serving.test_deployment import vector
 
 
 def _data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -115,6 +116,8 @@ def test_the_check_refuses_a_compiled_model_that_disagrees(
 
 
 def test_a_deployed_xgboost_model_answers_in_the_label_type(project: fti.Project) -> None:
+    import pandas as pd
+
     fv = build_view(project.get_feature_store())
     x, y = fv.training_data()
     clf = xgboost.XGBClassifier(n_estimators=10, max_depth=3).fit(x, y["is_fraud"])
@@ -124,10 +127,11 @@ def test_a_deployed_xgboost_model_answers_in_the_label_type(project: fti.Project
     try:
         assert deployment._predictor._compiled is not None  # served through ONNX Runtime
         result = deployment.predict({"cc_num": 1, "amount": 12.0})
-        fv.init_serving(1)
-        vector = fv.get_feature_vector({"cc_num": 1}, {"amount": 12.0}, return_type="pandas")
-        assert result["prediction"] is bool(clf.predict(vector)[0])  # a bool, as the label
+        served = pd.DataFrame([vector(1, 12.0)], columns=["amount", "spend"])
+        assert result["prediction"] is bool(clf.predict(served)[0])  # a bool, as the label
         batch = deployment.predict(instances=[{"cc_num": c, "amount": 12.0} for c in range(6)])
+        served = pd.DataFrame([vector(c, 12.0) for c in range(6)], columns=["amount", "spend"])
+        assert batch["predictions"] == [bool(p) for p in clf.predict(served)]
         assert all(isinstance(p, bool) for p in batch["predictions"])
     finally:
         deployment.stop()

@@ -11,30 +11,32 @@ from fastapi.testclient import TestClient
 
 import fti
 from fti.serving.server import create_app
-from tests.serving.test_deployment import deployed
+from tests.serving.test_deployment import expected, logged, scored, vector
 
 
 @pytest.fixture
 def server(project: fti.Project) -> Iterator[tuple[TestClient, Any, Any]]:
-    fv, clf, _ = deployed(project)
+    """A client of the app serving a linear regression on build_view's view, and the
+    regression's own predict on feature vectors (to compare with vectors worked out by
+    hand)."""
+    fv, predict, _ = scored(project)
     with TestClient(create_app(project, max_batch=10)) as client:
-        yield client, fv, clf
+        yield client, fv, predict
 
 
 def test_predict_single_and_batch(server: tuple[TestClient, Any, Any]) -> None:
-    client, fv, clf = server
+    client, _, predict = server
     response = client.post("/v1/deployments/fraud/predict", json={"cc_num": 1, "amount": 3.0})
     assert response.status_code == 200, response.text
     body = response.json()
-    fv.init_serving(1)
-    vector = fv.get_feature_vector({"cc_num": 1}, {"amount": 3.0}, return_type="pandas")
-    assert body["prediction"] == bool(clf.predict(vector)[0])
+    assert [body["prediction"]] == expected([(1, 3.0)], predict)
     assert "feature_vector;dur=" in response.headers["Server-Timing"]
     batch = client.post(
         "/v1/deployments/fraud/predict",
-        json={"instances": [{"cc_num": c, "amount": 1.0} for c in range(4)]},
+        json={"instances": [{"cc_num": c, "amount": 1.0 + c} for c in range(4)]},
     )
-    assert batch.status_code == 200 and len(batch.json()["predictions"]) == 4
+    assert batch.status_code == 200
+    assert batch.json()["predictions"] == expected([(c, 1.0 + c) for c in range(4)], predict)
     listed = client.get("/v1/deployments").json()
     assert listed == [
         {
@@ -91,7 +93,8 @@ def test_malformed_unknown_and_oversized(server: tuple[TestClient, Any, Any]) ->
 
 
 def test_open_inference_protocol_v2(server: tuple[TestClient, Any, Any]) -> None:
-    client, _, _ = server
+    """The v2 protocol answers what v1 answers for the same instances."""
+    client, _, predict = server
     assert client.get("/v2/health/live").json() == {"live": True}
     assert client.get("/v2/health/ready").json() == {"ready": True}
     assert client.get("/v2/models/fraud/ready").json() == {"name": "fraud", "ready": True}
@@ -113,7 +116,13 @@ def test_open_inference_protocol_v2(server: tuple[TestClient, Any, Any]) -> None
     assert response.status_code == 200, response.text
     out = response.json()
     assert out["id"] == "r1" and out["outputs"][0]["shape"] == [2]
-    assert out["outputs"][0]["datatype"] == "BOOL"
+    assert out["outputs"][0]["datatype"] == "FP64"
+    v1 = client.post(
+        "/v1/deployments/fraud/predict",
+        json={"instances": [{"cc_num": 1, "amount": 1.0}, {"cc_num": 2, "amount": 9.0}]},
+    )
+    assert out["outputs"][0]["data"] == v1.json()["predictions"]
+    assert out["outputs"][0]["data"] == expected([(1, 1.0), (2, 9.0)], predict)
     assert client.post("/v2/models/nope/infer", json={"inputs": []}).status_code == 404
 
 
@@ -140,15 +149,16 @@ def test_the_client_against_a_real_server(project: fti.Project) -> None:
     """fti.Client over loopback HTTP to uvicorn serving the app in a thread."""
     from fti.serving.workers import in_thread
 
-    deployed(project)
+    _, predict, _ = scored(project)
     with in_thread(create_app(project)) as url, fti.Client(url) as remote:
         assert remote.deployments()[0]["name"] == "fraud"
-        assert remote.predict("fraud", {"cc_num": 1, "amount": 3.0})["model_version"] == 1
-        batch = remote.predict("fraud", instances=[{"cc_num": 1, "amount": 3.0}])
-        assert len(batch["predictions"]) == 1
-        with pytest.raises(fti.FeatureVectorNotFound):
+        one = remote.predict("fraud", {"cc_num": 1, "amount": 3.0})
+        assert one["model_version"] == 1 and [one["prediction"]] == expected([(1, 3.0)], predict)
+        batch = remote.predict("fraud", instances=[{"cc_num": 4, "amount": 3.0}])
+        assert batch["predictions"] == expected([(4, 3.0)], predict)
+        with pytest.raises(fti.FeatureVectorNotFound, match="99"):
             remote.predict("fraud", {"cc_num": 99, "amount": 3.0})
-        with pytest.raises(fti.FtiError, match="HTTP 404"):
+        with pytest.raises(fti.DeploymentNotFound, match="HTTP 404"):
             remote.deployment("nope")
 
 
@@ -169,7 +179,7 @@ def test_an_online_store_failure_is_a_clean_503(
 
 
 def test_a_degraded_answer_is_flagged_and_logged(project: fti.Project) -> None:
-    fv, _, _ = deployed(project, fallback="impute")
+    fv, predict, _ = scored(project, fallback="impute")
     deployment = project.get_model_serving().get_deployment("fraud").start()
     try:
         result = deployment.predict({"cc_num": 77, "amount": 3.0})
@@ -177,5 +187,7 @@ def test_a_degraded_answer_is_flagged_and_logged(project: fti.Project) -> None:
     finally:
         deployment.stop()
     assert result["degraded"] is True
+    assert [result["prediction"]] == expected([(None, 3.0)], predict)  # spend imputed
     log = fv.read_log(dataframe_type="arrow").to_pylist()
     assert log[0]["degraded"] is True and "no online row" in log[0]["reason"]
+    assert logged(log[0]) == pytest.approx(vector(None, 3.0), rel=1e-12)
