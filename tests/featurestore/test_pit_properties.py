@@ -188,7 +188,7 @@ def reference(
             age = ages.get(group)
             fresh = row is not None and (age is None or when - row[f"{group.lower()}_ts"] <= age)
             for source, name in zip(own[group], named[group], strict=True):
-                out[name] = row[source] if fresh else None
+                out[name] = row[source] if fresh and row is not None else None
         if passes(shape.root_filter, out["x"]) and passes(shape.b_filter, out[named["B"][1]]):
             expected.append(out)
     times = [c for c in columns if c.endswith("_ts")]
@@ -289,8 +289,8 @@ def test_point_in_time_join_matches_brute_force(
     c_pin = None if c_pin is None else min(c_pin, len(c_batches) - 1)
     read = {"A": a_pin, "C": c_pin, "B": None, "D": None}
     seen = {
-        g: upserted(batches[g][: None if read[g] is None else read[g] + 1], UPSERT_KEYS[g])
-        for g in "ABCD"
+        g: upserted(batches[g] if pin is None else batches[g][: pin + 1], UPSERT_KEYS[g])
+        for g, pin in read.items()
     }
 
     def age(seconds: int | None) -> dt.timedelta | None:

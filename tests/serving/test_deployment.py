@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -63,7 +64,7 @@ def scored(
     return fv, predict, model.deploy(fallback=fallback, **options)
 
 
-def expected(requests: list[tuple[int | None, float]], predict: Any) -> Any:
+def expected(requests: Sequence[tuple[int | None, float]], predict: Any) -> Any:
     """What the deployed regression answers for (card, amount) requests, within float32 (the
     model runs compiled)."""
     return pytest.approx(predict([vector(c, a) for c, a in requests]), rel=1e-5, abs=1e-5)
