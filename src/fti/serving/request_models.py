@@ -21,7 +21,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -163,7 +163,7 @@ def instance_model(deployment: Any) -> type[BaseModel]:
     )
 
 
-def add_predict_route(app: FastAPI, deployment: Any, run: Run) -> Forms:
+def add_predict_route(router: APIRouter, deployment: Any, run: Run) -> Forms:
     """``POST /v1/deployments/{name}/predict`` with typed request models in the OpenAPI: one
     instance, or ``{"instances": [...]}``. Returns the names of the two forms."""
     instance = instance_model(deployment)
@@ -182,7 +182,7 @@ def add_predict_route(app: FastAPI, deployment: Any, run: Run) -> Forms:
     # the models exist only now: FastAPI reads them from the annotations
     predict.__annotations__ = {"body": instance | batch, "return": Response}
 
-    app.router.add_api_route(
+    router.add_api_route(
         f"/v1/deployments/{deployment.name}/predict",
         predict,
         methods=["POST"],

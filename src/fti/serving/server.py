@@ -1,13 +1,12 @@
 """``fti serve``: an ASGI app (FastAPI) hosting every deployment of a project.
 
-Handlers are thin: parse with a request model generated from the deployment's schema, call
-``Deployment.predict`` (the same code path as in-process), format. fti's exceptions map to
-status codes here and only here: anything a client sent wrong is a 4xx with a JSON error
-naming the field; a failure of ours is a 500 with a request id and no traceback.
-
-Endpoints: ``/v1/deployments[/{name}[/predict]]``, the KServe Open Inference Protocol v2
-(``/v2/health/live|ready``, ``/v2/models/{name}[/ready|/infer]``), ``/metrics`` and ``/docs``
-(:mod:`fti.serving.docs_ui`). Unknown request fields are rejected (422), not ignored; a
+:func:`create_app` assembles the app from one router per protocol: the v1 REST API
+(:mod:`fti.serving.routes_v1`), the KServe Open Inference Protocol v2
+(:mod:`fti.serving.routes_v2`), and the routes about the server itself
+(:mod:`fti.serving.routes_admin`: ``/metrics``; :mod:`fti.serving.docs_ui`: ``/docs``). They
+share one :class:`fti.serving.served.Served`, whose ``run`` calls ``Deployment.predict`` (the
+same code path as in-process). fti's exceptions map to status codes in one module,
+:mod:`fti.serving.http_errors`. Unknown request fields are rejected (422), not ignored; a
 malformed request gets the errors of the form it meant (:mod:`fti.serving.request_models`).
 A deployment recorded as stopped answers 503, a deleted one 404 (:mod:`fti.serving.watcher`).
 """
@@ -17,71 +16,25 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import logging
 import os
-import threading
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import orjson
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
 
 import fti
 from fti import trust
-from fti.errors import (
-    DeploymentNotFound,
-    DeploymentStopped,
-    FeatureVectorNotFound,
-    FtiError,
-    InvalidDataError,
-    OnlineStoreUnavailable,
-    SchemaError,
-    TransformationError,
-)
-from fti.serving import docs_ui, oip, request_models
+from fti.errors import DeploymentNotFound, FtiError
+from fti.serving import docs_ui, http_errors, routes_admin, routes_v1, routes_v2
 from fti.serving.deployment import Deployment
-from fti.serving.fast import Answer, FastPredict, InstanceCheck
+from fti.serving.fast import FastPredict
 from fti.serving.metrics import ServingMetrics
+from fti.serving.served import Served
 from fti.serving.watcher import STATE_POLL_SECONDS, StateWatcher
 from fti.trust import TrustedCode
 
-log = logging.getLogger("fti.serving")
-
 MAX_BODY_BYTES = 1 << 20
 MAX_BATCH = 1_000
-
-
-class _Errors:
-    """fti's exception tree -> HTTP status codes (the one place that knows both)."""
-
-    STATUS: tuple[tuple[type[Exception], int], ...] = (
-        (OnlineStoreUnavailable, 503),
-        (DeploymentStopped, 503),
-        (DeploymentNotFound, 404),
-        (FeatureVectorNotFound, 404),
-        (InvalidDataError, 422),
-        (SchemaError, 422),
-        (TransformationError, 422),
-        (FtiError, 400),
-    )
-
-    @classmethod
-    def answer(cls, exc: Exception, request_id: str) -> Answer:
-        for kind, status in cls.STATUS:
-            if isinstance(exc, kind):
-                body = {"error": type(exc).__name__, "detail": str(exc), "request_id": request_id}
-                return status, body, {}
-        log.exception("request %s failed", request_id, exc_info=exc)
-        body = {"error": "InternalError", "detail": "internal error", "request_id": request_id}
-        return 500, body, {}
-
-    @classmethod
-    def response(cls, exc: Exception, request_id: str) -> JSONResponse:
-        status, body, _ = cls.answer(exc, request_id)
-        return JSONResponse(body, status_code=status)
 
 
 def create_app(
@@ -112,7 +65,35 @@ def create_app(
     project._trusted_code = trusted_code
     deployments = select(project, names, allow_empty)
     metrics = ServingMetrics()
-    limits = {name: d.resources["max_batch"] for name, d in deployments.items()}
+    watcher = StateWatcher(
+        deployments,
+        project._catalog.deployment_states,
+        _starter(metrics, log_process=log_process, freeze_gc=freeze_gc),
+    )
+    served = Served(deployments, watcher, metrics, max_batch)
+    app = ServingApp(
+        title="fti serving",
+        version=fti.__version__,
+        lifespan=_lifespan(served, state_poll_seconds),
+        docs_url=None,  # served from the package's files by add_docs
+        redoc_url=None,
+    )
+    docs_ui.add_docs(app)
+    v1 = routes_v1.router(served)
+    app.include_router(v1.router)
+    app.include_router(routes_v2.router(served))
+    app.include_router(routes_admin.router(metrics))
+    http_errors.add_handlers(app, v1.forms)
+    app.fast_path = FastPredict(
+        functools.partial(FastAPI.__call__, app), v1.fast, MAX_BODY_BYTES, max_batch
+    )
+    return app
+
+
+def _starter(
+    metrics: ServingMetrics, *, log_process: bool, freeze_gc: bool
+) -> Callable[[Deployment], None]:
+    """How the watcher starts a deployment (see :func:`create_app` for the options)."""
 
     def start(d: Deployment) -> None:
         d.start(log_process=log_process)
@@ -124,127 +105,29 @@ def create_app(
             gc.collect()
             gc.freeze()
 
-    watcher = StateWatcher(deployments, project._catalog.deployment_states, start)
+    return start
+
+
+def _lifespan(
+    served: Served, state_poll_seconds: float
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """The app's start (the watcher loads the deployments, the metrics tick) and its end
+    (both stop, every deployment's inference log drains)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        watcher.begin(state_poll_seconds)
-        ticking = threading.Event()
-        ticker = threading.Thread(
-            target=_tick, args=(metrics, ticking), name="fti-metrics", daemon=True
-        )
+        served.watcher.begin(state_poll_seconds)
+        ticker = routes_admin.Ticker(served.metrics)
         ticker.start()
         try:
             yield
         finally:
-            watcher.close()
-            ticking.set()
-            metrics.flush()
-            for d in deployments.values():
+            served.watcher.close()
+            ticker.stop()
+            for d in served.deployments.values():
                 d.stop()  # drains the inference log
 
-    app = ServingApp(
-        title="fti serving",
-        version=fti.__version__,
-        lifespan=lifespan,
-        docs_url=None,  # served from the package's files by add_docs
-        redoc_url=None,
-    )
-    docs_ui.add_docs(app)
-
-    def run(deployment: Deployment, instances: list[dict[str, Any]], single: bool) -> Answer:
-        """Predict and answer: (status, JSON body, headers); errors become 4xx/5xx here."""
-        refused = watcher.unavailable.get(deployment.name)
-        if refused is not None:  # not served on purpose (or never loaded): not an SLO failure
-            metrics.errors.labels(deployment.name, type(refused).__name__).inc()
-            return _Errors.answer(refused, uuid.uuid4().hex)
-        limit = min(max_batch, limits[deployment.name])
-        if len(instances) > limit:
-            detail = f"at most {limit} instances per request"
-            return 413, {"error": "BatchTooLarge", "detail": detail}, {}
-        try:
-            result = (
-                deployment.predict(instances[0])
-                if single
-                else deployment.predict(instances=instances)
-            )
-        except Exception as exc:
-            metrics.errors.labels(deployment.name, type(exc).__name__).inc()
-            answer = _Errors.answer(exc, uuid.uuid4().hex)
-            if answer[0] >= 500:
-                metrics.failed(deployment.name)
-            return answer
-        degraded = result["degraded"]
-        timings = result["timings_ms"]
-        metrics.answered(deployment.name, timings["total"] / 1000)
-        metrics.observe(
-            deployment.name,
-            result["model_version"],
-            timings,
-            len(instances),
-            int(degraded) if single else sum(degraded),
-        )
-        timing = ", ".join([f"{k};dur={v:.3f}" for k, v in timings.items()])
-        return 200, result, {"Server-Timing": timing}
-
-    def respond(answer: Answer) -> Response:
-        status, body, headers = answer
-        return Response(_dumps(body), status, headers, media_type="application/json")
-
-    @app.get("/v1/deployments")
-    def list_deployments() -> list[dict[str, Any]]:
-        return [_describe(d, watcher) for d in deployments.values()]
-
-    @app.get("/v1/deployments/{name}")
-    def get_deployment(name: str) -> Response:
-        if name not in deployments:
-            return _Errors.response(DeploymentNotFound(f"no deployment {name!r}"), "")
-        d = deployments[name]
-        return JSONResponse({**_describe(d, watcher), "schema": d.schema})
-
-    routes = {}
-    forms: dict[str, request_models.Forms] = {}
-    for deployment in deployments.values():
-        forms[f"/v1/deployments/{deployment.name}/predict"] = request_models.add_predict_route(
-            app, deployment, lambda d, i, single: respond(run(d, i, single))
-        )
-        check = InstanceCheck(deployment.schema["input"])
-        routes[f"/v1/deployments/{deployment.name}/predict"] = (
-            check,
-            functools.partial(run, deployment),
-        )
-
-    @app.post("/v1/deployments/{name}/predict", include_in_schema=False)
-    def predict_unknown(name: str) -> Response:
-        # after every deployment's own route: reached only by names that are not served
-        return _Errors.response(DeploymentNotFound(f"no deployment {name!r}"), "")
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        errors = request_models.field_errors(exc.errors(), exc.body, forms.get(request.url.path))
-        status, body, _ = _Errors.answer(InvalidDataError(request_models.describe(errors)), "")
-        return JSONResponse({**body, "errors": errors}, status_code=status)
-
-    app.fast_path = FastPredict(
-        functools.partial(FastAPI.__call__, app), routes, MAX_BODY_BYTES, max_batch
-    )
-
-    oip.add_routes(
-        app,
-        deployments,
-        lambda: watcher.status,
-        run,
-        respond,
-        lambda exc: _Errors.response(exc, ""),
-    )
-
-    @app.get("/metrics")
-    def prometheus() -> Response:
-        metrics.flush()
-        body, media_type = metrics.exposition()
-        return Response(body, media_type=media_type)
-
-    return app
+    return lifespan
 
 
 def select(
@@ -282,38 +165,6 @@ class ServingApp(FastAPI):
             await super().__call__(scope, receive, send)
         else:
             await self.fast_path(scope, receive, send)
-
-
-def _tick(metrics: ServingMetrics, stop: threading.Event) -> None:
-    """Every second, this worker's observations and SLO burn rates into its metrics (with
-    several workers, ``/metrics`` reads every worker's, not only the one it reached)."""
-    while not stop.wait(1.0):
-        metrics.flush()
-
-
-def _dumps(value: Any) -> bytes:
-    """JSON of an answer; NumPy values a custom predictor returns are serialized too."""
-    return orjson.dumps(value, default=_jsonable, option=orjson.OPT_SERIALIZE_NUMPY)
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "item"):  # NumPy scalars of types orjson does not know
-        return value.item()
-    return str(value)
-
-
-def _describe(d: Deployment, watcher: StateWatcher) -> dict[str, Any]:
-    model = d.model
-    reason = watcher.reason(d.name)  # why it does not answer, or answers degraded
-    return {
-        "name": d.name,
-        "version": d.version,
-        "schema_version": d.schema_version,
-        "model": None if model is None else {"name": model.name, "version": model.version},
-        "status": watcher.status[d.name],  # see fti.serving.watcher
-        "slo": d.slo,
-        **({} if reason is None else {"reason": reason}),
-    }
 
 
 def app_from_environment() -> FastAPI:

@@ -1,30 +1,28 @@
-"""The KServe Open Inference Protocol v2 routes of ``fti serve``.
+"""The KServe Open Inference Protocol v2 API of ``fti serve``.
 
 ``/v2/health/live|ready``, ``/v2/models/{name}[/ready]`` (metadata) and
 ``/v2/models/{name}/infer`` (columns of equal length, one prediction per row). Predictions go
-through the same ``run`` as ``/v1`` (limits, metrics, errors); datatypes come from the
-deployment's contract, so the metadata states what ``infer`` answers.
+through the same :meth:`fti.serving.served.Served.run` as ``/v1`` (limits, metrics, errors);
+datatypes come from the deployment's contract, so the metadata states what ``infer`` answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
-from fti.errors import DeploymentNotFound, InvalidDataError
-from fti.serving import contract, request_models
+from fti.errors import InvalidDataError
+from fti.serving import contract, http_errors, request_models
 from fti.serving.deployment import Deployment
-from fti.serving.fast import Answer
+from fti.serving.served import Served, respond
 from fti.serving.states import RUNNING
 from fti.serving.watcher import ready as serves_all
 
 DATATYPES = {"integer": "INT64", "number": "FP64", "boolean": "BOOL", "string": "BYTES"}
-
-Run = Callable[[Deployment, list[dict[str, Any]], bool], Answer]
 
 
 class InferTensor(BaseModel):
@@ -52,30 +50,25 @@ def output_datatype(d: Deployment) -> str:
     return datatype(d.schema["output"]["properties"].get("prediction", {}))
 
 
-def add_routes(
-    app: FastAPI,
-    deployments: Mapping[str, Deployment],
-    status: Callable[[], Mapping[str, str]],
-    run: Run,
-    respond: Callable[[Answer], Response],
-    error: Callable[[Exception], Response],
-) -> None:
-    """The v2 routes over ``deployments``; ``status`` says which answer ("running") and why
-    the others do not (:mod:`fti.serving.watcher`), ``run`` predicts, ``error`` answers an
-    fti error."""
+def router(served: Served) -> APIRouter:
+    """The v2 routes over ``served``; a deployment is ready while the states the watcher
+    follows say it runs (:mod:`fti.serving.watcher`)."""
+    api = APIRouter()
+    deployments = served.deployments
+    watcher = served.watcher
 
-    @app.get("/v2/health/live")
+    @api.get("/v2/health/live")
     def live() -> dict[str, bool]:
         return {"live": True}
 
-    @app.get("/v2/health/ready")
+    @api.get("/v2/health/ready")
     def ready() -> dict[str, bool]:
-        return {"ready": serves_all(status())}
+        return {"ready": serves_all(watcher.status)}
 
-    @app.get("/v2/models/{name}")
+    @api.get("/v2/models/{name}")
     def model_metadata(name: str) -> Response:
         if name not in deployments:
-            return error(DeploymentNotFound(f"no deployment {name!r}"))
+            return http_errors.not_found(name)
         d = deployments[name]
         props = d.schema["input"]["properties"]
         return JSONResponse(
@@ -90,23 +83,23 @@ def add_routes(
             }
         )
 
-    @app.get("/v2/models/{name}/ready")
+    @api.get("/v2/models/{name}/ready")
     def model_ready(name: str) -> Response:
         if name not in deployments:
-            return error(DeploymentNotFound(f"no deployment {name!r}"))
-        return JSONResponse({"name": name, "ready": status()[name] == RUNNING})
+            return http_errors.not_found(name)
+        return JSONResponse({"name": name, "ready": watcher.status[name] == RUNNING})
 
     def infer(name: str, body: InferRequest) -> Response:
         if name not in deployments:
-            return error(DeploymentNotFound(f"no deployment {name!r}"))
+            return http_errors.not_found(name)
         lengths = {len(t.data) for t in body.inputs}
         if len(lengths) > 1:
-            return error(InvalidDataError("inputs must all have the same length"))
+            return http_errors.response(InvalidDataError("inputs must all have the same length"))
         n = lengths.pop() if lengths else 0
         instances = [{t.name: t.data[i] for t in body.inputs} for i in range(n)]
         if not instances:
-            return error(InvalidDataError("no inputs"))
-        status, result, headers = run(deployments[name], instances, False)
+            return http_errors.response(InvalidDataError("no inputs"))
+        status, result, headers = served.run(deployments[name], instances, False)
         if status != 200:
             return respond((status, result, headers))
         return JSONResponse(
@@ -126,10 +119,11 @@ def add_routes(
             headers=dict(headers),
         )
 
-    app.router.add_api_route(
+    api.add_api_route(
         "/v2/models/{name}/infer",
         infer,
         methods=["POST"],
         responses=request_models.ERROR_RESPONSES,
         route_class_override=request_models.StrictJsonRoute,  # JSON only, as JSON has it
     )
+    return api
