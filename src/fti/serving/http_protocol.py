@@ -13,8 +13,9 @@ through uvicorn unchanged, with the same answers.
 
 This subclasses ``uvicorn.protocols.http.httptools_impl.HttpToolsProtocol`` and uses its
 parser callbacks and state (``url``, ``headers``, ``cycle``, ``expect_100_continue``,
-``on_response_complete``), checked by ``tests/serving/test_http_protocol.py`` on the uvicorn
-this project installs.
+``on_response_complete``), none of it uvicorn's public API: ``pyproject.toml`` bounds uvicorn
+to the versions where ``tests/serving/test_uvicorn_contract.py`` finds every one of them as
+used here (and names the one that moved when it does not).
 
 It also enforces :class:`fti.serving.limits.Limits`: a deadline per connection for what it
 is waiting on (the first request, a request's headers, its body), checked for every
