@@ -21,7 +21,7 @@ from fti.errors import FtiError
 from fti.featurestore import ingest, model_dependent
 from fti.featurestore.filters import FeatureRef, Filter
 from fti.featurestore.query import Query
-from fti.featurestore.serving import ServingPlan
+from fti.featurestore.serving import ServingPlan, serving_plan
 from fti.featurestore.training_data import Spec, Split, make_spec, random_split, time_split
 from fti.statistics import StatisticsConfig
 from fti.transform import ModelTransform, Pipeline
@@ -578,16 +578,20 @@ class FeatureView:
         the newest 100,000 keys per group); the details say why. ``lookup_timeout`` (seconds)
         bounds each lookup: a slower one counts as a failed store (SQLite and Redis; LMDB
         reads never wait).
+
+        The view keeps that plan for :meth:`get_feature_vector`; a server builds its own
+        (:func:`fti.featurestore.serving.serving_plan`).
         """
-        statistics = None
         if training_dataset_version is not None:
             self.init_batch_scoring(training_dataset_version)
-            statistics = self.get_training_dataset(training_dataset_version).statistics
-        # Without a version a view with MDTs serves untransformed vectors only.
+            self._serving = serving_plan(
+                self, training_dataset_version, missing=missing, lookup_timeout=lookup_timeout
+            )
+            return
+        # Without a version, the batch-scoring state if one was chosen; else a view with MDTs
+        # serves untransformed vectors only.
         states = self._scoring[1] if self._scoring and self._pipeline else None
-        self._serving = ServingPlan(
-            self, self._pipeline, states, statistics, missing, lookup_timeout
-        )
+        self._serving = ServingPlan(self, self._pipeline, states, None, missing, lookup_timeout)
 
     def _plan(self) -> ServingPlan:
         if self._serving is None:
@@ -604,24 +608,7 @@ class FeatureView:
     @property
     def serving_schema(self) -> dict[str, Any]:
         """What a request must and may carry, and what it returns."""
-        plan = self._plan()
-        types = {f["name"]: f["type"] for f in self.features}
-
-        def typed(names: Sequence[str]) -> list[dict[str, str]]:
-            return [{"name": n, "type": types.get(n, "any")} for n in names]
-
-        return {
-            "serving_keys": typed(plan.serving_keys),
-            "required_passed_features": typed(plan.required_passed),
-            "passed_features": typed(plan.base),
-            "request_parameters": [
-                {"name": n, "type": str(plan.parameter_types.get(n, "any"))}
-                for n in plan.request_parameters
-            ],
-            "required_request_parameters": list(plan.required_request_parameters),
-            "features": [{"name": f.name, "type": str(f.type)} for f in plan.schema],
-            "missing": plan.missing,
-        }
+        return self._plan().serving_schema
 
     def get_feature_vector(
         self,
@@ -639,17 +626,9 @@ class FeatureView:
         ``request_parameters`` feed on-demand transformations. ``details=True`` returns a
         :class:`FeatureVector` with the untransformed values and what was imputed.
         """
-        plan = self._serving or self._plan()
-        if transform and plan.untransformed_only:
-            self._scoring_states(True)  # raises: which training dataset's state?
-        row, info = plan.vector(
-            serving_keys, passed_features, request_parameters, transform, details
+        return (self._serving or self._plan()).get_feature_vector(
+            serving_keys, passed_features, request_parameters, return_type, transform, details
         )
-        vector = plan.one(row, return_type, transform)
-        if info is None:
-            return vector
-        info.vector = vector
-        return info
 
     def get_feature_vectors(
         self,
@@ -664,30 +643,15 @@ class FeatureView:
         """Feature vectors of many entities in one online round trip (lists aligned with
         ``serving_keys``); a list of vectors, or one DataFrame / 2-D array. With
         ``details=True`` a list of :class:`FeatureVector` (each vector a list, or a dict)."""
-        if isinstance(serving_keys, Mapping) or not isinstance(serving_keys, Sequence):
-            raise FtiError("serving_keys must be a list of dicts, one per entity")
-        n = len(serving_keys)
-        passed = [None] * n if passed_features is None else list(passed_features)
-        params = [None] * n if request_parameters is None else list(request_parameters)
-        if len(passed) != n or len(params) != n:
-            raise FtiError(
-                f"passed_features and request_parameters need one entry per serving key ({n})"
-            )
-        plan = self._plan()
-        if transform and plan.untransformed_only:
-            self._scoring_states(True)
-        if return_type == "list" and not details and timings is None:
-            return plan.lists(serving_keys, passed, params, transform)
-        rows = plan.vectors(serving_keys, passed, params, transform, details, timings)
-        if not details:
-            return plan.many([row for row, _ in rows], return_type, transform)
-        per_row = return_type if return_type == "dict" else "list"
-        infos = []
-        for row, info in rows:
-            assert info is not None
-            info.vector = plan.one(row, per_row, transform)
-            infos.append(info)
-        return infos
+        return self._plan().get_feature_vectors(
+            serving_keys,
+            passed_features,
+            request_parameters,
+            return_type,
+            transform,
+            details,
+            timings,
+        )
 
     # -- deployments and the inference log ---------------------------------------------------
 

@@ -235,6 +235,42 @@ class UDF:
         return built(*data["inputs"]).alias(*data["outputs"])
 
 
+# Values Arrow refuses, or would convert otherwise than the row path does (an int over 2**53
+# into float64): such a batch takes the row path, which decides.
+ARROW_REFUSED = (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError)
+
+
+class Runner:
+    """A UDF prepared once for its input types (and training statistics), with its two drivers
+    over plain Python values: :attr:`row`, one row's inputs (online vectors: scalars, no
+    pandas), and :meth:`columns`, one list per input (online batches: through Arrow and pandas
+    once for every row, as offline data runs). Both return what the column path stores."""
+
+    def __init__(
+        self, function: UDF, types: Mapping[str, pa.DataType], statistics: Any = None
+    ) -> None:
+        self.udf = function
+        self.row = function.row_runner(types, statistics)
+        self._statistics = statistics
+        # column-wise needs every input's type (a request input may have none recorded); a
+        # python-mode UDF runs row by row on both paths anyway
+        typed = function.mode != "python" and all(c in types for c in function.inputs)
+        self._schema = pa.schema([(c, types[c]) for c in function.inputs]) if typed else None
+
+    def columns(self, values: Sequence[Sequence[Any]]) -> list[list[Any]]:
+        """Every output as a list, from one list of values per input."""
+        if self._schema is not None:
+            try:
+                arrays = [pa.array(v, t) for v, t in zip(values, self._schema.types, strict=True)]
+            except ARROW_REFUSED:
+                pass
+            else:
+                table = pa.Table.from_arrays(arrays, schema=self._schema)
+                return [a.to_pylist() for a in self.udf.run_table(table, self._statistics)]
+        rows = [self.row(args) for args in zip(*values, strict=True)]
+        return [[r[i] for r in rows] for i in range(len(self.udf.outputs))]
+
+
 def udf(
     return_type: Any,
     drop: Sequence[str] | str | None = None,
