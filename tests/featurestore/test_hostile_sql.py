@@ -19,8 +19,10 @@ import operator
 import random
 import re
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -30,6 +32,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import fti
+from fti.featurestore import filters
 from fti.featurestore.filters import Filter
 from fti.types import NAME_PATTERN
 
@@ -398,6 +401,12 @@ def kept(rows: list[Row], pred: Pred, columns: list[str]) -> list[Row]:
     return [{c: _same(row[c]) for c in columns} for row in rows if pred(row) is True]
 
 
+def isin_as(one_list: bool) -> AbstractContextManager[Any]:
+    """isin() lists bound as one list parameter, or a placeholder per value, whatever their
+    length (fti picks by length: both ways must give the same rows)."""
+    return mock.patch.object(filters, "LIST_PARAMETER", -1 if one_list else 10**9)
+
+
 SETTINGS = settings(
     max_examples=100,
     deadline=None,
@@ -413,15 +422,16 @@ def test_filters_with_hostile_values_match_brute_force(store: Store, data: st.Da
     rows = store.root_rows.to_pylist()
     query = store.root.select(columns).filter(condition)
 
-    table = query.read(dataframe_type="arrow")
-    assert table.column_names == columns
-    assert rows_of(table) == kept(rows, pred, columns)
-    batches = pa.Table.from_batches(list(query.read_batches(7)), table.schema)
-    assert rows_of(batches) == rows_of(table)
-    full = store.root.filter(condition).read(dataframe_type="arrow")
-    assert rows_of(full) == kept(rows, pred, list(KINDS))
-    sql, params = query.statement()
-    assert sql.count("$") == len(params)  # every value a placeholder of its own
+    with isin_as(data.draw(st.booleans(), label="isin as one list")):
+        table = query.read(dataframe_type="arrow")
+        assert table.column_names == columns
+        assert rows_of(table) == kept(rows, pred, columns)
+        batches = pa.Table.from_batches(list(query.read_batches(7)), table.schema)
+        assert rows_of(batches) == rows_of(table)
+        full = store.root.filter(condition).read(dataframe_type="arrow")
+        assert rows_of(full) == kept(rows, pred, list(KINDS))
+        sql, params = query.statement()
+    assert sql.count("$") == len(params)  # every value (or list) a placeholder of its own
 
 
 @SETTINGS
@@ -430,7 +440,8 @@ def test_joined_filters_with_hostile_values_match_brute_force(
     store: Store, data: st.DataObject
 ) -> None:
     condition, pred = data.draw(joined_filters(store))
-    table = store.joined.filter(condition).read(dataframe_type="arrow")
+    with isin_as(data.draw(st.booleans(), label="isin as one list")):
+        table = store.joined.filter(condition).read(dataframe_type="arrow")
     assert table.column_names == [*KINDS, PREFIX + "WHERE", PREFIX + "x"]
     assert rows_of(table) == kept(expected_joined(store), pred, table.column_names)
 
@@ -451,14 +462,16 @@ def test_training_data_with_hostile_filters_matches_brute_force(
         None if m is None else (T0 + dt.timedelta(minutes=m)).astimezone(zone) for m in (start, end)
     )
     condition, pred = data.draw(joined_filters(store))
-    X, _ = store.view.training_data(
-        start_time,
-        end_time,
-        extra_filter=condition,
-        primary_key=True,
-        event_time=True,
-        dataframe_type="arrow",
-    )
+    one_list = data.draw(st.booleans(), label="isin as one list")
+    with isin_as(one_list):
+        X, _ = store.view.training_data(
+            start_time,
+            end_time,
+            extra_filter=condition,
+            primary_key=True,
+            event_time=True,
+            dataframe_type="arrow",
+        )
 
     def window(row: Row) -> bool:
         after = start_time is None or row["order"] >= start_time
@@ -466,11 +479,13 @@ def test_training_data_with_hostile_filters_matches_brute_force(
 
     expected = kept(expected_joined(store), _and(window, pred), X.column_names)
     assert rows_of(X) == expected
-    # Re-created from what the catalog recorded (the filter as JSON): the same rows.
+    # Re-created from what the catalog recorded (the filter as JSON), isin lists bound the
+    # other way: the same rows.
     version = store.view.get_training_datasets()[-1].version
-    again = store.fs.get_feature_view("hostile", 1).get_training_data(
-        version, primary_key=True, event_time=True, dataframe_type="arrow"
-    )[0]
+    with isin_as(not one_list):
+        again = store.fs.get_feature_view("hostile", 1).get_training_data(
+            version, primary_key=True, event_time=True, dataframe_type="arrow"
+        )[0]
     assert rows_of(again) == rows_of(X)
 
 
@@ -499,6 +514,37 @@ def test_numbers_compare_as_the_columns_type(store: Store, name: str, op: str, v
     pred = _compare(name, op, value, KINDS[name])
     assert rows_of(table) == kept(store.root_rows.to_pylist(), pred, list(KINDS))
     assert table.num_rows > 0  # every case meets some rows
+
+
+@pytest.mark.parametrize("name", list(KINDS))
+@pytest.mark.parametrize("negated", [False, True])
+def test_long_isin_lists_match_brute_force(store: Store, name: str, negated: bool) -> None:
+    kind = KINDS[name]
+    stored = [v for v in store.root_rows.column(name).to_pylist() if v is not None]
+    others: dict[str, list[Any]] = {  # values no row holds, some none of the column can
+        "int": [1.5, 2**70, -(2**64), NAN, INF],
+        "decimal": [Decimal("0.1001"), 10**12, 0.1049],
+        "float64": [0.2, 2**63, 1e-300],
+        "float32": [0.2, 1e300, 5e-324],
+        "ts": [T0 + dt.timedelta(days=1)],
+        "date": [dt.date(2000, 1, 1)],
+        "str": ["absent", LONG + "b"],
+        "bool": [],
+    }
+    ref = store.root[name]
+    for values in (
+        stored[:3] + others[kind] * 10,
+        [*stored[:3], None, *others[kind] * 10],
+        others[kind] * 10,  # no row can match: nulls stay unknown
+        [None] * 20,
+    ):
+        condition, pred = ref.isin(values), _isin(name, values, kind)
+        if negated:
+            condition, pred = ~condition, _not(pred)
+        table = store.root.filter(condition).read(dataframe_type="arrow")
+        assert rows_of(table) == kept(store.root_rows.to_pylist(), pred, list(KINDS)), values
+        if len(values) > filters.LIST_PARAMETER:  # bound as one list, or none at all
+            assert "$2" not in store.root.filter(condition).to_sql()
 
 
 def test_statement_text_does_not_depend_on_the_values(store: Store) -> None:

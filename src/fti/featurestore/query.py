@@ -27,7 +27,7 @@ import pyarrow as pa
 from fti import _duckdb, _frames
 from fti._duckdb import quote as q
 from fti.errors import CommitNotFound, FtiError, SchemaError
-from fti.featurestore.filters import FeatureRef, Filter, bound, check_types, literal
+from fti.featurestore.filters import FeatureRef, Filter, check_types, literal
 
 if TYPE_CHECKING:
     from fti.featurestore.feature_group import FeatureGroup
@@ -260,8 +260,13 @@ class Query:
         root = nodes[0]
         time = root.group.event_time
 
-        def typed(ref: FeatureRef, v: Any) -> str:
-            return value(bound(v, self._type_of(nodes, ref)))
+        types: dict[tuple[str, int, str], pa.DataType] = {}
+
+        def type_of(ref: FeatureRef) -> pa.DataType:
+            key = (ref.group, ref.version, ref.name)  # a schema is read once, not per value
+            if key not in types:
+                types[key] = self._type_of(nodes, ref)
+            return types[key]
 
         columns = [
             f"{_expression(node, col, time, value)} AS {q(out)}"
@@ -290,13 +295,13 @@ class Query:
         if condition is not None:
             for ref in condition.refs():
                 self._node_of(nodes, ref)  # an unknown feature is an error, even if unread
-            check_types(condition, lambda ref: self._type_of(nodes, ref))
+            check_types(condition, type_of)
 
             def column(ref: FeatureRef) -> str:
                 # the value the output shows (e.g. nulled by max_feature_age), not the raw one
                 return _expression(self._node_of(nodes, ref), ref.name, time, value)
 
-            sql.append("WHERE " + condition.to_sql(column, typed))
+            sql.append("WHERE " + condition.to_sql(column, type_of, value))
         order = (
             order_by
             if order_by is not None
