@@ -503,23 +503,26 @@ def _expression(node: Node, column: str, root_time: str | None, value: Callable[
 def _parquet_scan(
     con: duckdb.DuckDBPyConnection, node: Node, files: list[str], columns: list[str]
 ) -> duckdb.DuckDBPyRelation:
-    """``columns`` of the files, unread until the query runs; columns no file has yet
-    (features appended after those rows were written) read as typed nulls, as the Delta
-    table defines them. The paths are a bound value, not SQL text."""
+    """The rows of the files, unread until the query runs (which reads only the columns it
+    uses); columns no file has yet (features appended after those rows were written) read
+    as typed nulls, as the Delta table defines them. The paths are a bound value."""
     # can_have_nan: Parquet statistics leave NaN out of min/max, so pruning row groups by them
     # would drop the NaN rows a filter matches (DuckDB sorts NaN above every number)
-    scan = "read_parquet($1, union_by_name = true, hive_partitioning = false, can_have_nan = true)"
-    described = con.sql(f"DESCRIBE SELECT * FROM {scan}", params=[files]).fetchall()
-    present = {row[0] for row in described}
+    scan = con.sql(
+        "SELECT * FROM read_parquet($1, union_by_name = true, hive_partitioning = false, "
+        "can_have_nan = true)",
+        params=[files],
+    )
+    present = set(scan.columns)
     absent = [c for c in columns if c not in present]
-    types: dict[str, str] = {}
-    if absent:
-        schema = node.group.schema
-        assert schema is not None
-        empty = pa.schema([schema.field(c) for c in absent]).empty_table()
-        types = dict(zip(empty.column_names, map(str, con.from_arrow(empty).types), strict=True))
+    if not absent:
+        return scan
+    schema = node.group.schema
+    assert schema is not None
+    empty = pa.schema([schema.field(c) for c in absent]).empty_table()
+    types = dict(zip(empty.column_names, map(str, con.from_arrow(empty).types), strict=True))
     select = [q(c) if c in present else f"CAST(NULL AS {types[c]}) AS {q(c)}" for c in columns]
-    return con.sql(f"SELECT {', '.join(select)} FROM {scan}", params=[files])
+    return scan.select(", ".join(select))
 
 
 def _newest_per_key(source: str, keys: Sequence[str], time: str | None) -> str:
