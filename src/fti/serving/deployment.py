@@ -219,12 +219,41 @@ class Deployment(states.RecordedState):
             self._logger.flush()
 
     # -- predicting -------------------------------------------------------------------------
+    # One request's path, top to bottom: predict() calls each step once; the feature vector
+    # step is the feature view's (lookup, on-demand, model-dependent, timed there per step).
 
     def predict(
         self, inputs: Mapping[str, Any] | None = None, *, instances: Sequence[Any] | None = None
     ) -> dict[str, Any]:
         """One instance (``inputs``) or a batch (``instances``): the prediction(s) with the
         request id(s), model and deployment versions and per-step timings in milliseconds."""
+        batch = self._checked_batch(inputs, instances)
+        start = time.perf_counter()
+        # serving keys, passed features and request parameters of each instance
+        parts = [contract.split(instance, self._record.schema) for instance in batch]
+        timings: dict[str, float] = {}  # feature_lookup, on_demand, model_dependent first
+        vectors = self._feature_vectors(parts, timings)
+        features = time.perf_counter()
+        outputs, matrix, model, failure = self._predict(vectors, batch)
+        predicted = time.perf_counter()
+        ids = [uuid.uuid4().hex for _ in batch]
+        reasons = [_reason(v, failure) for v in vectors]
+        degraded = [r is not None for r in reasons]
+        latency = (predicted - start) * 1000 / len(batch)
+        self._log(parts, vectors, matrix, outputs, model, ids, reasons, latency)
+        logged = time.perf_counter()
+        timings["feature_vector"] = (features - start) * 1000
+        timings["predict"] = (predicted - features) * 1000
+        timings["log_enqueue"] = (logged - predicted) * 1000
+        timings["total"] = (logged - start) * 1000
+        single = inputs is not None
+        return self._answer(single, outputs, ids, reasons, degraded, vectors, model, timings)
+
+    def _checked_batch(
+        self, inputs: Mapping[str, Any] | None, instances: Sequence[Any] | None
+    ) -> list[Any]:
+        """The instances of a request, refused unless started, exactly one form given, not
+        empty and within ``max_batch``."""
         if self._fv is None:
             raise FtiError(f"{self!r} is not started: call deployment.start()")
         if (inputs is None) == (instances is None):
@@ -237,36 +266,89 @@ class Deployment(states.RecordedState):
                 f"a batch holds at most {self._max_batch} instances (resources max_batch), "
                 f"got {len(batch)}"
             )
-        start = time.perf_counter()
-        parts = [contract.split(instance, self._record.schema) for instance in batch]
-        steps: dict[str, float] = {}
+        return batch
+
+    def _feature_vectors(
+        self, parts: list[tuple[Any, Any, Any]], timings: dict[str, float]
+    ) -> list[FeatureVector]:
+        """The feature vectors, in one online round trip: lookup, on-demand transformations,
+        model-dependent transformations (each step's milliseconds into ``timings``)."""
+        fv = self._fv
+        assert fv is not None  # _checked_batch refused a deployment not started
         try:
-            vectors = self._fv.get_feature_vectors(
+            vectors: list[FeatureVector] = fv.get_feature_vectors(
                 [k for k, _, _ in parts],
                 [p for _, p, _ in parts],
                 [r for _, _, r in parts],
                 details=True,
-                timings=steps,
+                timings=timings,
             )
         except FeatureVectorNotFound as exc:
             raise FeatureVectorNotFound(options.without_online_row(str(exc), self.name)) from exc
-        features = time.perf_counter()
-        matrix = [v.vector for v in vectors]
+        return vectors
+
+    def _predict(
+        self, vectors: list[FeatureVector], batch: list[Any]
+    ) -> tuple[list[Any], list[list[Any]], Model | None, str | None]:
+        """The predictions, the vectors they came from, the model version that made them,
+        and why it was not the deployed one (None when it was)."""
         given = PredictorInputs(
-            matrix,
+            [v.vector for v in vectors],
             list(self._feature_names),  # a predictor may keep or change its copy
             [v.untransformed for v in vectors],
             [dict(i) for i in batch],
         )
-        outputs, matrix, model, failure = self._predict(given)
-        predicted = time.perf_counter()
-        ids = [uuid.uuid4().hex for _ in batch]
-        reasons = [_reason(v, failure) for v in vectors]
-        degraded = [r is not None for r in reasons]
-        latency = (predicted - start) * 1000 / len(batch)
-        assert self._logger is not None
+        try:
+            return _call(self._predictor, given), given.features, self._model_version, None
+        except Exception as exc:
+            if self._fallback is None:
+                raise
+            return self._predict_fallback(self._fallback, given, exc)
+
+    def _predict_fallback(
+        self, fallback: _FallbackModel, given: PredictorInputs, exc: Exception
+    ) -> tuple[list[Any], list[list[Any]], Model | None, str | None]:
+        """:meth:`_predict` by the fallback model version, once the deployed one raised."""
+        failed = self._model_version.version if self._model_version else None
+        # the client only learns the error type; the traceback is for the operator
+        log.warning(
+            "deployment %s v%s: model version %s raised, fallback version %s answers",
+            self.name,
+            self.version,
+            failed,
+            fallback.model.version,
+            exc_info=exc,
+        )
+        if fallback.plan is not None:
+            given = PredictorInputs(
+                fallback.plan.transform(given.untransformed),
+                list(fallback.plan.names),
+                given.untransformed,
+                given.instances,
+            )
+        outputs = _call(fallback.predictor, given)
+        reason = (
+            f"model version {failed} raised {type(exc).__name__}; answered by fallback "
+            f"model version {fallback.model.version}"
+        )
+        return outputs, given.features, fallback.model, reason
+
+    def _log(
+        self,
+        parts: list[tuple[Any, Any, Any]],
+        vectors: list[FeatureVector],
+        matrix: list[list[Any]],
+        outputs: list[Any],
+        model: Model | None,
+        ids: list[str],
+        reasons: list[str | None],
+        latency_ms: float,
+    ) -> None:
+        """One inference-log row per instance, queued (committed later, off the request)."""
+        logger = self._logger
+        assert logger is not None
         for i, (keys, _, _) in enumerate(parts):
-            self._logger.log(
+            logger.log(
                 row(
                     request_id=ids[i],
                     deployment=self.name,
@@ -277,26 +359,26 @@ class Deployment(states.RecordedState):
                     untransformed=vectors[i].untransformed,
                     transformed=matrix[i],
                     prediction=outputs[i],
-                    latency_ms=latency,
-                    degraded=degraded[i],
+                    latency_ms=latency_ms,
+                    degraded=reasons[i] is not None,
                     reason=reasons[i],
                 )
             )
-        logged = time.perf_counter()
-        timings = {
-            **steps,  # feature_lookup, on_demand, model_dependent
-            "feature_vector": (features - start) * 1000,
-            "predict": (predicted - features) * 1000,
-            "log_enqueue": (logged - predicted) * 1000,
-            "total": (logged - start) * 1000,
-        }
-        meta = {
-            "deployment": self.name,
-            "deployment_version": self.version,
-            "model_version": model.version if model else None,
-            "timings_ms": timings,
-        }
-        if inputs is not None:
+
+    def _answer(
+        self,
+        single: bool,
+        outputs: list[Any],
+        ids: list[str],
+        reasons: list[str | None],
+        degraded: list[bool],
+        vectors: list[FeatureVector],
+        model: Model | None,
+        timings: dict[str, float],
+    ) -> dict[str, Any]:
+        """One instance's fields (``single``) or a batch's lists, then the versions and the
+        timings."""
+        if single:
             answer = {
                 "prediction": outputs[0],
                 "request_id": ids[0],
@@ -305,51 +387,20 @@ class Deployment(states.RecordedState):
             }
             if self._untransformed:
                 answer["untransformed"] = vectors[0].untransformed
-            return {**answer, **meta}
-        answer = {
-            "predictions": outputs,
-            "request_ids": ids,
-            "degraded": degraded,
-            "reasons": reasons,
-        }
-        if self._untransformed:
-            answer["untransformed"] = [v.untransformed for v in vectors]
-        return {**answer, **meta}
-
-    def _predict(
-        self, given: PredictorInputs
-    ) -> tuple[list[Any], list[list[Any]], Model | None, str | None]:
-        """The predictions, the vectors they came from, the model version that made them,
-        and why it was not the deployed one (None when it was)."""
-        try:
-            return _call(self._predictor, given), given.features, self._model_version, None
-        except Exception as exc:
-            fallback = self._fallback
-            if fallback is None:
-                raise
-            failed = self._model_version.version if self._model_version else None
-            # the client only learns the error type; the traceback is for the operator
-            log.warning(
-                "deployment %s v%s: model version %s raised, fallback version %s answers",
-                self.name,
-                self.version,
-                failed,
-                fallback.model.version,
-                exc_info=exc,
-            )
-            if fallback.plan is not None:
-                given = PredictorInputs(
-                    fallback.plan.transform(given.untransformed),
-                    list(fallback.plan.names),
-                    given.untransformed,
-                    given.instances,
-                )
-            outputs = _call(fallback.predictor, given)
-            reason = (
-                f"model version {failed} raised {type(exc).__name__}; answered by fallback "
-                f"model version {fallback.model.version}"
-            )
-            return outputs, given.features, fallback.model, reason
+        else:
+            answer = {
+                "predictions": outputs,
+                "request_ids": ids,
+                "degraded": degraded,
+                "reasons": reasons,
+            }
+            if self._untransformed:
+                answer["untransformed"] = [v.untransformed for v in vectors]
+        answer["deployment"] = self.name
+        answer["deployment_version"] = self.version
+        answer["model_version"] = model.version if model else None
+        answer["timings_ms"] = timings
+        return answer
 
 
 def _call(model_predictor: Any, given: PredictorInputs) -> list[Any]:
