@@ -289,7 +289,8 @@ class ServingPlan:
             raise FtiError(
                 f"passed_features and request_parameters need one entry per serving key ({n})"
             )
-        self._check_transform(transform, return_type)
+        if return_type != "list" or (transform and self.untransformed_only):
+            self._check_transform(transform, return_type)
         start = time.perf_counter()
         entities = [self._keys(k) for k in serving_keys]
         given = [self._passed(p) for p in passed]
@@ -388,28 +389,32 @@ class ServingPlan:
         n = len(entities)
         imputed: list[list[str]] = [[] for _ in range(n)]
         absent: list[list[str]] = [[] for _ in range(n)]
-        cols: Columns = {name: [None] * n for name in self._template}
+        found_cols: dict[str, Any] = dict.fromkeys(self._template)  # filled below
         if self.missing == "error" and any(None in values for values in found):
             self._raise_first_missing(entities, found, given)
         for lookup, values in zip(self.lookups, found):  # noqa: B905 - equal by construction
-            decode = lookup.decode
             if lookup.max_age_us is None and None not in values:  # the common case
-                lookup.fill_columns([decode(v) for v in values], cols)  # type: ignore[arg-type]
+                lookup.fill_columns(values, found_cols)  # type: ignore[arg-type]
                 continue
+            for name, _, _ in lookup.targets:
+                found_cols[name] = [None] * n
             for i, value in enumerate(values):  # as the row driver does, one entity at a time
                 row: dict[str, Any] = {}
                 if value is None:
                     self._on_missing(lookup, entities[i], row, given[i], imputed[i], absent[i])
                 else:
-                    decoded = decode(value)
+                    decoded = lookup.decode(value)
                     if lookup.max_age_us is not None and lookup.too_old(decoded):
                         continue
                     lookup.fill_row(decoded, row)
                 for name, v in row.items():
+                    found_cols[name][i] = v
+        # a column still None: passed only (a group that is not online), or an ODT's output
+        cols: Columns = {k: [None] * n if c is None else c for k, c in found_cols.items()}
+        if any(given):
+            for i, passed in enumerate(given):
+                for name, v in passed.items():
                     cols[name][i] = v
-        for i, passed in enumerate(given):
-            for name, v in passed.items():
-                cols[name][i] = v
         ticked = time.perf_counter()
         for odt in self._on_demand:
             odt.columns(cols, entities, request)

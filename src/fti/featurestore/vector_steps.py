@@ -74,12 +74,14 @@ class LookupStep:
             v = decoded[position]
             row[name] = v if convert is None or v is None else convert(v)
 
-    def fill_columns(self, decoded: list[list[Any]], cols: Columns) -> None:
-        """Every entity's decoded row into the columns (all were found, none too old)."""
+    def fill_columns(self, values: list[bytes], cols: dict[str, Any]) -> None:
+        """Every entity's stored values into the columns (all were found, none too old)."""
         if self._get is not None:
-            for name, values in zip(self._names, zip(*map(self._get, decoded))):  # noqa: B905
-                cols[name] = list(values)
+            rows = map(self._get, map(self.decode, values))
+            for name, values_of in zip(self._names, zip(*rows)):  # noqa: B905 - one per name
+                cols[name] = list(values_of)
             return
+        decoded = [self.decode(v) for v in values]
         for name, position, convert in self.targets:
             column = [d[position] for d in decoded]
             cols[name] = (
