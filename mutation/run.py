@@ -1,11 +1,13 @@
 """Run the planted bugs of ``mutation/mutants.toml`` against the tests aimed at them.
 
-For each mutant: copy the source tree and the tests to a temporary directory, replace the one
-snippet (refusing a snippet that does not occur exactly once), run the mutant's tests there
-with the copy's ``src`` first on ``PYTHONPATH``, and record whether they failed (the mutant is
-killed) or passed (it survived). The working tree is only read. Before the mutants, the
-tests run once on an unchanged copy (they must pass there, or a kill means nothing) and the
-copy's ``fti`` is checked to be the one imported.
+The working tree (source, tests and their configuration) is copied once to a temporary
+snapshot, so that edits made while the mutants run do not mix into them; the working tree is
+only read. The tests then run on a copy of the unchanged snapshot: they must pass there, or a
+kill means nothing, and the copy's ``fti`` must be the one imported. For each mutant: copy
+the snapshot, replace the one snippet (refusing a snippet that does not occur exactly once),
+run the mutant's tests there with the copy's ``src`` first on ``PYTHONPATH`` (Hypothesis does
+not shrink: ``mutation/hypothesis_profile.py``), and record whether they failed (the mutant is
+killed) or passed (it survived).
 
     .venv/bin/python mutation/run.py                 # every mutant
     .venv/bin/python mutation/run.py pit-inner-as-left describe-std-population
@@ -107,9 +109,10 @@ def check(mutants: Sequence[Mutant], root: Path = ROOT) -> None:
         raise ListError("\n".join(problems))
 
 
-def copy_tree(destination: Path) -> None:
+def copy_tree(destination: Path, root: Path = ROOT) -> None:
+    """Copy what a test run needs from ``root`` into ``destination``."""
     for name in COPIED:
-        source = ROOT / name
+        source = root / name
         if source.is_dir():
             shutil.copytree(source, destination / name, ignore=IGNORED)
         elif source.is_file():
@@ -168,11 +171,11 @@ def imported_from(copy: Path) -> Path:
     return Path(done.stdout.strip()).resolve()
 
 
-def run(mutant: Mutant, timeout: float, extra: Sequence[str]) -> Outcome:
+def run(mutant: Mutant, snapshot: Path, timeout: float, extra: Sequence[str]) -> Outcome:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"fti-mutant-{mutant.id}-") as tmp:
         copy = Path(tmp)
-        copy_tree(copy)
+        copy_tree(copy, snapshot)
         apply(mutant, copy)
         code, tail = pytest(copy, mutant.tests, timeout, extra)
     seconds = time.perf_counter() - started
@@ -185,11 +188,13 @@ def run(mutant: Mutant, timeout: float, extra: Sequence[str]) -> Outcome:
     return Outcome(mutant, "error", seconds, f"pytest exited {code}:\n{tail}")
 
 
-def baseline(mutants: Sequence[Mutant], timeout: float, extra: Sequence[str]) -> str | None:
-    """Why the unchanged copy cannot be trusted (None: it can)."""
+def baseline(
+    mutants: Sequence[Mutant], snapshot: Path, timeout: float, extra: Sequence[str]
+) -> str | None:
+    """Why the unchanged snapshot cannot be trusted (None: it can)."""
     with tempfile.TemporaryDirectory(prefix="fti-mutant-baseline-") as tmp:
         copy = Path(tmp)
-        copy_tree(copy)
+        copy_tree(copy, snapshot)
         source = imported_from(copy)
         if not source.is_relative_to(copy.resolve()):
             return f"the tests would import fti from {source}, not from the copy"
@@ -209,7 +214,7 @@ def table(outcomes: Sequence[Outcome]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("ids", nargs="*", help="mutants to run (default: all)")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--jobs", type=int, default=1, help="mutants run at once (default 1)")
@@ -217,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--timeout", type=float, default=1200, help="seconds per test run (default 1200)"
     )
     parser.add_argument(
-        "--no-baseline", action="store_true", help="skip the run on the unchanged copy"
+        "--no-baseline", action="store_true", help="skip the run on the unchanged snapshot"
     )
     parser.add_argument(
         "--show", action="store_true", help="print how pytest ended for killed mutants too"
@@ -229,42 +234,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="one more pytest argument (repeatable), e.g. --pytest-arg=--hypothesis-seed=1",
     )
     args = parser.parse_args(argv)
-    try:
-        mutants = load()
-        check(mutants)
-        if args.ids:
-            unknown = [i for i in args.ids if i not in {m.id for m in mutants}]
-            if unknown:
-                raise ListError(f"unknown mutant id(s): {unknown}")
-            mutants = [m for m in mutants if m.id in args.ids]
-    except ListError as exc:
-        print(f"mutation/mutants.toml: {exc}", file=sys.stderr)
-        return 2
-    if args.list:
-        for m in mutants:
-            print(f"{m.id}: {m.bug}\n    {m.file}; tests: {' '.join(m.tests)}")
-        return 0
-    if not args.no_baseline:
-        print("baseline: the targeted tests on an unchanged copy ...", flush=True)
-        problem = baseline(mutants, args.timeout, args.pytest_arg)
-        if problem is not None:
-            print(f"baseline failed: {problem}", file=sys.stderr)
-            return 1
-    outcomes = []
-    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        futures = [pool.submit(run, m, args.timeout, args.pytest_arg) for m in mutants]
-        for future in futures:
-            outcome = future.result()
-            outcomes.append(outcome)
-            print(f"{outcome.mutant.id}: {outcome.result} ({outcome.seconds:.1f} s)", flush=True)
-            if outcome.detail and (outcome.result != "killed" or args.show):
-                print(outcome.detail, flush=True)
+    with tempfile.TemporaryDirectory(prefix="fti-mutant-snapshot-") as tmp:
+        snapshot = Path(tmp)
+        copy_tree(snapshot)
+        try:
+            mutants = load()
+            if args.ids:
+                unknown = [i for i in args.ids if i not in {m.id for m in mutants}]
+                if unknown:
+                    raise ListError(f"unknown mutant id(s): {unknown}")
+                mutants = [m for m in mutants if m.id in args.ids]
+            check(mutants, snapshot)
+        except ListError as exc:
+            print(f"mutation/mutants.toml: {exc}", file=sys.stderr)
+            return 2
+        if args.list:
+            for m in mutants:
+                print(f"{m.id}: {m.bug}\n    {m.file}; tests: {' '.join(m.tests)}")
+            return 0
+        if not args.no_baseline:
+            print("baseline: the targeted tests on the unchanged snapshot ...", flush=True)
+            problem = baseline(mutants, snapshot, args.timeout, args.pytest_arg)
+            if problem is not None:
+                print(f"baseline failed: {problem}", file=sys.stderr)
+                return 1
+        outcomes = []
+        with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+            futures = [
+                pool.submit(run, m, snapshot, args.timeout, args.pytest_arg) for m in mutants
+            ]
+            for future in futures:
+                outcome = future.result()
+                outcomes.append(outcome)
+                print(
+                    f"{outcome.mutant.id}: {outcome.result} ({outcome.seconds:.1f} s)", flush=True
+                )
+                if outcome.detail and (outcome.result != "killed" or args.show):
+                    print(outcome.detail, flush=True)
     print()
     print(table(outcomes))
     # a timeout is a kill: the tests did not pass
     failed = [o for o in outcomes if o.result not in ("killed", "timeout")]
-    killed = len(outcomes) - len(failed)
-    print(f"\n{killed} of {len(outcomes)} killed")
+    print(f"\n{len(outcomes) - len(failed)} of {len(outcomes)} killed")
     return 1 if failed else 0
 
 
