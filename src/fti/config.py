@@ -99,6 +99,16 @@ def _same(name: str, a: str, b: str) -> bool:
 
 
 @dataclass(frozen=True)
+class ProjectLocation:
+    """What another process needs to open the same project (a log writer, a worker)."""
+
+    home: Path
+    catalog_url: str
+    offline_root: str
+    online_store: str
+
+
+@dataclass(frozen=True)
 class Backends:
     catalog_url: str
     offline_root: str

@@ -77,11 +77,23 @@ class Project:
         self._catalog = Catalog(catalog_url)
         self._online = open_online_store(online_store, home, _namespace(self._catalog.project_id))
         self._feature_store = FeatureStore(
-            self._catalog, DeltaOfflineStore(offline_root), self._online, home, self._client
+            self._catalog,
+            DeltaOfflineStore(offline_root),
+            self._online,
+            home,
+            self._client,
+            serving=self.get_model_serving,
         )
-        self._feature_store._owner = self
-        # set by a server with an allow-list: the only code from the catalog it runs
-        self._trusted_code: TrustedCode | None = None
+
+    @property
+    def trusted_code(self) -> TrustedCode | None:
+        """The allow-list of a server (:mod:`fti.trust`): the only code from the catalog this
+        project's processes compile; None (the default) compiles what the catalog holds."""
+        return self._feature_store.trusted_code
+
+    @trusted_code.setter
+    def trusted_code(self, trusted: TrustedCode | None) -> None:
+        self._feature_store.trusted_code = trusted
 
     def get_feature_store(self) -> FeatureStore:
         return self._feature_store
@@ -91,7 +103,16 @@ class Project:
         from fti.serving import ModelServing
 
         if self._serving is None:
-            self._serving = ModelServing(self)
+            location = config.ProjectLocation(
+                self.home, self.catalog_url, self.offline_root, self.online_store
+            )
+            self._serving = ModelServing(
+                self._catalog,
+                self._feature_store,
+                self.get_model_registry,
+                self._client,
+                location,
+            )
         return self._serving
 
     def get_model_registry(self) -> ModelRegistry:

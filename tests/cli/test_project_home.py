@@ -139,18 +139,19 @@ def test_a_home_whose_backends_came_from_arguments_is_a_project(
     tmp_path: Path, redis_url: str, postgres_url: str
 ) -> None:
     """Catalog in PostgreSQL and online rows in Redis, given as arguments: the home records
-    them in fti.toml, and what fti writes in the home itself (offline tables, model artifacts,
-    locks) marks it as a project too."""
+    them in fti.toml, and what fti writes in the home itself (offline tables, model artifacts)
+    marks it as a project too; its write locks live with the catalog, not in the home."""
     home = tmp_path / "team"
     with fti.connect(home, catalog_url=postgres_url, online_store=redis_url) as project:
         fg = project.get_feature_store().create_feature_group("g", primary_key=["k"])
         fg.insert(pa.table({"k": [1], "v": [1.0]}))
     shutil.rmtree(home / "offline")
-    assert sorted(p.name for p in home.iterdir()) == ["fti.toml", "locks"]
+    assert sorted(p.name for p in home.iterdir()) == ["fti.toml"]
     fti.connect(home, catalog_url=postgres_url, online_store=redis_url, create=False).close()
     with fti.connect(home, create=False) as project:  # the recorded backends
         assert (project.catalog_url, project.online_store) == (postgres_url, redis_url)
-    (home / "fti.toml").unlink()  # locks/ alone: still the project's home
+    (home / "models").mkdir()
+    (home / "fti.toml").unlink()  # models/ alone: still the project's home
     with pytest.raises(fti.ConfigurationError, match="records none"):
         fti.connect(home, catalog_url=postgres_url, create=False)
 

@@ -52,7 +52,7 @@ def test_a_deployment_has_a_lookup_timeout_by_default(project: fti.Project) -> N
     finally:
         deployment.stop()
     given = project.get_model_registry().get_model("fraud", 1)
-    deployed_again = given.deploy("slow", fallback={"lookup_timeout_ms": 250})
+    deployed_again = given.deploy("slow", lookup_timeout_ms=250)
     assert deployed_again.lookup_timeout_ms == 250
 
 
@@ -87,7 +87,7 @@ def test_a_stalled_redis_fails_lookups_fast_and_readiness_follows(
 def test_health_answers_while_lookups_of_a_stalled_redis_wait(
     project: fti.Project, private_redis: PrivateRedis
 ) -> None:
-    deployed(project, fallback="impute")
+    deployed(project, missing="impute")
     with (
         in_thread(create_app(project, state_poll_seconds=POLL)) as url,
         httpx.Client(base_url=url, timeout=30) as http,

@@ -38,7 +38,7 @@ def vector(card: int | None, amount: float) -> list[float]:
 
 
 def scored(
-    project: fti.Project, fallback: Any = "error", **options: Any
+    project: fti.Project, missing: str = "error", **options: Any
 ) -> tuple[fti.FeatureView, Any, fti.Deployment]:
     """The view of build_view, a linear regression on it and a deployment of it (model "fraud"
     v1). Its answer moves with every feature of the vector (a classifier's label would not
@@ -61,7 +61,7 @@ def scored(
     def predict(vectors: list[list[float]]) -> list[float]:
         return [float(p) for p in regression.predict(pd.DataFrame(vectors, columns=names))]
 
-    return fv, predict, model.deploy(fallback=fallback, **options)
+    return fv, predict, model.deploy(missing=missing, **options)
 
 
 def expected(requests: Sequence[tuple[int | None, float]], predict: Any) -> Any:
@@ -190,7 +190,7 @@ def test_bad_requests_name_the_field_and_log_nothing(project: fti.Project) -> No
 
 
 def test_impute_fallback_marks_the_answer_degraded(project: fti.Project) -> None:
-    _, predict, deployment = scored(project, fallback="impute")
+    _, predict, deployment = scored(project, missing="impute")
     deployment.start()
     try:
         result = deployment.predict({"cc_num": 99, "amount": 1.0})
@@ -226,8 +226,8 @@ def test_versions_schema_versions_and_refused_deletes(project: fti.Project) -> N
     for passed, message in [(["nope"], "not features"), ([], r"must include \['amount'\]")]:
         with pytest.raises(fti.FtiError, match=message):
             second_model.deploy(passed_features=passed)
-    with pytest.raises(fti.FtiError, match="fallback must be"):
-        second_model.deploy(fallback="retry")
+    with pytest.raises(fti.FtiError, match="missing must be one of"):
+        second_model.deploy(missing="retry")
     assert first.version == 1
 
 

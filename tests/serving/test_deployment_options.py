@@ -1,6 +1,7 @@
-"""Deployment options outside the contract: ``resources``, ``slo`` and ``fallback`` as a dict
-(lookup timeout, fallback model version). Checked at deploy time (a refused deploy records
-nothing), stored with the version, exposed on the deployment and used by ``predict``."""
+"""Deployment options outside the contract: ``resources``, ``slo``, ``missing`` (the
+missing-values policy), ``lookup_timeout_ms`` and ``fallback_model_version``. Checked at
+deploy time (a refused deploy records nothing), stored with the version, exposed on the
+deployment and used by ``predict``."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def save_broken(project: fti.Project, fv: fti.FeatureView) -> fti.Model:
 def test_resources_slo_and_fallback_are_stored_and_exposed(project: fti.Project) -> None:
     fv, _, first = deployed(project)
     assert first.resources == DEFAULTS
-    assert (first.slo, first.fallback, first.lookup_timeout_ms, first.fallback_model) == (
+    assert (first.slo, first.missing, first.lookup_timeout_ms, first.fallback_model) == (
         None,
         "error",
         None,
@@ -65,7 +66,8 @@ def test_resources_slo_and_fallback_are_stored_and_exposed(project: fti.Project)
             "log_flush_seconds": 1,
         },
         slo={"p99_ms": 3, "availability": 0.999},
-        fallback={"missing": "impute", "lookup_timeout_ms": 20},
+        missing="impute",
+        lookup_timeout_ms=20,
     )
     assert second.resources == {
         "model_threads": 2,
@@ -75,7 +77,7 @@ def test_resources_slo_and_fallback_are_stored_and_exposed(project: fti.Project)
         "runtime": "native",
     }
     assert second.slo == {"p99_ms": 3.0, "availability": 0.999}
-    assert (second.fallback, second.lookup_timeout_ms) == ("impute", 20.0)
+    assert (second.missing, second.lookup_timeout_ms) == ("impute", 20.0)
     # operational options are not the contract
     assert (second.version, second.schema_version) == (2, 1)
     assert second.schema == first.schema
@@ -83,7 +85,7 @@ def test_resources_slo_and_fallback_are_stored_and_exposed(project: fti.Project)
     assert second.resources["max_batch"] == 1000  # a copy, not the record
     with fti.connect(project.home) as other:  # read back from the catalog
         again = other.get_model_serving().get_deployment("fraud", 2)
-        assert (again.resources, again.slo, again.fallback, again.lookup_timeout_ms) == (
+        assert (again.resources, again.slo, again.missing, again.lookup_timeout_ms) == (
             second.resources,
             second.slo,
             "impute",
@@ -137,15 +139,13 @@ BAD_OPTIONS: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"slo": {"availability": 0.0}}, fti.FtiError, r"slo\['availability'\] must be between 0"),
     ({"slo": {"p95_ms": 3}}, fti.FtiError, r"unknown slo key\(s\) \['p95_ms'\]"),
     ({"slo": {}}, fti.FtiError, "slo must give p99_ms, availability or both"),
-    ({"fallback": "retry"}, fti.FtiError, r"fallback must be one of \['error', 'impute'"),
-    ({"fallback": 3}, fti.FtiError, "fallback must be one of"),
-    ({"fallback": {"missing": "retry"}}, fti.FtiError, r"fallback\['missing'\] must be one of"),
-    ({"fallback": {"timeout_ms": 20}}, fti.FtiError, r"unknown fallback key\(s\) \['timeout_ms'"),
-    ({"fallback": {"lookup_timeout_ms": 0}}, fti.FtiError, r"'lookup_timeout_ms'\] must be > 0"),
-    ({"fallback": {"lookup_timeout_ms": "20"}}, fti.FtiError, r"'lookup_timeout_ms'\] must be a"),
-    ({"fallback": {"model_version": 0}}, fti.FtiError, r"'model_version'\] must be >= 1, got 0"),
-    ({"fallback": {"model_version": 1}}, fti.FtiError, r"1 is the deployed version itself"),
-    ({"fallback": {"model_version": 9}}, fti.ModelNotFound, "'fraud' version 9 does not exist"),
+    ({"missing": "retry"}, fti.FtiError, r"missing must be one of \['error', 'impute'"),
+    ({"missing": 3}, fti.FtiError, "missing must be one of"),
+    ({"lookup_timeout_ms": 0}, fti.FtiError, r"lookup_timeout_ms must be > 0"),
+    ({"lookup_timeout_ms": "20"}, fti.FtiError, r"lookup_timeout_ms must be a finite number"),
+    ({"fallback_model_version": 0}, fti.FtiError, r"fallback_model_version must be >= 1, got 0"),
+    ({"fallback_model_version": 1}, fti.FtiError, r"1 is the deployed version itself"),
+    ({"fallback_model_version": 9}, fti.ModelNotFound, "'fraud' version 9 does not exist"),
 ]
 
 
@@ -156,11 +156,13 @@ def test_bad_options_name_the_key_and_record_nothing(project: fti.Project) -> No
         with pytest.raises(error, match=message):
             model.deploy(**options)
         assert versions(project) == [1], options
-    for options, error, message in [
-        ({"fallback": {"model_version": 1}}, fti.FtiError, "needs a model: a feature-view"),
-        ({"resources": {"max_batch": -1}}, fti.FtiError, r"'max_batch'\] must be between"),
-    ]:
-        with pytest.raises(error, match=message):
+    view_options: list[tuple[dict[str, Any], str]] = [
+        ({"missing": "retry"}, r"missing must be one of \['error', 'impute'"),
+        ({"lookup_timeout_ms": -1}, r"lookup_timeout_ms must be > 0"),
+        ({"resources": {"max_batch": -1}}, r"'max_batch'\] must be between"),
+    ]
+    for options, message in view_options:
+        with pytest.raises(fti.FtiError, match=message):
             fv.deploy("features", **options)
     assert versions(project, "features") == []
 
@@ -189,10 +191,10 @@ def test_max_batch_and_log_queue_are_applied(project: fti.Project) -> None:
 def test_a_failing_model_is_answered_by_the_fallback_version(project: fti.Project) -> None:
     fv, clf, _ = deployed(project)  # model v1
     broken = save_broken(project, fv)  # v2
-    deployment = broken.deploy(fallback={"missing": "impute", "model_version": 1})
+    deployment = broken.deploy(missing="impute", fallback_model_version=1)
     assert deployment.model is not None and deployment.model.version == 2
     assert deployment.fallback_model is not None and deployment.fallback_model.version == 1
-    assert deployment.fallback == "impute" and deployment.schema_version == 1
+    assert deployment.missing == "impute" and deployment.schema_version == 1
     alone = broken.deploy("alone")  # no fallback model: the error stands
     deployment.start()
     alone.start()
@@ -234,7 +236,7 @@ def test_a_fallback_on_another_training_dataset_gets_its_own_transformations(
     clf = LogisticRegression().fit(x, y["is_fraud"])
     fallback.save(clf)  # v2
     broken = save_broken(project, fv)  # v3, on training dataset 1
-    deployment = broken.deploy(fallback={"model_version": 2}).start()
+    deployment = broken.deploy(fallback_model_version=2).start()
     try:
         result = deployment.predict({"cc_num": 1, "amount": 3.0})
         deployment.flush_log()
@@ -274,11 +276,11 @@ def test_fallback_versions_are_checked_and_cannot_be_deleted(project: fti.Projec
         (3, r"version 3 of 'fraud' takes other transformed features \(\[\('amount'"),
     ]:
         with pytest.raises(fti.FtiError, match=message):
-            first.deploy(fallback={"model_version": version})
+            first.deploy(fallback_model_version=version)
     assert versions(project) == [1]
     spare = mr.sklearn.create_model("fraud", feature_view=fv, training_dataset_version=1)
     spare.save(clf)  # v4
-    first.deploy("guarded", fallback={"model_version": 4})
+    first.deploy("guarded", fallback_model_version=4)
     with pytest.raises(fti.FtiError, match=r"is deployed \(guarded v1 as fallback\)"):
         spare.delete()
     assert mr.get_model("fraud", version=4).version == 4
@@ -293,7 +295,7 @@ def test_over_http_the_fallback_answers_and_a_failing_model_is_a_500(
 ) -> None:
     fv, _, _ = deployed(project)
     broken = save_broken(project, fv)
-    broken.deploy(fallback={"model_version": 1})
+    broken.deploy(fallback_model_version=1)
     broken.deploy("alone")
     with TestClient(create_app(project)) as client:
         answered = client.post("/v1/deployments/fraud/predict", json={"cc_num": 1, "amount": 3.0})
@@ -340,8 +342,8 @@ def check_lookup_timeout(project: fti.Project, stall: Any, backend: str) -> None
     OnlineStoreUnavailable); once the store is back it answers normally again."""
     deployed(project)
     model = project.get_model_registry().get_model("fraud", version=1)
-    lenient = model.deploy("lenient", fallback={"missing": "impute", "lookup_timeout_ms": 50})
-    strict = model.deploy("strict", fallback={"missing": "error", "lookup_timeout_ms": 50})
+    lenient = model.deploy("lenient", missing="impute", lookup_timeout_ms=50)
+    strict = model.deploy("strict", missing="error", lookup_timeout_ms=50)
     instance = {"cc_num": 1, "amount": 3.0}
     lenient.start()
     strict.start()

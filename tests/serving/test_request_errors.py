@@ -1,7 +1,7 @@
 """A client's mistake gets one error, the right one: the form the request meant (a batch when
 it has ``instances``, else one instance) names the field; an unknown deployment is a
 ``DeploymentNotFound`` on every route and in ``fti.Client``; the advice for an entity without
-an online row is the deployment's ``fallback`` option."""
+an online row is the deployment's ``missing`` option (the missing-values policy)."""
 
 from __future__ import annotations
 
@@ -70,12 +70,13 @@ def test_posting_to_an_unknown_deployment_is_deployment_not_found(client: TestCl
         assert "'nope'" in response.json()["detail"]
 
 
-def test_no_online_row_advises_the_fallback_option(client: TestClient) -> None:
+def test_no_online_row_advises_the_missing_option(client: TestClient) -> None:
     response = client.post(PATH, json={"cc_num": 99, "amount": 1.0})
     assert response.status_code == 404, response.text
     detail = response.json()["detail"]
     assert "no online row" in detail and "99" in detail
-    assert "fallback=" in detail and "'impute'" in detail and "'last_known'" in detail
+    assert "missing=" in detail and "'impute'" in detail and "'last_known'" in detail
+    assert "fallback" not in detail
     assert "init_serving" not in detail
 
 

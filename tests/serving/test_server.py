@@ -179,7 +179,7 @@ def test_an_online_store_failure_is_a_clean_503(
 
 
 def test_a_degraded_answer_is_flagged_and_logged(project: fti.Project) -> None:
-    fv, predict, _ = scored(project, fallback="impute")
+    fv, predict, _ = scored(project, missing="impute")
     deployment = project.get_model_serving().get_deployment("fraud").start()
     try:
         result = deployment.predict({"cc_num": 77, "amount": 3.0})

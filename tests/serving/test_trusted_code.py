@@ -166,7 +166,7 @@ def test_refused_source_is_never_run(project: fti.Project, tmp_path: Path) -> No
             reason = client.get("/v1/deployments").json()[0]["reason"]
             assert f"transformation 'doubled' sha256 {sha256}" in reason
         # the check where the source is compiled refuses it too, outside a deployment
-        server._trusted_code = reviewed
+        server.trusted_code = reviewed
         with pytest.raises(trust.UntrustedCode, match=sha256):
             _ = server.get_feature_store().get_feature_group("card").transformation_functions
     assert not marker.exists()

@@ -125,8 +125,11 @@ def show_deployment(
             markup=False,
             highlight=False,
         )
+        fallback = d.fallback_model
         console.print(
-            f"fallback: {d.fallback}; resources: {d.resources}; slo: {fmt(d.slo) or '-'}",
+            f"missing values: {d.missing}; fallback model: "
+            f"{'-' if fallback is None else f'version {fallback.version}'}; "
+            f"resources: {d.resources}; slo: {fmt(d.slo) or '-'}",
             markup=False,
             highlight=False,
         )

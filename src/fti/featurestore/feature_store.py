@@ -20,15 +20,15 @@ from fti.featurestore.on_demand import check_on_demand, with_outputs
 from fti.featurestore.online_sync import OnlineSync
 from fti.featurestore.query import Query
 from fti.featurestore.schema import features_to_schema, serialize_schema
+from fti.featurestore.services import ServingFactory, ViewServing
 from fti.offline import DeltaOfflineStore
 from fti.online import OnlineStore
 from fti.statistics import StatisticsConfig, describe
 from fti.transform import UDF
-from fti.trust import Code
+from fti.trust import Code, TrustedCode
 from fti.types import Feature, check_name
 
 if TYPE_CHECKING:
-    from fti.project import Project
     from fti.validation import ExpectationSuite
 
 
@@ -48,6 +48,7 @@ class FeatureStore:
         online: OnlineStore,
         home: Path,
         client: str,
+        serving: ServingFactory | None = None,
     ) -> None:
         self._catalog = catalog
         self._offline = offline
@@ -58,13 +59,15 @@ class FeatureStore:
         self._records_checked: set[int] = set()
         self._sync = OnlineSync(offline, online, self._write_lock)
         self._functions: dict[tuple[Any, ...], UDF] = {}
-        self._owner: Project | None = None  # set by the project that opened this store
+        self._serving_factory = serving
+        # set by a server with an allow-list: the only code from the catalog it compiles
+        self.trusted_code: TrustedCode | None = None
 
-    @property
-    def _project(self) -> Project:
-        if self._owner is None:
-            raise FtiError("this feature store was not opened by fti.connect()")
-        return self._owner
+    def serving(self) -> ViewServing:
+        """The serving layer, for the facades ``fv.deploy`` and ``fv.read_log``."""
+        if self._serving_factory is None:
+            raise FtiError("this feature store was not opened by fti.connect(): it cannot serve")
+        return self._serving_factory()
 
     # -- feature groups ---------------------------------------------------------------------
 
@@ -140,7 +143,7 @@ class FeatureStore:
     def _load_transformations(self, refs: Sequence[Mapping[str, Any]]) -> list[UDF]:
         """The stored functions, rebuilt from their recorded source (cached per process)."""
         # a server with an allow-list refuses code before compiling it (fti.serving.trust)
-        trusted = None if self._owner is None else self._owner._trusted_code
+        trusted = self.trusted_code
         out = []
         for ref in refs:
             key = (ref["name"], ref["version"], tuple(ref["inputs"]), tuple(ref["outputs"]))

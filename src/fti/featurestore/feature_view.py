@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -661,29 +662,47 @@ class FeatureView:
         passed_features: Sequence[str] | None = None,
         request_parameters: Sequence[str] | None = None,
         training_dataset_version: int | None = None,
-        fallback: str | Mapping[str, Any] = "error",
+        missing: str = "error",
         *,
+        lookup_timeout_ms: float | None = None,
         resources: Mapping[str, Any] | None = None,
         slo: Mapping[str, Any] | None = None,
         untransformed: bool = False,
+        fallback: str | Mapping[str, Any] | None = None,
     ) -> Any:
         """A feature-view deployment: transformed feature vectors (and the untransformed ones
         in the log; in the answers too with ``untransformed=True``) for model servers outside
         fti. The transformation state is that of ``training_dataset_version`` (default: the
         last one this view created here).
-        ``fallback`` (a missing-values policy, or ``{"missing": ..., "lookup_timeout_ms":
-        ...}``), ``resources`` and ``slo`` as for :meth:`fti.Model.deploy`; there is no
-        fallback model."""
+        ``missing`` (the missing-values policy), ``lookup_timeout_ms``, ``resources`` and
+        ``slo`` as for :meth:`fti.Model.deploy`; there is no fallback model. ``fallback`` is
+        the deprecated name of ``missing`` (or a dict of ``missing`` and
+        ``lookup_timeout_ms``): still taken, with a :class:`DeprecationWarning`."""
+        on_failure: str | Mapping[str, Any] = {
+            "missing": missing,
+            "lookup_timeout_ms": lookup_timeout_ms,
+        }
+        if fallback is not None:  # the two options above as deploy once took them
+            if (missing, lookup_timeout_ms) != ("error", None):
+                raise FtiError(
+                    "give missing= and lookup_timeout_ms=, or their deprecated form "
+                    "fallback=, not both"
+                )
+            warnings.warn(
+                "deploy(fallback=...) is deprecated: pass missing= (the missing-values "
+                "policy) and lookup_timeout_ms=",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            on_failure = fallback
         if training_dataset_version is not None:
             self.last_training_dataset_version = training_dataset_version
-        serving = self._fs._project.get_model_serving()
-        return serving.create_deployment(
+        return self._fs.serving().deploy_view(
             self,
-            None,
             name or self.name,
             passed_features,
             request_parameters,
-            fallback,
+            on_failure,
             resources=resources,
             slo=slo,
             untransformed=untransformed,
@@ -705,36 +724,9 @@ class FeatureView:
         ``labels`` (a frame of outcomes that arrived later) is left-joined on ``on``: the
         request id, or columns of the log such as a key feature; unlabelled rows get nulls.
         """
-        from fti.serving.inference_log import log_group
-
-        group = log_group(self._fs, self)
-        spec = make_spec(start_time, end_time, None, Split())
-        query = group.select_all()
-        condition = spec.row_filter(FeatureRef(group.name, group.version, "logged_at"))
-        if model_version is not None:
-            by_model = group.model_version == model_version
-            condition = by_model if condition is None else condition & by_model
-        if condition is not None:
-            query = query.filter(condition)
-        log = query.to_arrow(query.resolve_commits())
-        if labels is not None:
-            log = self._join_labels(log, ingest.to_arrow(labels), list(on))
-        return _frames.to_frame(log, dataframe_type)
-
-    @staticmethod
-    def _join_labels(log: pa.Table, labels: pa.Table, on: list[str]) -> pa.Table:
-        for table, what in ((log, "the log"), (labels, "labels")):
-            absent = [c for c in on if c not in table.column_names]
-            if absent:
-                raise FtiError(f"{what} lacks join column(s) {absent}: {table.column_names}")
-        clash = [c for c in labels.column_names if c in log.column_names and c not in on]
-        if clash:
-            raise FtiError(f"label column(s) {clash} are log columns already: rename them")
-        duplicated = labels.group_by(on).aggregate([([], "count_all")])
-        if duplicated.num_rows != labels.num_rows:
-            raise FtiError(f"labels hold more than one row for some {on}: one label per row")
-        joined = log.join(labels, keys=on, join_type="left outer")
-        return joined.sort_by([("logged_at", "ascending"), ("request_id", "ascending")])
+        return self._fs.serving().read_log(
+            self, start_time, end_time, model_version, dataframe_type, labels=labels, on=on
+        )
 
     # -- lifecycle --------------------------------------------------------------------------
 

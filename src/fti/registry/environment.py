@@ -9,8 +9,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from fti._version import __version__
 from fti._redact import strip_credentials
+from fti._version import __version__
 
 
 def environment() -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -288,30 +289,53 @@ class Model:
         name: str | None = None,
         passed_features: Sequence[str] | None = None,
         request_parameters: Sequence[str] | None = None,
-        fallback: str | Mapping[str, Any] = "error",
+        missing: str = "error",
         predictor: type | None = None,
         *,
+        lookup_timeout_ms: float | None = None,
+        fallback_model_version: int | None = None,
         resources: Mapping[str, Any] | None = None,
         slo: Mapping[str, Any] | None = None,
+        fallback: str | Mapping[str, Any] | None = None,
     ) -> Deployment:
         """A new deployment version serving this model (``name`` defaults to the model's).
 
         ``passed_features`` (default: those whose groups are not online) and
         ``request_parameters`` (default: those on-demand transformations need) become fields
-        of the request. ``fallback`` is what a serving key without an online row, or a failed
-        online store, gets: ``"error"``, ``"impute"`` (training statistics), ``"null"`` or
-        ``"last_known"``; or a dict ``{"missing": <that>, "lookup_timeout_ms": 20,
-        "model_version": 3}``: a lookup slower than the timeout counts as a failed store
-        (SQLite and Redis; LMDB reads never wait), and that other version of this model
-        (same feature view, same transformed features) answers when this one raises.
+        of the request. ``missing`` (the missing-values policy) is what a serving key without
+        an online row, or a failed online store, gets: ``"error"``, ``"impute"`` (training
+        statistics), ``"null"`` or ``"last_known"``. A lookup slower than
+        ``lookup_timeout_ms`` (default 100) counts as a failed store (SQLite and Redis; LMDB
+        reads never wait). ``fallback_model_version``: that other version of this model (same
+        feature view, same transformed features) answers when this one raises.
         ``predictor``: a class replacing the default ``model.predict`` (see
         :mod:`fti.serving.predictor`). ``resources``: ``model_threads`` (default 1),
         ``max_batch`` (1000), ``log_queue`` (100000), ``log_flush_seconds`` (5.0),
         ``runtime`` (``"auto"``, ``"native"``, ``"onnx"``); ``slo``: ``{"p99_ms": 3.0,
         "availability": 0.999}`` (either key). See :mod:`fti.serving.options`. A bad option
         raises :class:`fti.FtiError` naming it and records nothing; options never change
-        ``schema_version``.
+        ``schema_version``. ``fallback`` is the deprecated name of ``missing`` (or a dict of
+        ``missing``, ``lookup_timeout_ms`` and ``model_version``): still taken, with a
+        :class:`DeprecationWarning`.
         """
+        on_failure: str | Mapping[str, Any] = {
+            "missing": missing,
+            "lookup_timeout_ms": lookup_timeout_ms,
+            "model_version": fallback_model_version,
+        }
+        if fallback is not None:  # the three options above as deploy once took them
+            if (missing, lookup_timeout_ms, fallback_model_version) != ("error", None, None):
+                raise FtiError(
+                    "give missing=, lookup_timeout_ms= and fallback_model_version=, or their "
+                    "deprecated form fallback=, not both"
+                )
+            warnings.warn(
+                "deploy(fallback=...) is deprecated: pass missing= (the missing-values "
+                "policy), lookup_timeout_ms= and fallback_model_version=",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            on_failure = fallback
         self._saved_record()
         fv = self.get_feature_view(init=False)
         serving = self._registry._project.get_model_serving()
@@ -321,7 +345,7 @@ class Model:
             name or self.name,
             passed_features,
             request_parameters,
-            fallback,
+            on_failure,
             predictor,
             resources=resources,
             slo=slo,

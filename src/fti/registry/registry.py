@@ -146,6 +146,10 @@ class ModelRegistry:
     def _model(self, record: Any) -> Model:
         return Model(self, record.flavor, record.name, record=record)
 
+    def get_model_by_id(self, model_version_id: int) -> Model:
+        """The model version with this catalog id (what a deployment records)."""
+        return self._model(self._catalog.get_model_version_by_id(model_version_id))
+
     def get_model(self, name: str, version: int | None = None, alias: str | None = None) -> Model:
         """A version by number, by alias, or the latest."""
         if version is not None and alias is not None:

@@ -14,13 +14,12 @@ def needed(deployment: Deployment) -> list[Code]:
     """The code from the catalog that serving ``deployment`` runs, read without running it:
     the on-demand UDFs of the view's groups, the view's model-dependent UDFs (by the hash of
     the source the catalog holds, which is what would run) and the custom predictor."""
-    project = deployment._serving._project
-    catalog = project._catalog
+    catalog = deployment._serving.catalog
     record = deployment._record
     out: list[Code] = []
     if record.feature_view_id is not None:
         view = catalog.get_feature_view_by_id(record.feature_view_id)
-        fv = project.get_feature_store().get_feature_view(view.name, view.version)
+        fv = deployment._serving.feature_store.get_feature_view(view.name, view.version)
         refs = [r for node in fv.query.nodes() for r in node.group._record.transformation_functions]
         refs += [r for r in view.transformation_functions if "builtin" not in r]
         for ref in refs:

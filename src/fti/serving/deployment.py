@@ -14,26 +14,28 @@ runs in-process on the same code path the HTTP server uses. Options outside the 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fti.catalog import DeploymentRecord
+from fti.catalog import Catalog, DeploymentRecord
+from fti.config import ProjectLocation
 from fti.errors import FeatureVectorNotFound, FtiError, InvalidDataError
-from fti.serving import code, contract, options, predictor, states
+from fti.serving import code, contract, log_reader, options, predictor, states
 from fti.serving.inference_log import InferenceLogger, log_group, row
 from fti.serving.log_process import LogProcess
 from fti.serving.names import check_deployment_name
 from fti.serving.predictor import PredictorContext, PredictorInputs
 
 if TYPE_CHECKING:
-    from fti.featurestore import FeatureView
+    from fti.featurestore import FeatureStore, FeatureView
     from fti.featurestore.serving import FeatureVector, ServingPlan
-    from fti.project import Project
-    from fti.registry import Model
+    from fti.registry import Model, ModelRegistry
 
 log = logging.getLogger("fti.serving")
 
@@ -50,6 +52,8 @@ class _FallbackModel:
 
 class Deployment(states.RecordedState):
     """One deployment version; ``start()`` it to predict."""
+
+    _serving: ModelServing
 
     def __init__(self, serving: ModelServing, record: DeploymentRecord) -> None:
         self._serving = serving
@@ -68,7 +72,24 @@ class Deployment(states.RecordedState):
     version = property(lambda self: self._record.version)
     schema = property(lambda self: dict(self._record.schema))
     schema_version = property(lambda self: self._record.schema_version)
-    fallback = property(lambda self: self._record.fallback["missing"])
+
+    @property
+    def missing(self) -> str:
+        """The missing-values policy: what a serving key without an online row, or a failed
+        online store, gets ("error", "impute", "null" or "last_known")."""
+        return str(self._record.fallback["missing"])
+
+    @property
+    def fallback(self) -> str:
+        """Deprecated: the old name of :attr:`missing` (the fallback model is
+        :attr:`fallback_model`)."""
+        warnings.warn(
+            "Deployment.fallback is deprecated: read Deployment.missing (the missing-values "
+            "policy); the fallback model is Deployment.fallback_model",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.missing
 
     @property
     def lookup_timeout_ms(self) -> float | None:
@@ -118,8 +139,7 @@ class Deployment(states.RecordedState):
     def _model_by_id(self, model_version_id: int | None) -> Model | None:
         if model_version_id is None:
             return None
-        registry = self._serving._project.get_model_registry()
-        return registry._model(registry._catalog.get_model_version_by_id(model_version_id))
+        return self._serving.registry.get_model_by_id(model_version_id)
 
     @property
     def running(self) -> bool:
@@ -137,18 +157,18 @@ class Deployment(states.RecordedState):
         (:mod:`fti.serving.log_process`; what ``fti serve`` does) instead of a thread."""
         if self.running:
             return self
-        catalog = self._serving._project._catalog
-        fs = self._serving._project.get_feature_store()
+        catalog = self._serving.catalog
+        fs = self._serving.feature_store
         if self._record.feature_view_id is None:
             raise FtiError(f"{self!r} has no feature view to read features from")
-        trusted = self._serving._project._trusted_code
+        trusted = fs.trusted_code
         if trusted is not None:  # one error naming every refused piece, before any is run
             trusted.check(code.needed(self))
         view = catalog.get_feature_view_by_id(self._record.feature_view_id)
         fv = fs.get_feature_view(view.name, view.version)
         fv.init_serving(
             self._record.training_dataset_version,
-            missing=self.fallback,
+            missing=self.missing,
             lookup_timeout=(self.lookup_timeout_ms or options.LOOKUP_TIMEOUT_MS) / 1000,
         )
         model = self.model
@@ -169,7 +189,7 @@ class Deployment(states.RecordedState):
         self._fallback = self._load_fallback(predictor_class, fv)
         self._max_batch = resources["max_batch"]
         group = log_group(fs, fv)
-        sink = LogProcess(self._serving._project, group) if log_process else None
+        sink = LogProcess(self._serving.location, group) if log_process else None
         self._logger = InferenceLogger(
             group,
             max_queue=resources["log_queue"],
@@ -423,24 +443,87 @@ def _reason(vector: FeatureVector, failure: str | None) -> str | None:
 class ModelServing(states.ServingStates):
     """Deployments of a project: ``ms = project.get_model_serving()``."""
 
-    def __init__(self, project: Project) -> None:
-        self._project = project
+    def __init__(
+        self,
+        catalog: Catalog,
+        feature_store: FeatureStore,
+        registry: Callable[[], ModelRegistry],
+        client: str,
+        location: ProjectLocation,
+    ) -> None:
+        self.catalog = catalog
+        self.feature_store = feature_store
+        self._registry = registry  # opened on first use, as by the project
+        self.client = client
+        self.location = location  # how a log process opens the same project
+
+    @property
+    def registry(self) -> ModelRegistry:
+        return self._registry()
+
+    def deploy_view(
+        self,
+        fv: FeatureView,
+        name: str,
+        passed_features: Sequence[str] | None,
+        request_parameters: Sequence[str] | None,
+        fallback: str | Mapping[str, Any],
+        *,
+        resources: Mapping[str, Any] | None,
+        slo: Mapping[str, Any] | None,
+        untransformed: bool,
+    ) -> Deployment:
+        """A feature-view deployment (``fv.deploy`` delegates here)."""
+        return self.create_deployment(
+            fv,
+            None,
+            name,
+            passed_features,
+            request_parameters,
+            fallback,
+            resources=resources,
+            slo=slo,
+            untransformed=untransformed,
+        )
+
+    def read_log(
+        self,
+        fv: FeatureView,
+        start_time: dt.datetime | str | None,
+        end_time: dt.datetime | str | None,
+        model_version: int | None,
+        dataframe_type: str,
+        *,
+        labels: Any,
+        on: Sequence[str],
+    ) -> Any:
+        """The view's inference log (``fv.read_log`` delegates here)."""
+        return log_reader.read_log(
+            self.feature_store,
+            fv,
+            start_time,
+            end_time,
+            model_version,
+            dataframe_type,
+            labels=labels,
+            on=on,
+        )
 
     def get_deployment(self, name: str, version: int | None = None) -> Deployment:
         """A deployment version (the latest by default)."""
-        return Deployment(self, self._project._catalog.get_deployment(name, version))
+        return Deployment(self, self.catalog.get_deployment(name, version))
 
     def get_deployments(self) -> list[Deployment]:
         """The latest version of every deployment."""
         latest: dict[str, DeploymentRecord] = {}
-        for record in self._project._catalog.list_deployments():
+        for record in self.catalog.list_deployments():
             latest[record.name] = record
         return [Deployment(self, r) for r in latest.values()]
 
     def delete_deployment(self, name: str) -> None:
         """Delete every version of deployment ``name`` and its state (servers then answer it
         404); the models it served can be deleted afterwards, its inference log stays."""
-        self._project._catalog.delete_deployment(name)
+        self.catalog.delete_deployment(name)
 
     def create_deployment(
         self,
@@ -498,7 +581,7 @@ class ModelServing(states.ServingStates):
         else:
             output = contract.vector_output(serving, untransformed)
         published = contract.contract(serving, passed, params, output)
-        catalog = self._project._catalog
+        catalog = self.catalog
         previous = catalog.list_deployments(name)
         schema_version = 1
         if previous:
@@ -524,6 +607,6 @@ class ModelServing(states.ServingStates):
                 "schema": published,
                 "schema_version": schema_version,
             },
-            self._project._client,
+            self.client,
         )
         return Deployment(self, record)

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 from fti.errors import FtiError
 
 if TYPE_CHECKING:
+    from fti.config import ProjectLocation
     from fti.featurestore import FeatureGroup
-    from fti.project import Project
 
 SLICE = 32  # rows per message: pickling one holds the GIL ~0.1 ms, a request may be waiting
 COMMIT = "commit"  # after a batch's slices: commit them and answer
@@ -41,14 +41,14 @@ BEHIND = 0.1  # queue fullness from which the writer runs at normal priority
 class LogProcess:
     """A child process committing batches of log rows into one feature group."""
 
-    def __init__(self, project: Project, group: FeatureGroup) -> None:
+    def __init__(self, location: ProjectLocation, group: FeatureGroup) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         settings = (
-            str(project.home),
-            project.catalog_url,
-            project.offline_root,
-            project.online_store,
+            str(location.home),
+            location.catalog_url,
+            location.offline_root,
+            location.online_store,
             group.name,
             group.version,
         )

@@ -1,4 +1,4 @@
-"""Deployment options outside the contract: resources, the fallback, the SLO.
+"""Deployment options outside the contract: resources, what answers on a failure, the SLO.
 
 Each is checked when a deployment version is recorded (a bad value raises :class:`FtiError`
 naming the key, and nothing is written) and stored with the version. They are operational
@@ -11,11 +11,14 @@ settings, not part of the published request contract, so changing them never mov
   cost of tens of milliseconds and adds a file, so seconds, not milliseconds),
   ``runtime`` (``"auto"``: a tree model may be compiled to ONNX Runtime when it predicts the
   same, ``"native"``: always the framework, ``"onnx"``: the compiled path is required).
-* ``fallback``: a missing-values policy (``"error"``, ``"impute"``, ``"null"``,
-  ``"last_known"``), or a dict of it (``missing``) with ``lookup_timeout_ms`` (an online
-  lookup slower than that counts as a failed store; :data:`LOOKUP_TIMEOUT_MS` when not
-  given) and ``model_version`` (another version
-  of the model that answers when the deployed one raises).
+* ``missing``: the missing-values policy, what a serving key without an online row (or a
+  failed online store) gets: ``"error"``, ``"impute"``, ``"null"`` or ``"last_known"``;
+  ``lookup_timeout_ms``: an online lookup slower than that counts as a failed store
+  (:data:`LOOKUP_TIMEOUT_MS` when not given); ``fallback_model_version``: another version of
+  the model that answers when the deployed one raises. ``deploy`` passes the three here as
+  one dict (``missing``, ``lookup_timeout_ms``, ``model_version``), stored as the
+  deployment's ``fallback`` column and foreign key; ``fallback=`` is the deprecated name
+  deploy once took for them (a policy, or that dict).
 * ``slo``: ``p99_ms`` (latency target) and/or ``availability`` (share of requests answered
   without a server error), what the server's burn-rate metrics compare against.
 """
@@ -123,8 +126,9 @@ class Fallback:
 
 
 def parse_fallback(given: str | Mapping[str, Any]) -> Fallback:
-    """``fallback=``: a missing-values policy, or a dict of ``missing``, ``lookup_timeout_ms``
-    and ``model_version``."""
+    """``missing=``, ``lookup_timeout_ms=`` and ``fallback_model_version=`` of ``deploy`` as
+    one dict (``missing``, ``lookup_timeout_ms``, ``model_version``), checked; or the value
+    of the deprecated ``fallback=``: a policy, or such a dict."""
     keys = ("missing", "lookup_timeout_ms", "model_version")
     if isinstance(given, str):
         if given not in MISSING_POLICIES:
@@ -138,17 +142,15 @@ def parse_fallback(given: str | Mapping[str, Any]) -> Fallback:
     given = _mapping(given, "fallback", keys)
     missing = given.get("missing", "error")
     if missing not in MISSING_POLICIES:
-        raise FtiError(
-            f"fallback['missing'] must be one of {list(MISSING_POLICIES)}, got {missing!r}"
-        )
+        raise FtiError(f"missing must be one of {list(MISSING_POLICIES)}, got {missing!r}")
     timeout = given.get("lookup_timeout_ms")
     if timeout is not None:
-        timeout = _number("fallback['lookup_timeout_ms']", timeout)
+        timeout = _number("lookup_timeout_ms", timeout)
         if timeout <= 0:
-            raise FtiError(f"fallback['lookup_timeout_ms'] must be > 0, got {timeout:g}")
+            raise FtiError(f"lookup_timeout_ms must be > 0, got {timeout:g}")
     version = given.get("model_version")
     if version is not None:
-        version = _integer("fallback['model_version']", version, 1, None)
+        version = _integer("fallback_model_version", version, 1, None)
     return Fallback(missing, timeout, version)
 
 
@@ -158,9 +160,9 @@ def without_online_row(message: str, deployment: str) -> str:
     what = message.split("; pass them as", 1)[0]
     *others, last = [repr(p) for p in MISSING_POLICIES if p != "error"]
     return (
-        f"{what}; deployment {deployment!r} has fallback 'error': deploy it with "
-        f"fallback={', '.join(others)} or {last} (or fallback={{'missing': ...}}) to answer "
-        "such requests with a degraded prediction"
+        f"{what}; deployment {deployment!r} has missing='error': deploy it with "
+        f"missing={', '.join(others)} or {last} to answer such requests with a degraded "
+        "prediction"
     )
 
 
@@ -171,16 +173,14 @@ def fallback_model(model: Model | None, version: int | None) -> Model | None:
     if version is None:
         return None
     if model is None:
-        raise FtiError(
-            "fallback['model_version'] needs a model: a feature-view deployment has none"
-        )
+        raise FtiError("fallback_model_version needs a model: a feature-view deployment has none")
     if version == model.version:
-        raise FtiError(f"fallback['model_version']: {version} is the deployed version itself")
+        raise FtiError(f"fallback_model_version: {version} is the deployed version itself")
     other = model._registry.get_model(model.name, version=version)  # ModelNotFound
     primary, record = model._saved_record(), other._saved_record()
     if record.feature_view_id != primary.feature_view_id:
         raise FtiError(
-            f"fallback['model_version']: version {version} of {model.name!r} was trained "
+            f"fallback_model_version: version {version} of {model.name!r} was trained "
             "from another feature view: it cannot read this deployment's feature vectors"
         )
 
@@ -189,7 +189,7 @@ def fallback_model(model: Model | None, version: int | None) -> Model | None:
 
     if inputs(other) != inputs(model):
         raise FtiError(
-            f"fallback['model_version']: version {version} of {model.name!r} takes other "
+            f"fallback_model_version: version {version} of {model.name!r} takes other "
             f"transformed features ({inputs(other)}) than version {model.version} "
             f"({inputs(model)})"
         )

@@ -62,7 +62,7 @@ def create_app(
     separate lower-priority process (see :mod:`fti.serving.log_process`). ``trusted_code``:
     the sha256 of the only code from the catalog this project's deployments may run (see
     :mod:`fti.trust`); None runs whatever the catalog holds."""
-    project._trusted_code = trusted_code
+    project.trusted_code = trusted_code
     deployments = select(project, names, allow_empty)
     metrics = ServingMetrics()
     watcher = StateWatcher(

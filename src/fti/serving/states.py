@@ -22,7 +22,6 @@ from fti.errors import DeploymentNotFound
 
 if TYPE_CHECKING:
     from fti.catalog import Catalog
-    from fti.project import Project
     from fti.serving.deployment import Deployment
 
 RUNNING, STOPPED = DEPLOYMENT_STATES
@@ -47,14 +46,15 @@ class RecordedState:
     def state(self) -> str:
         """Whether ``fti serve`` serves this deployment, as recorded now: "running" or
         "stopped" (see :meth:`ServingStates.set_state`)."""
-        return recorded(self._serving._project._catalog, self.name)
+        return recorded(self._serving.catalog, self.name)
 
 
 class ServingStates:
     """Mixed into :class:`fti.serving.ModelServing`."""
 
     if TYPE_CHECKING:
-        _project: Project
+        catalog: Catalog
+        client: str
 
         def get_deployment(self, name: str, version: int | None = None) -> Deployment: ...
 
@@ -74,5 +74,5 @@ class ServingStates:
                 deployment.start()
             finally:
                 deployment.stop()
-        self._project._catalog.set_deployment_state(name, state, self._project._client)
+        self.catalog.set_deployment_state(name, state, self.client)
         return deployment
