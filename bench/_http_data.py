@@ -108,7 +108,7 @@ def fti_reference(
         record = project.get_model_serving().get_deployment(DEPLOYMENT)
         fs = project.get_feature_store()
         fv = fs.get_feature_view(DEPLOYMENT, 1)
-        fv.init_serving(record._record.training_dataset_version)
+        fv.init_serving(record.record.training_dataset_version)
         names = [f["name"] for f in fv.serving_schema["features"]]
         model = record.model
         assert model is not None
@@ -142,7 +142,7 @@ def fti_reference(
         if features_deployment:
             fv.deploy(
                 FEATURES_DEPLOYMENT,
-                training_dataset_version=record._record.training_dataset_version,
+                training_dataset_version=record.record.training_dataset_version,
             )
     finally:
         project.close()

@@ -5,7 +5,7 @@ can pick it from the offline snapshot (cost grows with the rows of history) or f
 the online store, which holds exactly one row per key (cost grows with keys). This times
 ``query.to_arrow(latest=True)`` on one online-enabled group of ``--keys`` keys with 1 to
 N snapshots per key, forcing each source, and prints where the online store starts to win:
-the crossover behind ``fti.featurestore.feature_store.ONLINE_SCAN_FACTOR``.
+the crossover behind ``fti.Settings.online_scan_factor``.
 
     .venv/bin/python bench/latest.py --keys 20000 --depths 1,10,50,200
 """
@@ -21,7 +21,6 @@ import numpy as np
 import pyarrow as pa
 
 import fti
-from fti.featurestore import feature_store
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -61,26 +60,24 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---|")
     for depth in (int(d) for d in args.depths.split(",")):
         with tempfile.TemporaryDirectory() as home:
-            project = fti.connect(home)
-            fs = project.get_feature_store()
-            group = fs.create_feature_group(
-                "g", primary_key=["k"], event_time="ts", online_enabled=True
-            )
-            group.insert(group_rows(args.keys, depth, seed=depth))
-            query = group.select_all()
-            factor = feature_store.ONLINE_SCAN_FACTOR
+            with fti.connect(home) as project:
+                group = project.get_feature_store().create_feature_group(
+                    "g", primary_key=["k"], event_time="ts", online_enabled=True
+                )
+                group.insert(group_rows(args.keys, depth, seed=depth))
             results = {}
             for source, forced in [("offline", 10**12), ("online", 0)]:
-                feature_store.ONLINE_SCAN_FACTOR = forced
-                results[source] = best_of(args.repeat, query)
-            feature_store.ONLINE_SCAN_FACTOR = factor
+                settings = fti.Settings(online_scan_factor=forced)
+                with fti.connect(home, settings=settings) as project:
+                    query = project.get_feature_store().get_feature_group("g", 1).select_all()
+                    results[source] = best_of(args.repeat, query)
+            factor = fti.Settings.online_scan_factor
             picks = "online" if depth >= factor else "offline"
             ratio = results["offline"] / results["online"]
             print(
                 f"| {args.keys:,} | {depth} | {results['offline']:.3f} | "
                 f"{results['online']:.3f} | {ratio:.2f} | {picks} |"
             )
-            project.close()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ def test_contract_names_exist() -> None:
         "udf",
         "builtins",
         "FeatureVectorNotFound",
+        "Settings",
     }
     assert expected <= set(fti.__all__)
 

@@ -208,7 +208,7 @@ def test_the_recorded_git_remote_has_no_credentials(
     model = mr.python.create_model("m").save(_Constant())
     assert model.code["git_remote"] == "https://git.example/org/repo.git"
     stored = mr.get_model("m", 1)
-    for text in (stored.code, stored.lineage(), stored.card(), stored._record):
+    for text in (stored.code, stored.lineage(), stored.card(), stored.record):
         assert_hidden(text)
 
 
@@ -216,9 +216,9 @@ def test_a_remote_recorded_before_is_not_shown_either(project: fti.Project) -> N
     """Versions saved by an older fti may hold the credentials: reading shows none."""
     mr = project.get_model_registry()
     model = mr.python.create_model("m").save(_Constant())
-    assert model._record is not None
+    assert model.record is not None
     leaked = {"git_commit": "abc", "git_remote": f"https://ci:{SECRET}@git.example/o/r.git"}
-    project._catalog.update_model_version(model._record.id, {"code": leaked})
+    project._catalog.update_model_version(model.record.id, {"code": leaked})
     stored = mr.get_model("m", 1)
     assert_hidden(stored.code)
     assert_hidden(stored.lineage())

@@ -53,6 +53,7 @@ from fti.offline import CommitInfo
 from fti.project import Project, connect
 from fti.registry import Model, ModelRegistry
 from fti.serving import Client, Deployment, ModelServing
+from fti.settings import Settings
 from fti.statistics import StatisticsConfig
 from fti.transform import UDF, udf
 from fti.validation import (
@@ -108,6 +109,7 @@ __all__ = [
     "ProjectNotFound",
     "Query",
     "SchemaError",
+    "Settings",
     "StatisticsConfig",
     "TrainingDatasetNotFound",
     "TransformationError",

@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING
 
 from fti import config
 from fti._version import __version__
-from fti.catalog import Catalog
 from fti.errors import ConfigurationError, ProjectNotFound
 from fti.featurestore import FeatureStore
-from fti.offline import DeltaOfflineStore
-from fti.online import open_online_store
+from fti.featurestore.storage import open_storage
+from fti.settings import Settings
 
 if TYPE_CHECKING:
     from fti.registry import ModelRegistry
@@ -47,13 +46,6 @@ def _client() -> str:
     return f"{user}@{socket.gethostname()} pid {os.getpid()} fti {__version__}"
 
 
-def _namespace(project_id: str) -> str:
-    """The online namespace of a project in a shared Redis: from the id stored in its catalog
-    (``fti.catalog.identity``), not the catalog URL's text, which two projects can share and
-    one project can spell two ways."""
-    return "fti_" + project_id[:16]
-
-
 class Project:
     """One fti project: a catalog, an offline store, an online store and its home directory."""
 
@@ -64,36 +56,40 @@ class Project:
         offline_root: str,
         online_store: str,
         artifacts: str | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.home = home
+        self.settings = settings or Settings()
         self.catalog_url = catalog_url
         self.offline_root = offline_root
         self.online_store = online_store
         self.artifacts = artifacts or str(home / "models")
         self._client = _client()
-        self._config = config.read(home)
         self._registry: ModelRegistry | None = None
         self._serving: ModelServing | None = None
-        self._catalog = Catalog(catalog_url)
-        self._online = open_online_store(online_store, home, _namespace(self._catalog.project_id))
-        self._feature_store = FeatureStore(
-            self._catalog,
-            DeltaOfflineStore(offline_root),
-            self._online,
-            home,
-            self._client,
-            serving=self.get_model_serving,
+        self._storage = open_storage(
+            self.location, self._client, serving=self.get_model_serving, settings=self.settings
+        )
+        self._catalog = self._storage.catalog
+        self._online = self._storage.online
+        self._feature_store = FeatureStore(self._storage)
+
+    @property
+    def location(self) -> config.ProjectLocation:
+        """What another process needs to open this project (a log writer, a worker)."""
+        return config.ProjectLocation(
+            self.home, self.catalog_url, self.offline_root, self.online_store
         )
 
     @property
     def trusted_code(self) -> TrustedCode | None:
         """The allow-list of a server (:mod:`fti.trust`): the only code from the catalog this
         project's processes compile; None (the default) compiles what the catalog holds."""
-        return self._feature_store.trusted_code
+        return self._storage.trusted_code
 
     @trusted_code.setter
     def trusted_code(self, trusted: TrustedCode | None) -> None:
-        self._feature_store.trusted_code = trusted
+        self._storage.trusted_code = trusted
 
     def get_feature_store(self) -> FeatureStore:
         return self._feature_store
@@ -103,15 +99,13 @@ class Project:
         from fti.serving import ModelServing
 
         if self._serving is None:
-            location = config.ProjectLocation(
-                self.home, self.catalog_url, self.offline_root, self.online_store
-            )
             self._serving = ModelServing(
                 self._catalog,
                 self._feature_store,
                 self.get_model_registry,
                 self._client,
-                location,
+                self.location,
+                self.settings,
             )
         return self._serving
 
@@ -121,15 +115,21 @@ class Project:
         ``require_approval = ["production"]`` makes moving those aliases need an approver."""
         if self._registry is None:
             from fti.registry import ModelRegistry, open_artifact_store
+            from fti.registry.context import RegistryContext
 
-            section = self._config.get("registry", {})
-            store = open_artifact_store(self.artifacts)
-            self._registry = ModelRegistry(self, store, section.get("require_approval", []))
+            section = config.read(self.home).get("registry", {})
+            context = RegistryContext(
+                self._catalog,
+                open_artifact_store(self.artifacts),
+                self._client,
+                self._feature_store,
+                self.get_model_serving,
+            )
+            self._registry = ModelRegistry(context, section.get("require_approval", []))
         return self._registry
 
     def close(self) -> None:
-        self._online.close()
-        self._catalog.close()
+        self._storage.close()
 
     def __enter__(self) -> Project:
         return self
@@ -192,6 +192,7 @@ def connect(
     online_store: str | None = None,
     artifacts: str | None = None,
     create: bool = True,
+    settings: Settings | None = None,
 ) -> Project:
     """Open the project in ``home`` (default ``$FTI_HOME`` or ``./fti_home``), creating it
     where there is none (a new or empty directory) unless ``create`` is False, which raises
@@ -206,6 +207,7 @@ def connect(
     ``FTI_ARTIFACTS``. A new project records those other than the defaults in its
     ``fti.toml`` (without passwords); an existing project uses what it records, and a setting
     given otherwise raises :class:`~fti.errors.ConfigurationError` (:mod:`fti.config`).
+    ``settings``: the project's tunables (:class:`fti.Settings`; measured defaults).
     """
     path = Path(home if home is not None else os.environ.get("FTI_HOME", DEFAULT_HOME))
     path = path.expanduser().resolve()
@@ -227,6 +229,7 @@ def connect(
             offline_root=backends.offline_root,
             online_store=backends.online_store,
             artifacts=backends.artifacts,
+            settings=settings,
         )
     except Exception:
         if made and not any(path.iterdir()):
@@ -242,5 +245,4 @@ def connect(
             except Exception:
                 project.close()
                 raise
-        project._config = config.read(path)
     return project

@@ -158,6 +158,6 @@ def test_a_home_whose_backends_came_from_arguments_is_a_project(
 
 def test_a_backend_that_fails_leaves_no_empty_home_behind(tmp_path: Path) -> None:
     home = tmp_path / "new"
-    with pytest.raises(fti.FtiError):
+    with pytest.raises(fti.BackendUnavailable, match=r"127\.0\.0\.1:1/nope is unreachable"):
         fti.connect(home, catalog_url="postgresql://fti@127.0.0.1:1/nope")
     assert not home.exists()

@@ -47,7 +47,7 @@ def test_a_deployment_has_a_lookup_timeout_by_default(project: fti.Project) -> N
     assert deployment.lookup_timeout_ms is None  # not given: the default
     deployment.start()
     try:
-        plan = deployment._fv._serving  # type: ignore[union-attr]
+        plan = deployment._plan  # type: ignore[union-attr]
         assert plan is not None and plan._store.lookup_timeout == options.LOOKUP_TIMEOUT_MS / 1000  # type: ignore[attr-defined]
     finally:
         deployment.stop()

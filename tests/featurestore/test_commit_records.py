@@ -185,7 +185,7 @@ def test_commits_that_are_not_inserts_get_no_records(tmp_path: Path) -> None:
         fg.insert(table(FIRST))
         fg.insert(table([(5, 9, 5.0)]))
         fg.append_features([fti.Feature("extra", pa.int64())])
-        fs._offline.compact(fg.location)  # what the inference log's writer does
+        fs._storage.offline.compact(fg.location)  # what the inference log's writer does
         operations = [c.operation for c in fg.commit_details()]
         assert operations == ["WRITE", "WRITE", "ADD COLUMN", "OPTIMIZE"]
     with fti.connect(home) as project:
@@ -214,8 +214,8 @@ def test_a_commit_whose_files_were_vacuumed_is_passed_with_a_warning(
         with pytest.raises(KeyboardInterrupt):
             fg.insert(table([(9, 9, 9.0)]))
         monkeypatch.undo()
-        fs._offline.compact(fg.location)
-        delta = fs._offline._open(fg.location)
+        fs._storage.offline.compact(fg.location)
+        delta = fs._storage.offline._open(fg.location)
         assert delta is not None
         delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
     with fti.connect(home) as project:
@@ -270,7 +270,7 @@ def test_the_next_insert_records_a_commit_the_catalog_lost(
 def test_an_insert_that_fails_after_its_commit_says_the_commit_was_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
-    from fti.featurestore.feature_store import FeatureStore
+    from fti.featurestore.storage import Storage
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"{failing} broke")
@@ -279,7 +279,7 @@ def test_an_insert_that_fails_after_its_commit_says_the_commit_was_written(
         fg = create(project.get_feature_store(), "cards")
         fg.insert(table(FIRST))
         if failing == "statistics":
-            monkeypatch.setattr(FeatureStore, "_describe", broken)
+            monkeypatch.setattr(Storage, "describe", broken)
         else:
             monkeypatch.setattr(Catalog, "record_commit", broken)
         with pytest.raises(fti.InsertIncomplete, match="offline commit 1 was written") as caught:

@@ -354,5 +354,5 @@ def test_local_tables_are_read_without_a_python_file_system(
     monkeypatch.setattr(pafs, "PyFileSystem", refused)
     assert fg.read(dataframe_type="arrow").num_rows == 2
     assert fg.read(as_of=0, dataframe_type="arrow").num_rows == 2
-    added, removed = fs._offline.commit_changes(fg._record.location, 1)
+    added, removed = fs._storage.offline.commit_changes(fg._record.location, 1)
     assert (added.num_rows, removed.num_rows) == (2, 2)

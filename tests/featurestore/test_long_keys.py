@@ -26,7 +26,7 @@ def test_a_key_the_online_store_cannot_hold_is_refused_and_nothing_written(
     with pytest.raises(fti.InvalidDataError, match=message):
         fg.insert(rows(["a", "b", "x" * 509, "y" * 600]))
     assert fg.commit_details() == []
-    assert fs._online.count(fg._online_table) == 0
+    assert fs._storage.online.count(fg._online_table) == 0
     fg.insert(rows(["a", "x" * 508]))  # 511 bytes: the longest that fits
     # counted in bytes, not characters: 255 two-byte characters take 513
     with pytest.raises(fti.InvalidDataError, match=r"row 0 .*513 bytes"):
@@ -77,7 +77,7 @@ def test_a_group_already_holding_a_key_too_long_opens_with_a_warning(
         assert fg.read(dataframe_type="arrow").num_rows == 3
         # every other key of the commit is online, and the watermark is past it
         assert fg.lookup(["a", "b", long_key]) == [{"v": 0.0}, {"v": 2.0}, None]
-        assert fs._online.applied_commit(fg._online_table) == 1
+        assert fs._storage.online.applied_commit(fg._online_table) == 1
         with pytest.warns(fti.OnlineStoreWarning, match="not online"):
             assert fg.online_sync(full=True) == 2
         fg.insert(rows(["c"], [4.0]))  # no warning, no error: the online store is current

@@ -135,7 +135,7 @@ def test_another_process_runs_the_recorded_code(fs: fti.FeatureStore, tmp_path: 
         "tx", primary_key=["tx_id"], event_time="event_ts", transformation_functions=[amount_ratio]
     )
     fg.insert(rows().slice(0, 1))
-    home = fs._home
+    home = fs._storage.home
     script = textwrap.dedent(
         f"""
         import datetime as dt, pyarrow as pa, fti

@@ -24,8 +24,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fti
-from fti.featurestore import feature_store
-from fti.featurestore.serving_batch import BATCH_ROWS
 from tests.featurestore.helpers import cards
 
 _names = itertools.count()
@@ -93,7 +91,9 @@ def test_online_store_is_latest_by_event_time_per_key(
 # the test takes.
 UIDS, DEVS = range(6), range(3)
 ENTITIES = [{"uid": u, "dev": d} for u in UIDS for d in DEVS]
-assert len(ENTITIES) >= BATCH_ROWS  # one get_feature_vectors call takes the column path
+assert (
+    len(ENTITIES) >= fti.Settings.vector_batch_rows
+)  # one get_feature_vectors call takes the column path
 VALUE = st.one_of(st.none(), st.floats(-1e3, 1e3, allow_nan=False))
 HOURS = st.integers(0, 8)
 g_rows = st.lists(
@@ -292,7 +292,7 @@ def test_online_vectors_match_a_brute_force_model(
     # the newest rows per entity, read from the offline table or from the online store
     if g_age is None and h_age is None:  # see the xfail test below for ages
         for factor in (10**12, 0):  # never / always worth reading the online store
-            monkeypatch.setattr(feature_store, "ONLINE_SCAN_FACTOR", factor)
+            monkeypatch.setattr(fs._storage, "settings", fti.Settings(online_scan_factor=factor))
             latest = fv.get_batch_data(latest_features=True, dataframe_type="arrow")
             expected = [model(i, "null")[1] for i in range(len(ENTITIES))]
             assert same_rows(latest.to_pylist(), expected), factor

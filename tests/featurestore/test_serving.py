@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 import fti
 from fti import builtins
-from fti.featurestore.serving_batch import BATCH_ROWS
 from tests.featurestore.helpers import ts
+
+BATCH_ROWS = fti.Settings.vector_batch_rows  # from this many, the column core
 
 UTC_US = pa.timestamp("us", tz="UTC")
 

@@ -98,7 +98,7 @@ def test_the_row_driver_and_the_column_core_give_identical_vectors(
                 serving_plan(view, 1, missing=missing, batch_rows=10**9),  # entity by entity
                 serving_plan(view, 1, missing=missing, batch_rows=1),  # always the columns
             )
-    store = fs._online
+    store = fs._storage.online
 
     @settings(
         max_examples=60,
@@ -218,12 +218,12 @@ def test_last_known_keys_bounds_the_values_kept_per_group(fs: fti.FeatureStore) 
     plan = serving_plan(fv, missing="last_known", last_known_keys=2)
     for card in (0, 1, 3):  # card 0 is the oldest entry, and the first to go
         plan.get_feature_vector({"cc_num": card, "mid": 1}, {"amount": 1.0})
-    fs._online.multi_get = _down  # type: ignore[method-assign]
+    fs._storage.online.multi_get = _down  # type: ignore[method-assign]
     try:
         vectors = plan.get_feature_vectors(
             [{"cc_num": c, "mid": 1} for c in (0, 1, 3)], [{"amount": 1.0}] * 3
         )
     finally:
-        del fs._online.multi_get  # type: ignore[method-assign]
+        del fs._storage.online.multi_get  # type: ignore[method-assign]
     assert [v[1] for v in vectors] == [None, 15.0, 25.0]
     assert [v[3] for v in vectors] == [0.5, 0.5, 0.5]  # one merchant, kept throughout

@@ -139,7 +139,7 @@ def test_versions_best_aliases_history_and_approval(project: fti.Project) -> Non
     with pytest.raises(fti.FtiError, match="aliased as"):
         mr.get_model("m", version=1).delete()
     victim = mr.get_model("m", version=7)
-    files = mr._store.path(victim._record.artifact_uri)  # type: ignore[attr-defined, union-attr]
+    files = mr._context.store.path(victim.record.artifact_uri)  # type: ignore[attr-defined, union-attr]
     assert files.is_dir()
     victim.delete()
     assert not files.exists()
@@ -151,7 +151,7 @@ def test_versions_best_aliases_history_and_approval(project: fti.Project) -> Non
 def test_tampered_or_truncated_artifacts_are_refused(project: fti.Project) -> None:
     mr = project.get_model_registry()
     model = mr.python.create_model("rule").save(Threshold(0.5))
-    stored = mr._store.path(model._record.artifact_uri) / "model.pkl"  # type: ignore[attr-defined, union-attr]
+    stored = mr._context.store.path(model.record.artifact_uri) / "model.pkl"  # type: ignore[attr-defined, union-attr]
     original = stored.read_bytes()
     stored.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))  # same size, one bit
     with pytest.raises(fti.ArtifactIntegrityError, match="sha256"):
@@ -173,7 +173,7 @@ def test_a_tampered_manifest_cannot_write_or_read_outside_the_download(
     before anything is written, and the file ``load`` opens must be one of them."""
     mr = project.get_model_registry()
     model = mr.python.create_model("rule").save(Threshold(0.5))
-    record = model._record
+    record = model.record
     assert record is not None
     entry = record.manifest["files"]["model.pkl"]
     location = record.artifact_uri.rsplit("/", 1)[1]
@@ -222,8 +222,16 @@ def test_a_directory_with_a_bad_file_name_saves_nothing(
 def test_bad_input_is_refused_and_writes_nothing(project: fti.Project, tmp_path: Path) -> None:
     fv, _, x_train, _ = trained(project)
     mr = project.get_model_registry()
-    for name in ("/etc/passwd", "../up", "a/../../b", "C:/x", "", "..\\up", "a/./b"):
-        with pytest.raises(fti.FtiError):
+    for name, why in [
+        ("/etc/passwd", "is absolute"),
+        ("../up", "leaves the model's directory"),
+        ("a/../../b", "leaves the model's directory"),
+        ("C:/x", "starts like a drive or a URL"),
+        ("", "is empty"),
+        ("..\\up", "holds a backslash"),
+        ("a/./b", "is not in its plain form"),
+    ]:
+        with pytest.raises(fti.FtiError, match=re.escape(f"artifact file name {name!r} {why}")):
             check_name(name)
     (tmp_path / "empty").mkdir()
     with pytest.raises(fti.FtiError, match="empty directory"):
@@ -289,7 +297,7 @@ def test_s3_artifact_store(tmp_path: Path, s3_bucket: Any, monkeypatch: pytest.M
     with fti.connect(tmp_path / "home") as project:
         mr = project.get_model_registry()
         model = mr.python.create_model("rule").save(Threshold(0.25))
-        uri = model._record.artifact_uri  # type: ignore[union-attr]
+        uri = model.record.artifact_uri  # type: ignore[union-attr]
         assert uri.startswith(f"s3://{bucket}/team/models/rule/")
         assert mr.get_model("rule").load().cut == 0.25
         key = uri.removeprefix(f"s3://{bucket}/") + "/model.pkl"

@@ -13,11 +13,12 @@ import pyarrow as pa
 import pytest
 
 import fti
-from fti.featurestore.serving_batch import BATCH_ROWS
 from fti.registry.registry import model_schema_of
 from fti.serving.inference_log import LOG_COLUMNS, InferenceLogger
 from tests.registry.conftest import build_view
 from tests.serving.conftest import deployed
+
+BATCH_ROWS = fti.Settings.vector_batch_rows  # from this many, the column core
 
 __all__ = ["deployed"]  # tests/serving/test_server.py imports it from here
 
@@ -261,6 +262,23 @@ def test_feature_view_deployment_returns_vectors(project: fti.Project) -> None:
         )
 
 
+def test_deploying_leaves_the_callers_view_as_it_was(project: fti.Project) -> None:
+    """A deployment builds a serving plan of its own: the view it was made from keeps its
+    plan, missing-values policy and last training dataset version."""
+    fv = build_view(project.get_feature_store())
+    fv.training_data()
+    fv.training_data()  # version 2: the view's last
+    plan = fv.init_serving(2)  # missing="error"
+    deployment = fv.deploy("features", training_dataset_version=1, missing="null")
+    assert deployment.missing == "null"
+    assert fv._serving is plan and plan.missing == "error"
+    assert fv.last_training_dataset_version == 2
+    with pytest.raises(fti.FeatureVectorNotFound):
+        fv.get_feature_vector({"cc_num": 99}, passed_features={"amount": 1.0})
+    with pytest.raises(AttributeError):
+        fv.last_training_dataset_version = 1  # type: ignore[misc]
+
+
 def test_the_logger_drops_the_oldest_rows_when_full_and_drains_on_close(
     project: fti.Project,
 ) -> None:
@@ -268,7 +286,7 @@ def test_the_logger_drops_the_oldest_rows_when_full_and_drains_on_close(
     group = fs.create_feature_group(
         "log", primary_key=["request_id"], event_time="logged_at", features=LOG_COLUMNS
     )
-    logger = InferenceLogger(group, max_queue=3, flush_rows=1_000, flush_seconds=30)
+    logger = InferenceLogger(group, project.home, max_queue=3, flush_rows=1_000, flush_seconds=30)
     now = pa.scalar(0, pa.timestamp("us", tz="UTC")).as_py()
     for i in range(5):
         logger.log({"request_id": str(i), "logged_at": now, "deployment": "d"})

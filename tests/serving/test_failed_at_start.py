@@ -19,7 +19,7 @@ INSTANCE = {"cc_num": 1, "amount": 3.0}
 def corrupt(model: fti.Model) -> None:
     """Flip one bit of every stored file of ``model`` (same size: only the sha256 tells)."""
     mr = model._registry
-    stored = Path(mr._store.path(model._record.artifact_uri))  # type: ignore[attr-defined, union-attr]
+    stored = Path(mr._context.store.path(model.record.artifact_uri))  # type: ignore[attr-defined, union-attr]
     files = [f for f in stored.rglob("*") if f.is_file()]
     assert files
     for f in files:

@@ -36,8 +36,8 @@ def _setup(project: fti.Project) -> tuple[FeatureView, FeatureGroup]:
     return fv, log_group(fs, fv)
 
 
-def _spilled(group: FeatureGroup) -> list[Path]:
-    return LogSpill.of(group).pending()
+def _spilled(project: fti.Project, group: FeatureGroup) -> list[Path]:
+    return LogSpill.of(project.home, group).pending()
 
 
 def _ids(fv: FeatureView) -> list[str]:
@@ -67,7 +67,9 @@ def test_failed_commits_are_logged_counted_spilled_reported_and_replayed_once(
     fv, group = _setup(project)
     calls, fault = _faulty(group, monkeypatch)
     metrics = ServingMetrics()
-    logger = InferenceLogger(group, flush_rows=1_000, flush_seconds=30, retry_delays=FAST)
+    logger = InferenceLogger(
+        group, project.home, flush_rows=1_000, flush_seconds=30, retry_delays=FAST
+    )
     logger.observer = functools.partial(metrics.log_state, "d")
     rows = [_row(i) for i in range(25)]
     with caplog.at_level("WARNING", logger="fti.serving"):
@@ -92,7 +94,7 @@ def test_failed_commits_are_logged_counted_spilled_reported_and_replayed_once(
     assert metric("fti_inference_log_failed_batches_total") == 2
     assert metric("fti_inference_log_failed_rows_total") == 20
     assert metric("fti_inference_log_lost_rows_total") == 0
-    spilled = _spilled(group)
+    spilled = _spilled(project, group)
     assert len(spilled) == 2 and all(p.parent.parent == project.home / "log_spill" for p in spilled)
     assert not list(spilled[0].parent.glob(".*"))  # no temporary file left
     assert _ids(fv) == []
@@ -105,7 +107,7 @@ def test_failed_commits_are_logged_counted_spilled_reported_and_replayed_once(
         logger.flush()  # the commit succeeds, then the spilled rows are replayed
     assert "commits succeed again after 2 failed batch(es)" in caplog.text
     assert "20 spilled rows replayed" in caplog.text
-    assert _spilled(group) == []
+    assert _spilled(project, group) == []
     assert sorted(_ids(fv)) == sorted(str(r["request_id"]) for r in rows)
     assert logger.close() is True
     assert metric("fti_inference_log_failed_batches_total") == 2  # nothing new
@@ -122,7 +124,9 @@ def test_rows_that_cannot_be_spilled_either_are_counted_lost(
 
     monkeypatch.setattr(LogSpill, "write", full)
     metrics = ServingMetrics()
-    logger = InferenceLogger(group, flush_rows=1_000, flush_seconds=30, retry_delays=())
+    logger = InferenceLogger(
+        group, project.home, flush_rows=1_000, flush_seconds=30, retry_delays=()
+    )
     logger.observer = functools.partial(metrics.log_state, "d")
     for i in range(4):
         logger.log(_row(i))
@@ -138,7 +142,7 @@ def test_replay_is_idempotent_and_leaves_a_file_another_writer_holds(
 ) -> None:
     fv, group = _setup(project)
     assert group.schema is not None
-    spill = LogSpill.of(group)
+    spill = LogSpill.of(project.home, group)
     crashed = [_row(i) for i in range(10)]
     spill.write(log_table(group.schema, crashed))
     # a writer committed these, then died before deleting the file
@@ -147,10 +151,10 @@ def test_replay_is_idempotent_and_leaves_a_file_another_writer_holds(
     other = spill.write(log_table(group.schema, held))
     with open(other, "rb") as f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # another worker is replaying it
-        assert LogWriter(group).replay() == 6
-        assert _spilled(group) == [other]
-    assert LogWriter(group).replay() == 3
-    assert _spilled(group) == []
+        assert LogWriter(group, project.home).replay() == 6
+        assert _spilled(project, group) == [other]
+    assert LogWriter(group, project.home).replay() == 3
+    assert _spilled(project, group) == []
     assert sorted(_ids(fv)) == sorted(str(r["request_id"]) for r in crashed + held)
 
 
@@ -167,7 +171,7 @@ def test_flush_and_close_honour_their_timeouts_and_close_spills_the_queue(
         return real(table, **kwargs)
 
     monkeypatch.setattr(group, "insert", stuck)
-    logger = InferenceLogger(group, flush_rows=5, flush_seconds=30, retry_delays=FAST)
+    logger = InferenceLogger(group, project.home, flush_rows=5, flush_seconds=30, retry_delays=FAST)
     rows = [_row(i) for i in range(8)]
     for r in rows[:5]:
         logger.log(r)
@@ -183,11 +187,11 @@ def test_flush_and_close_honour_their_timeouts_and_close_spills_the_queue(
     assert "close timed out after 0.2 s with a commit of 5 rows running; 3 rows failed" in (
         caplog.text
     )
-    assert len(_spilled(group)) == 1  # the queued rows
+    assert len(_spilled(project, group)) == 1  # the queued rows
     gate.set()  # the stalled commit ends after all, and its writer replays them
     logger._thread.join(10)
     assert not logger._thread.is_alive() and logger.written == 5
-    assert _spilled(group) == []
+    assert _spilled(project, group) == []
     assert sorted(_ids(fv)) == sorted(str(r["request_id"]) for r in rows)
 
 
@@ -195,9 +199,9 @@ def test_a_dead_writer_process_rows_are_spilled_and_replayed_by_the_next(
     project: fti.Project, caplog: pytest.LogCaptureFixture
 ) -> None:
     fv, group = _setup(project)
-    sink = LogProcess(project, group)
+    sink = LogProcess(project.location, "tests", project.settings, group)
     logger = InferenceLogger(
-        group, flush_rows=1_000, flush_seconds=30, sink=sink, retry_delays=FAST
+        group, project.home, flush_rows=1_000, flush_seconds=30, sink=sink, retry_delays=FAST
     )
     rows = [_row(i) for i in range(30)]
     for r in rows[:10]:
@@ -215,22 +219,22 @@ def test_a_dead_writer_process_rows_are_spilled_and_replayed_by_the_next(
     ):
         logger.flush()
     assert "a commit of 10 rows failed after 3 attempt(s)" in caplog.text
-    assert len(_spilled(group)) == 1
+    assert len(_spilled(project, group)) == 1
     assert logger.close(timeout=5) is True  # reported by the flush already
 
     # the next writer process replays what was spilled when it starts, and after each commit
-    sink = LogProcess(project, group)
-    logger = InferenceLogger(group, flush_rows=1_000, flush_seconds=30, sink=sink)
+    sink = LogProcess(project.location, "tests", project.settings, group)
+    logger = InferenceLogger(group, project.home, flush_rows=1_000, flush_seconds=30, sink=sink)
     for r in rows[20:25]:
         logger.log(r)
     logger.flush()  # the child replays before it reads this batch
-    assert _spilled(group) == []
+    assert _spilled(project, group) == []
     assert group.schema is not None
-    LogSpill.of(group).write(log_table(group.schema, rows[25:]))
+    LogSpill.of(project.home, group).write(log_table(group.schema, rows[25:]))
     rows.append(_row(30))
     logger.log(rows[-1])
     logger.flush()
-    assert _spilled(group) == []
+    assert _spilled(project, group) == []
     assert logger.close() is True
     assert sorted(_ids(fv)) == sorted(str(r["request_id"]) for r in rows)  # each once
 
@@ -246,13 +250,15 @@ def test_a_commit_that_raises_after_it_landed_is_not_retried_into_duplicates(
         raise fti.BackendUnavailable("catalog: the commit could not be recorded")
 
     monkeypatch.setattr(group, "insert", late_error)
-    logger = InferenceLogger(group, flush_rows=1_000, flush_seconds=30, retry_delays=FAST)
+    logger = InferenceLogger(
+        group, project.home, flush_rows=1_000, flush_seconds=30, retry_delays=FAST
+    )
     rows = [_row(i) for i in range(6)]
     for r in rows:
         logger.log(r)
     with caplog.at_level("WARNING", logger="fti.serving"):
         logger.flush()
     assert "commit reported an error, yet landed" in caplog.text
-    assert logger.failed_batches == 0 and logger.written == 6 and _spilled(group) == []
+    assert logger.failed_batches == 0 and logger.written == 6 and _spilled(project, group) == []
     assert sorted(_ids(fv)) == sorted(str(r["request_id"]) for r in rows)
     assert logger.close() is True

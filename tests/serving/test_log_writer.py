@@ -12,7 +12,6 @@ import pytest
 from deltalake import DeltaTable
 
 import fti
-from fti.serving import inference_log
 from fti.serving.inference_log import InferenceLogger, LogWriter, log_group, row
 from fti.serving.log_process import LogProcess
 from tests.registry.conftest import build_view
@@ -38,7 +37,8 @@ def test_concurrent_writers_append_every_row_without_a_merge(project: fti.Projec
     fv = build_view(fs)
     group = log_group(fs, fv)
     writers = [
-        InferenceLogger(log_group(fs, fv), flush_rows=50, flush_seconds=0.05) for _ in range(2)
+        InferenceLogger(log_group(fs, fv), project.home, flush_rows=50, flush_seconds=0.05)
+        for _ in range(2)
     ]
     states: list[tuple[int, int]] = []
     writers[0].observer = lambda dropped, queued, **_: states.append((dropped, queued))
@@ -74,10 +74,12 @@ def test_a_log_process_commits_at_idle_priority_and_hurries_when_behind(
     fs = project.get_feature_store()
     fv = build_view(fs)
     group = log_group(fs, fv)
-    sink = LogProcess(project, group)
+    sink = LogProcess(project.location, "tests", project.settings, group)
     child = sink._proc.pid
     assert os.sched_getscheduler(child) == os.SCHED_IDLE
-    logger = InferenceLogger(group, max_queue=1_000, flush_rows=300, flush_seconds=0.05, sink=sink)
+    logger = InferenceLogger(
+        group, project.home, max_queue=1_000, flush_rows=300, flush_seconds=0.05, sink=sink
+    )
     for i in range(700):
         logger.log(_row(i))
     logger.flush()
@@ -109,10 +111,9 @@ def test_a_log_process_commits_at_idle_priority_and_hurries_when_behind(
 def test_the_writer_compacts_the_log_table_every_so_many_commits(
     project: fti.Project, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(inference_log, "COMPACT_EVERY", 4)
     fs = project.get_feature_store()
     group = log_group(fs, build_view(fs))
-    write = LogWriter(group)
+    write = LogWriter(group, project.home, compact_every=4)
     for k in range(8):
         write([_row(i) for i in range(10 * k, 10 * k + 10)])
     table = DeltaTable(group.location)
@@ -130,7 +131,7 @@ def test_the_writer_compacts_the_log_table_every_so_many_commits(
         ) == DeltaTable(group.location, version=before + 1).to_pyarrow_table().sort_by("request_id")
     assert DeltaTable(group.location, version=0).to_pyarrow_table().num_rows == 10
     # a failed compaction (say another writer's won) is a warning; the rows are committed
-    offline = group._fs._offline
+    offline = group._storage.offline
 
     def conflict(uri: str) -> int:
         raise RuntimeError("commit conflict")

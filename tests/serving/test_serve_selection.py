@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 import fti
 from fti.cli import app as cli
+from fti.cli.worker import app_from_environment
 from fti.serving import workers
-from fti.serving.server import app_from_environment, create_app
+from fti.serving.server import create_app
 from tests.serving.conftest import deployed
 
 runner = CliRunner()

@@ -83,6 +83,7 @@ def serve(
     answers 503 until it is started again; the server follows within about a second.
     Connections are limited (the --timeout-* and --max-* options): a request that does not
     arrive in time is answered 408, headers too large or too many 431."""
+    from fti.cli.worker import APP
     from fti.serving import workers as serving_workers
     from fti.serving.server import select
 
@@ -136,6 +137,6 @@ def serve(
                 markup=False,
                 highlight=False,
             )
-        serving_workers.serve(host, port, workers, pin_cpus, limits)
+        serving_workers.serve(APP, host, port, workers, pin_cpus, limits)
     except FtiError as exc:
         raise fail(str(exc)) from exc

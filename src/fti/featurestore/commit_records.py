@@ -28,6 +28,7 @@ from fti.errors import CommitRecordsWarning
 
 if TYPE_CHECKING:
     from fti.featurestore.feature_group import FeatureGroup
+    from fti.featurestore.storage import Storage
     from fti.offline import CommitInfo
 
 # What fg.insert commits: an append (WRITE) or an upsert (MERGE). The other commits change
@@ -36,25 +37,24 @@ if TYPE_CHECKING:
 INSERTS = frozenset({"WRITE", "MERGE"})
 
 
-def repair_on_open(fg: FeatureGroup, latest: int | None) -> None:
+def repair_on_open(storage: Storage, fg: FeatureGroup, latest: int | None) -> None:
     """Recover the records of commits newer than the catalog's ``last_commit``. ``latest``
     is the offline table's latest commit as just read: when the catalog has it, this costs
     nothing more; otherwise the check is repeated under the group's write lock, which orders
     it after any insert still running."""
     if not _behind(fg._record.last_commit, latest):
         return
-    fs = fg._fs
-    with fs._write_lock(fg):
+    with storage.write_lock(fg):
         last = fg._refresh().last_commit
-        latest = fs._offline.latest_version(fg.location)
+        latest = storage.offline.latest_version(fg.location)
         if latest is None or not _behind(last, latest):
             return
-        recover(fg, -1 if last is None else last, latest, latest)
+        recover(storage, fg, -1 if last is None else last, latest, latest)
         # past the commits that are not inserts too, so that the next open has nothing to do
-        fs._catalog.record_commit(fg.id, latest, None, None)
+        storage.catalog.record_commit(fg.id, latest, None, None)
 
 
-def repair_gap(fg: FeatureGroup, last: int | None, commit: int) -> None:
+def repair_gap(storage: Storage, fg: FeatureGroup, last: int | None, commit: int) -> None:
     """After an insert under the lock recorded ``commit``: recover the commits between the
     catalog's ``last`` and it, which another writer committed and died before recording (a
     long-lived process opened the group before they did). Never fails the insert, whose own
@@ -63,9 +63,9 @@ def repair_gap(fg: FeatureGroup, last: int | None, commit: int) -> None:
     if commit - 1 <= after:
         return
     try:
-        recover(fg, after, commit - 1, commit)
+        recover(storage, fg, after, commit - 1, commit)
     except Exception as exc:  # any backend failure
-        fg._fs._records_checked.discard(fg.id)
+        storage.forget(fg.id, online=False)
         warn_unrecovered(fg, exc)
 
 
@@ -79,13 +79,13 @@ def warn_unrecovered(fg: FeatureGroup, exc: Exception) -> None:
     )
 
 
-def recover(fg: FeatureGroup, after: int, upto: int, newest: int) -> list[int]:
+def recover(storage: Storage, fg: FeatureGroup, after: int, upto: int, newest: int) -> list[int]:
     """Record every insert commit in ``(after, upto]`` from its rows; returns those commits.
     ``newest`` is the table's latest commit: the log is read back to ``after`` only."""
     record, suite = fg._record, fg.expectation_suite
     if not record.statistics_enabled and suite is None:
         return []  # nothing to record but last_commit
-    offline = fg._fs._offline
+    offline = storage.offline
     commits = offline.history(fg.location, limit=newest - after)
     if commits and commits[0].commit_id > after + 1:  # the table moved on meanwhile
         commits = offline.history(fg.location)
@@ -94,7 +94,7 @@ def recover(fg: FeatureGroup, after: int, upto: int, newest: int) -> list[int]:
         if not (after < commit.commit_id <= upto and commit.operation in INSERTS):
             continue
         try:
-            _record(fg, commit)
+            _record(storage, fg, commit)
         except FileNotFoundError as exc:
             # its files were vacuumed: no later attempt can do better, so go on past it
             warnings.warn(
@@ -108,8 +108,8 @@ def recover(fg: FeatureGroup, after: int, upto: int, newest: int) -> list[int]:
     return done
 
 
-def _record(fg: FeatureGroup, commit: CommitInfo) -> None:
-    rows, unknown = commit_rows(fg, commit)
+def _record(storage: Storage, fg: FeatureGroup, commit: CommitInfo) -> None:
+    rows, unknown = commit_rows(storage, fg, commit)
     how = {
         "exact": unknown == 0,
         "rows_unknown": unknown,
@@ -117,7 +117,7 @@ def _record(fg: FeatureGroup, commit: CommitInfo) -> None:
     }
     stats = None
     if fg._record.statistics_enabled:
-        stats = {**fg._fs._describe(rows), "recovered": how}
+        stats = {**storage.describe(rows), "recovered": how}
     report, success = None, True
     suite = fg.expectation_suite
     if suite is not None:
@@ -125,16 +125,16 @@ def _record(fg: FeatureGroup, commit: CommitInfo) -> None:
 
         checked = validate(rows, suite)
         report, success = {**checked.to_dict(), "note": how["note"]}, checked.success
-    fg._fs._catalog.record_commit(
+    storage.catalog.record_commit(
         fg.id, commit.commit_id, stats, report, report_success=success, ingestion="RECOVERED"
     )
 
 
-def commit_rows(fg: FeatureGroup, commit: CommitInfo) -> tuple[pa.Table, int]:
+def commit_rows(storage: Storage, fg: FeatureGroup, commit: CommitInfo) -> tuple[pa.Table, int]:
     """The rows ``commit`` wrote, as far as they can be told, and how many could not be."""
-    added, removed = fg._fs._offline.commit_changes(fg.location, commit.commit_id)
+    added, removed = storage.offline.commit_changes(fg.location, commit.commit_id)
     rows = added if removed.num_rows == 0 else _multiset_difference(added, removed)
-    schema = fg.schema or fg._fs._offline_schema(fg)
+    schema = fg.schema or storage.offline_schema(fg)
     if schema is not None:  # the types an insert describes, whatever Delta hands back
         fields = [
             schema.field(n) if n in schema.names else rows.field(n) for n in rows.column_names

@@ -36,11 +36,11 @@ from fti.featurestore.schema import (
     schema_to_features,
     serialize_schema,
 )
-from fti.offline import CommitInfo
+from fti.offline import CommitInfo, CommitResult
 from fti.types import Feature
 
 if TYPE_CHECKING:
-    from fti.featurestore.feature_store import FeatureStore
+    from fti.featurestore.storage import Storage
     from fti.transform import UDF
     from fti.validation import ExpectationSuite, ValidationReport
 
@@ -65,15 +65,15 @@ class FeatureGroup:
     atomic commit of the offline Delta table, readable later with ``read(as_of=commit_id)``.
     """
 
-    def __init__(self, fs: FeatureStore, record: FeatureGroupRecord) -> None:
-        self._fs = fs
+    def __init__(
+        self, storage: Storage, record: FeatureGroupRecord, *, keys_unique: bool = False
+    ) -> None:
+        self._storage = storage
         self._record = record
         self._codec_cache: tuple[int, Any] | None = None
         self._readers: dict[tuple[str, ...] | None, Any] = {}
         self._readers_revision = record.revision
-        # Set by writers whose keys are unique by construction (the inference log's request
-        # ids): commits append without a merge even when concurrent writers' times overlap.
-        self._keys_unique = False
+        self._keys_unique = keys_unique  # see append_only
 
     # -- definition -------------------------------------------------------------------------
 
@@ -91,7 +91,7 @@ class FeatureGroup:
     @property
     def location(self) -> str:
         """The offline table's URI, under this project's offline root."""
-        return str(self._fs._offline.uri(self._record.location))
+        return str(self._storage.offline.uri(self._record.location))
 
     @property
     def schema(self) -> pa.Schema | None:
@@ -119,10 +119,10 @@ class FeatureGroup:
     @property
     def transformation_functions(self) -> list[UDF]:
         """The on-demand transformations, as recorded at creation (rebuilt from their source)."""
-        return self._fs._load_transformations(self._record.transformation_functions)
+        return self._storage.load_transformations(self._record.transformation_functions)
 
     def _refresh(self) -> FeatureGroupRecord:
-        self._record = self._fs._catalog.get_feature_group_by_id(self.id)
+        self._record = self._storage.catalog.get_feature_group_by_id(self.id)
         return self._record
 
     @property
@@ -133,7 +133,7 @@ class FeatureGroup:
         from fti.online import RowCodec
 
         if self._codec_cache is None or self._codec_cache[0] != self._record.revision:
-            schema = self.schema or self._fs._offline_schema(self)
+            schema = self.schema or self._storage.offline_schema(self)
             if schema is None:
                 raise FtiError(f"{self!r} has no schema yet: insert data first")
             self._codec_cache = (
@@ -176,57 +176,71 @@ class FeatureGroup:
             self._keys_unique and not self.online_enabled and self._record.arrow_schema is not None
         )
         with (
-            contextlib.nullcontext() if unordered else self._fs._write_lock(self),
+            contextlib.nullcontext() if unordered else self._storage.write_lock(self),
             _progress.steps(f"{self.name} v{self.version}", total, show) as steps,
         ):
             steps.step(f"checking {table.num_rows:,} rows")
             record = self._refresh()
-            if record.last_commit is not None and not self._fs._offline.exists(self.location):
-                raise self._missing_table()
-            stored_schema = self.schema or self._fs._offline_schema(self)
-            schema = stored_schema or self._infer_schema(table)
-            table, filled = conform(table, schema, defaults, allow_missing_columns)
-            if not self._keys_unique:
-                ingest.check_keys(table, self.primary_key, self.event_time)
-            if self.online_enabled:
-                ingest.check_online_keys(table, self.primary_key, self._fs._online)
+            table, schema, filled = self._conformed(record, table, defaults, allow_missing_columns)
             report = self._validate(table)
             steps.step("committing offline")
-            # Statistics are computed while Delta writes: both run outside the GIL.
-            with ThreadPoolExecutor(1) as pool:
-                stats_job = (
-                    pool.submit(self._fs._describe, table) if record.statistics_enabled else None
-                )
-                result = self._fs._offline.write(
-                    self.location,
-                    table,
-                    upsert_keys=[
-                        *self.primary_key,
-                        *([self.event_time] if self.event_time else []),
-                    ],
-                    event_time=self.event_time,
-                    partition_by=self.partition_key,
-                    metadata={"fti.client": self._fs._client},
-                    append=self._keys_unique,
-                )
-                steps.step("computing statistics")
-                if stats_job is not None:
-                    wait([stats_job])  # its failure, after the commit, is _finish_commit's
+            result, stats = self._write_offline(record, table, steps)
             steps.step("recording commit")
             online_rows = self._finish_commit(
-                record,
-                schema,
-                input_types,
-                table,
-                result.version,
-                stats_job,
-                report,
-                unordered,
-                steps,
+                record, schema, input_types, table, result.version, stats, report, unordered, steps
             )
         return InsertResult(
             result.version, result.rows_inserted, result.rows_updated, report, online_rows, filled
         )
+
+    def _conformed(
+        self,
+        record: FeatureGroupRecord,
+        table: pa.Table,
+        defaults: Mapping[str, Any] | None,
+        allow_missing_columns: bool,
+    ) -> tuple[pa.Table, pa.Schema, dict[str, Any]]:
+        """The rows in the group's schema (the first insert of an undeclared schema infers
+        it), their keys checked: the table, the schema and the columns filled in."""
+        if record.last_commit is not None and not self._storage.offline.exists(self.location):
+            raise self._missing_table()
+        stored_schema = self.schema or self._storage.offline_schema(self)
+        schema = stored_schema or self._infer_schema(table)
+        table, filled = conform(table, schema, defaults, allow_missing_columns)
+        ingest.check_keys(table, self.primary_key, self.event_time)
+        if self.online_enabled:
+            ingest.check_online_keys(table, self.primary_key, self._storage.online)
+        return table, schema, filled
+
+    def _write_offline(
+        self, record: FeatureGroupRecord, table: pa.Table, steps: Any
+    ) -> tuple[CommitResult, Future[dict[str, Any]] | None]:
+        """One Delta commit of ``table``, and the statistics job (run alongside: both work
+        outside the GIL; its failure, after the commit, is :meth:`_finish_commit`'s)."""
+        describe = self._storage.describe
+        with ThreadPoolExecutor(1) as pool:
+            stats = pool.submit(describe, table) if record.statistics_enabled else None
+            result = self._storage.offline.write(
+                self.location,
+                table,
+                upsert_keys=[*self.primary_key, *([self.event_time] if self.event_time else [])],
+                event_time=self.event_time,
+                partition_by=self.partition_key,
+                metadata={"fti.client": self._storage.client},
+                append=self._keys_unique,
+            )
+            steps.step("computing statistics")
+            if stats is not None:
+                wait([stats])
+        return result, stats
+
+    def append_only(self) -> FeatureGroup:
+        """A handle on this group for a writer whose keys never repeat across inserts (uuid
+        request ids, an event stream with unique ids): its inserts append without a MERGE, and
+        once the group's schema is stored, concurrent such writers of an offline group do not
+        wait for each other. Each insert is still checked (null and duplicate keys). A row
+        whose key an earlier commit holds would be kept twice: that is the caller's promise."""
+        return FeatureGroup(self._storage, self._record, keys_unique=True)
 
     def _finish_commit(
         self,
@@ -248,10 +262,10 @@ class FeatureGroup:
             if record.arrow_schema is None:
                 self._store_schema(schema)
             if input_types:
-                self._record = self._fs._catalog.update_feature_group(
+                self._record = self._storage.catalog.update_feature_group(
                     self.id, self._record.revision, {"transformation_functions": input_types}
                 )
-            self._fs._catalog.record_commit(
+            self._storage.catalog.record_commit(
                 self.id,
                 commit,
                 None if stats is None else stats.result(),
@@ -259,8 +273,7 @@ class FeatureGroup:
                 report_success=report is None or report.success,
             )
         except Exception as exc:
-            self._fs._records_checked.discard(self.id)
-            self._fs._caught_up.discard(self.id)
+            self._storage.forget(self.id)
             cls = CommitNotRecorded if isinstance(exc, BackendUnavailable) else InsertIncomplete
             raise cls(
                 f"{what}, but the catalog did not record it, so its statistics and validation "
@@ -269,14 +282,14 @@ class FeatureGroup:
                 commit,
             ) from exc
         if not unordered:  # unordered appenders record out of order: no gap to see
-            commit_records.repair_gap(self, record.last_commit, commit)
+            commit_records.repair_gap(self._storage, self, record.last_commit, commit)
         if not self.online_enabled:
             return 0
         steps.step("writing online")
         try:
-            return self._fs._sync.after_commit(self, table, commit)
+            return self._storage.sync.after_commit(self, table, commit)
         except OnlineWriteFailed:
-            self._fs._caught_up.discard(self.id)
+            self._storage.forget(self.id, records=False)
             raise
 
     def _infer_schema(self, table: pa.Table) -> pa.Schema:
@@ -309,7 +322,7 @@ class FeatureGroup:
 
     def _store_schema(self, schema: pa.Schema) -> None:
         features = [f.to_dict() for f in schema_to_features(schema, {})]
-        self._record = self._fs._catalog.update_feature_group(
+        self._record = self._storage.catalog.update_feature_group(
             self.id,
             self._record.revision,
             {"features": features, "arrow_schema": serialize_schema(schema)},
@@ -323,7 +336,7 @@ class FeatureGroup:
 
         report = validate(table, suite)
         if not report.success and report.policy == "strict":
-            self._fs._catalog.record_rejected_report(self.id, report.to_dict())
+            self._storage.catalog.record_rejected_report(self.id, report.to_dict())
             raise ValidationFailed(
                 f"insert into {self.name} v{self.version} rejected, nothing was written: "
                 f"{report.summary()}",
@@ -336,7 +349,7 @@ class FeatureGroup:
 
         Any other schema change (types, removals, renames) needs a new feature group version.
         """
-        with self._fs._write_lock(self):
+        with self._storage.write_lock(self):
             self._refresh()
             schema = self.schema
             if schema is None:
@@ -348,13 +361,13 @@ class FeatureGroup:
                     "feature group version"
                 )
             new = pa.schema([*schema, *(pa.field(f.name, f.type, nullable=True) for f in features)])
-            before = self._fs._offline.latest_version(self.location)
-            self._fs._offline_add_columns(self, [pa.field(f.name, f.type) for f in features])
+            before = self._storage.offline.latest_version(self.location)
+            self._storage.add_offline_columns(self, [pa.field(f.name, f.type) for f in features])
             if self.online_enabled:
-                after = self._fs._offline.latest_version(self.location)
-                self._fs._sync.advance(self, before, after)
+                after = self._storage.offline.latest_version(self.location)
+                self._storage.sync.advance(self, before, after)
             descriptions = {f.name: f.description for f in [*self.features, *features]}
-            self._record = self._fs._catalog.update_feature_group(
+            self._record = self._storage.catalog.update_feature_group(
                 self.id,
                 self._record.revision,
                 {
@@ -365,7 +378,7 @@ class FeatureGroup:
 
     def update_feature_description(self, name: str, description: str) -> None:
         """Change the description of one feature (the only in-place change besides appends)."""
-        with self._fs._write_lock(self):
+        with self._storage.write_lock(self):
             record = self._refresh()
             features = [dict(f) for f in record.features or []]
             match = [f for f in features if f["name"] == name]
@@ -374,7 +387,7 @@ class FeatureGroup:
                     f"feature {name!r} does not exist; features: {[f['name'] for f in features]}"
                 )
             match[0]["description"] = description
-            self._record = self._fs._catalog.update_feature_group(
+            self._record = self._storage.catalog.update_feature_group(
                 self.id, record.revision, {"features": features}
             )
 
@@ -394,14 +407,14 @@ class FeatureGroup:
                 raise FtiError("the online store keeps only the latest values: drop as_of")
             if not self.online_enabled:
                 raise FtiError(f"{self!r} is not online enabled")
-            table = self._fs._read_online(self)
+            table = self._storage.read_online(self)
             if columns:
                 table = table.select(list(columns))
         else:
             if isinstance(as_of, dt.datetime) and as_of.tzinfo is None:
                 raise FtiError("as_of must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
             with self._table_required():
-                table = self._fs._offline.read(self.location, as_of, columns)
+                table = self._storage.offline.read(self.location, as_of, columns)
         return _frames.to_frame(table, dataframe_type)
 
     def lookup(self, keys: Any, features: Sequence[str] | None = None) -> Any:
@@ -421,7 +434,7 @@ class FeatureGroup:
             if self._readers_revision != self._record.revision:
                 self._readers, self._readers_revision = {}, self._record.revision
             reader = self._readers[cache_key] = codec.reader(features)
-        store, table = self._fs._online, self._online_table
+        store, table = self._storage.online, self._online_table
         if not isinstance(keys, list):
             value = store.get(table, codec.encode_key(self._key_values(keys)))
             return None if value is None else reader(value)
@@ -450,7 +463,7 @@ class FeatureGroup:
         that view's training datasets and the model versions trained on them."""
         from fti.featurestore.lineage import usage
 
-        return usage(self._fs._catalog, self._refresh(), None)
+        return usage(self._storage.catalog, self._refresh(), None)
 
     def select_all(self) -> Query:
         """A query of every feature, to read, filter or join."""
@@ -497,14 +510,14 @@ class FeatureGroup:
         return list(schema.names)
 
     def _latest_commit(self) -> int:
-        latest = self._fs._offline.latest_version(self.location)
+        latest = self._storage.offline.latest_version(self.location)
         if latest is None and self._refresh().last_commit is not None:
             raise self._missing_table()
         return -1 if latest is None else latest
 
     def _commit_at(self, as_of: int | dt.datetime) -> int:
         with self._table_required():
-            return self._fs._offline.version_at(self.location, as_of)
+            return self._storage.offline.version_at(self.location, as_of)
 
     @contextlib.contextmanager
     def _table_required(self) -> Iterator[None]:
@@ -513,7 +526,7 @@ class FeatureGroup:
         try:
             yield
         except CommitNotFound as exc:
-            if self._refresh().last_commit is not None and not self._fs._offline.exists(
+            if self._refresh().last_commit is not None and not self._storage.offline.exists(
                 self.location
             ):
                 raise self._missing_table() from exc
@@ -533,20 +546,20 @@ class FeatureGroup:
             schema = self.schema
             assert schema is not None
             return schema.empty_table().select(list(columns))
-        return self._fs._offline.read(self.location, commit, columns)
+        return self._storage.offline.read(self.location, commit, columns)
 
     def _online_latest(self, commit: int, columns: Sequence[str]) -> pa.Table | None:
         """Newest row per key at ``commit`` from the online store, when that is cheaper."""
-        table = self._fs._online_latest(self, commit)
+        table = self._storage.online_latest(self, commit)
         return None if table is None else table.select(list(columns))
 
     def _snapshot_files(self, commit: int) -> list[str] | None:
         """The Parquet files holding exactly the rows of a commit, when files alone do."""
-        return None if commit < 0 else self._fs._offline.parquet_files(self.location, commit)
+        return None if commit < 0 else self._storage.offline.parquet_files(self.location, commit)
 
     def commit_details(self) -> list[CommitInfo]:
         """Every commit, oldest first; ``commit_id`` is usable as ``read(as_of=...)``."""
-        history = self._fs._offline.history(self.location)
+        history = self._storage.offline.history(self.location)
         if not history and self._refresh().last_commit is not None:
             raise self._missing_table()
         return history
@@ -555,7 +568,7 @@ class FeatureGroup:
         """Descriptive statistics of the rows one commit wrote (the latest one by default),
         as stored at insert; ``commit_id`` in the result says which commit. For the whole
         table, see :meth:`compute_statistics`."""
-        return self._fs._catalog.get_statistics(self.id, commit_id)
+        return self._storage.catalog.get_statistics(self.id, commit_id)
 
     def compute_statistics(self, as_of: int | dt.datetime | None = None) -> dict[str, Any]:
         """Descriptive statistics of the whole table as of a commit id or time (the latest
@@ -564,7 +577,7 @@ class FeatureGroup:
         if commit < 0:
             raise CommitNotFound(f"{self!r} has no commits yet: nothing to describe")
         table = self._read_snapshot(commit, self._feature_names())
-        return {"commit_id": commit, "whole_table": True, **self._fs._describe(table)}
+        return {"commit_id": commit, "whole_table": True, **self._storage.describe(table)}
 
     def online_sync(self, *, full: bool = False) -> int | None:
         """Bring the online rows up to the offline table's latest commit if the online store
@@ -572,14 +585,19 @@ class FeatureGroup:
         them whatever the store records. Returns the keys written, None if it was current."""
         if not self.online_enabled:
             raise FtiError(f"{self!r} is not online enabled")
-        written = self._fs._sync.catch_up(self, full=full)
-        self._fs._caught_up.add(self.id)
-        return written
+        return self._storage.online_sync(self, full=full)
+
+    def compact(self) -> int:
+        """Rewrite the offline table's small files into large ones (a group written by many
+        small inserts otherwise grows a file per commit), then delete files compacted away
+        longer ago than the table's retention. The rows of every commit, before or after,
+        read the same. Returns how many files it removed."""
+        return self._storage.offline.compact(self.location)
 
     def validation_reports(self) -> list[StoredReport]:
         """Every validation report, oldest first, including rejected inserts."""
-        return self._fs._catalog.list_reports(self.id)
+        return self._storage.catalog.list_reports(self.id)
 
     def delete(self) -> None:
         """Delete the definition, the offline table and the online rows."""
-        self._fs.delete_feature_group(self.name, self.version)
+        self._storage.delete_group(self)

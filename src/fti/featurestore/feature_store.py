@@ -2,72 +2,45 @@
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from fti.catalog import Catalog, FeatureViewRecord
-from fti.errors import AlreadyExistsError, FtiError, OnlineStoreWarning, SchemaError
-from fti.featurestore import commit_records, model_dependent
+from fti.catalog import FeatureViewRecord
+from fti.errors import AlreadyExistsError, SchemaError
+from fti.featurestore import model_dependent
 from fti.featurestore.feature_group import FeatureGroup
 from fti.featurestore.feature_view import FeatureView
 from fti.featurestore.model_dependent import check_model_dependent
 from fti.featurestore.on_demand import check_on_demand, with_outputs
-from fti.featurestore.online_sync import OnlineSync
 from fti.featurestore.query import Query
 from fti.featurestore.schema import features_to_schema, serialize_schema
-from fti.featurestore.services import ServingFactory, ViewServing
-from fti.offline import DeltaOfflineStore
-from fti.online import OnlineStore
-from fti.statistics import StatisticsConfig, describe
+from fti.featurestore.storage import Storage
 from fti.transform import UDF
-from fti.trust import Code, TrustedCode
 from fti.types import Feature, check_name
 
 if TYPE_CHECKING:
+    from fti.trust import TrustedCode
     from fti.validation import ExpectationSuite
-
-
-# Reading the latest rows from the online store decodes each key in Python (~3 µs a row);
-# DuckDB picks the newest of the offline history at ~0.06-0.1 µs a row. Past this many history
-# rows per key the online store is the cheaper source (bench/latest.py measures the crossover).
-ONLINE_SCAN_FACTOR = 50
 
 
 class FeatureStore:
     """Feature groups of one project. Get it with ``fti.connect().get_feature_store()``."""
 
-    def __init__(
-        self,
-        catalog: Catalog,
-        offline: DeltaOfflineStore,
-        online: OnlineStore,
-        home: Path,
-        client: str,
-        serving: ServingFactory | None = None,
-    ) -> None:
-        self._catalog = catalog
-        self._offline = offline
-        self._online = online
-        self._home = home
-        self._client = client
-        self._caught_up: set[int] = set()
-        self._records_checked: set[int] = set()
-        self._sync = OnlineSync(offline, online, self._write_lock)
-        self._functions: dict[tuple[Any, ...], UDF] = {}
-        self._serving_factory = serving
-        # set by a server with an allow-list: the only code from the catalog it compiles
-        self.trusted_code: TrustedCode | None = None
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._catalog = storage.catalog
 
-    def serving(self) -> ViewServing:
-        """The serving layer, for the facades ``fv.deploy`` and ``fv.read_log``."""
-        if self._serving_factory is None:
-            raise FtiError("this feature store was not opened by fti.connect(): it cannot serve")
-        return self._serving_factory()
+    @property
+    def trusted_code(self) -> TrustedCode | None:
+        """The allow-list of a server (:mod:`fti.trust`): the only code from the catalog
+        this feature store compiles; None (the default) compiles what the catalog holds."""
+        return self._storage.trusted_code
+
+    @trusted_code.setter
+    def trusted_code(self, trusted: TrustedCode | None) -> None:
+        self._storage.trusted_code = trusted
 
     # -- feature groups ---------------------------------------------------------------------
 
@@ -111,9 +84,9 @@ class FeatureStore:
             names = [f.name for f in features]
             for f in odts:
                 f.check_inputs([*names, *f.drop], f"the features of {name!r} (or drop=)")
-        refs = [self._register(f) for f in odts]
+        refs = [self._storage.register(f) for f in odts]
         return FeatureGroup(
-            self,
+            self._storage,
             self._catalog.create_feature_group(
                 name=name,
                 version=version,
@@ -126,36 +99,12 @@ class FeatureStore:
                 expectation_suite=None
                 if expectation_suite is None
                 else expectation_suite.to_dict(),
-                location=self._offline.table_location(name, version),
-                created_by=self._client,
+                location=self._storage.offline.table_location(name, version),
+                created_by=self._storage.client,
                 transformation_functions=refs,
                 **schema_fields,
             ),
         )
-
-    def _register(self, function: UDF) -> dict[str, Any]:
-        """Store the function's source (versioned by hash) and return the reference to keep."""
-        version = self._catalog.register_function(
-            function.name, function.hash, function.source, self._client
-        )
-        return {**function.reference(), "version": version}
-
-    def _load_transformations(self, refs: Sequence[Mapping[str, Any]]) -> list[UDF]:
-        """The stored functions, rebuilt from their recorded source (cached per process)."""
-        # a server with an allow-list refuses code before compiling it (fti.serving.trust)
-        trusted = self.trusted_code
-        out = []
-        for ref in refs:
-            key = (ref["name"], ref["version"], tuple(ref["inputs"]), tuple(ref["outputs"]))
-            if key not in self._functions:
-                hash_, source = self._catalog.get_function(ref["name"], ref["version"])
-                if trusted is not None:
-                    trusted.check([Code("transformation", ref["name"], hash_)])
-                self._functions[key] = UDF.from_dict({**ref, "hash": hash_, "source": source})
-            elif trusted is not None:  # loaded before the list was set
-                trusted.check([Code("transformation", ref["name"], self._functions[key].hash)])
-            out.append(self._functions[key])
-        return out
 
     @staticmethod
     def _declared_schema(
@@ -199,16 +148,14 @@ class FeatureStore:
 
     def get_feature_group(self, name: str, version: int | None = None) -> FeatureGroup:
         """A feature group by name; the latest version when ``version`` is omitted."""
-        fg = FeatureGroup(self, self._catalog.get_feature_group(name, version))
-        if fg.id not in self._records_checked or (
-            fg.online_enabled and fg.id not in self._caught_up
-        ):
-            self._repair(fg)
+        fg = FeatureGroup(self._storage, self._catalog.get_feature_group(name, version))
+        if self._storage.needs_repair(fg):
+            self._storage.repair(fg)
         return fg
 
     def get_feature_groups(self, name: str | None = None) -> list[FeatureGroup]:
         """Every feature group (every version of ``name`` when given), by name and version."""
-        return [FeatureGroup(self, r) for r in self._catalog.list_feature_groups(name)]
+        return [FeatureGroup(self._storage, r) for r in self._catalog.list_feature_groups(name)]
 
     def feature_usage(
         self, group: str, feature: str | None = None, version: int | None = None
@@ -224,13 +171,9 @@ class FeatureStore:
 
     def delete_feature_group(self, name: str, version: int) -> None:
         """Delete one version: definition, offline table, online rows and statistics."""
-        fg = FeatureGroup(self, self._catalog.get_feature_group(name, version))
-        with self._write_lock(fg):
-            self._catalog.delete_feature_group(fg.id)
-            self._online.drop(fg._online_table)
-            self._offline.delete(fg.location)
-        self._caught_up.discard(fg.id)
-        self._records_checked.discard(fg.id)
+        self._storage.delete_group(
+            FeatureGroup(self._storage, self._catalog.get_feature_group(name, version))
+        )
 
     # -- feature views ----------------------------------------------------------------------
 
@@ -299,7 +242,7 @@ class FeatureStore:
                     }
                 )
         transforms = check_model_dependent(transformation_functions, features)
-        refs = [model_dependent.reference(t, self._register) for t in transforms]
+        refs = [model_dependent.reference(t, self._storage.register) for t in transforms]
         groups: dict[int, str] = {}
         for node in nodes:
             groups.setdefault(node.group.id, node.kind)
@@ -314,9 +257,9 @@ class FeatureStore:
             inference_helper_columns=list(inference_helper_columns),
             training_helper_columns=list(training_helper_columns),
             transformation_functions=refs,
-            created_by=self._client,
+            created_by=self._storage.client,
         )
-        return FeatureView(self, record, query)
+        return FeatureView(self._storage, record, query)
 
     def get_or_create_feature_view(self, name: str, version: int = 1, **kwargs: Any) -> FeatureView:
         """The existing version if there is one (definition arguments are then ignored)."""
@@ -343,112 +286,4 @@ class FeatureStore:
 
     def _view(self, record: FeatureViewRecord) -> FeatureView:
         query = Query.from_dict(record.query, self.get_feature_group)
-        return FeatureView(self, record, query)
-
-    # -- storage plumbing used by FeatureGroup ------------------------------------------------
-
-    @contextlib.contextmanager
-    def _write_lock(self, fg: FeatureGroup) -> Iterator[None]:
-        """Serialize writers of one feature group across every process using the catalog,
-        on any host (:mod:`fti.catalog.locks`).
-
-        Delta commits are atomic on their own; the lock keeps the online store applying
-        commits in commit order, which is what makes equal event times resolve to the
-        latest commit online as they do offline, and keeps upserts from conflicting.
-        """
-        with self._catalog.locks.hold(f"{fg.name}_v{fg.version}"):
-            yield
-
-    def _offline_schema(self, fg: FeatureGroup) -> pa.Schema | None:
-        """The Delta table's schema when the catalog lacks one (a crash after a first commit)."""
-        table = self._offline.snapshot(fg.location)
-        if table is None:
-            return None
-        schema = pa.schema(table.schema().to_arrow())  # delta-rs hands back an arro3 schema
-        required = {*fg.primary_key, *([fg.event_time] if fg.event_time else [])}
-        return pa.schema(
-            [pa.field(f.name, f.type, nullable=f.name not in required) for f in schema]
-        )
-
-    def _offline_add_columns(self, fg: FeatureGroup, fields: list[pa.Field]) -> None:
-        table = self._offline.snapshot(fg.location)
-        if table is None:
-            return  # nothing written yet: the catalog schema alone defines the table
-        from deltalake.schema import Field as DeltaField
-
-        table.alter.add_columns([DeltaField.from_arrow(f) for f in fields])
-
-    @staticmethod
-    def _training_data_location(fv: FeatureView, version: int) -> str:
-        """Relative to the offline root, like the tables (a copied home keeps its own)."""
-        return f"_training_datasets/{fv.name}_v{fv.version}/{version}"
-
-    def _write_file(self, table: pa.Table, uri: str, data_format: str) -> None:
-        """Write one file, local path or URI; written under a temporary name, then renamed, so
-        a reader never sees half a file."""
-        import pyarrow.csv as pcsv
-        import pyarrow.fs as pafs
-        import pyarrow.parquet as pq
-
-        fs, path = pafs.FileSystem.from_uri(uri if "://" in uri else f"file://{uri}")
-        fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
-        partial = path + ".partial"
-        with fs.open_output_stream(partial) as out:
-            if data_format == "parquet":
-                pq.write_table(table, out)
-            else:
-                pcsv.write_csv(table, out)
-        fs.move(partial, path)
-
-    def _describe(self, table: pa.Table, config: StatisticsConfig | None = None) -> dict[str, Any]:
-        if config is None:
-            return describe(table)
-        return describe(table, histograms=config.histograms, correlations=config.correlations)
-
-    def _online_latest(self, fg: FeatureGroup, commit: int) -> pa.Table | None:
-        """The newest row per key of ``commit`` from the online store, when it holds exactly
-        that commit's state and scanning it beats the offline history (rows ≫ keys)."""
-        if not fg.online_enabled or commit < 0:
-            return None
-        if self._online.applied_commit(fg._online_table) != commit:
-            return None
-        rows = self._offline.row_count(fg.location, commit)
-        if rows is None or rows < ONLINE_SCAN_FACTOR * self._online.count(fg._online_table):
-            return None
-        return self._read_online(fg)
-
-    def _read_online(self, fg: FeatureGroup) -> pa.Table:
-        codec = fg._codec()
-        return codec.to_table(self._online.scan(fg._online_table))
-
-    def _repair(self, fg: FeatureGroup) -> None:
-        """What a writer that died mid-insert left behind, repaired when a process first opens
-        the group: the catalog records of its commit, then its online rows. Both start from
-        the offline table's latest commit, read once; when nothing is missing, that is all."""
-        latest = None
-        try:
-            latest = self._offline.latest_version(fg.location)
-            if fg.id not in self._records_checked:
-                commit_records.repair_on_open(fg, latest)
-                self._records_checked.add(fg.id)
-        except Exception as exc:  # any backend failure: the data stays readable; next open
-            commit_records.warn_unrecovered(fg, exc)
-        if fg.online_enabled and fg.id not in self._caught_up:
-            self._catch_up_online(fg, latest)
-
-    def _catch_up_online(self, fg: FeatureGroup, latest: int | None) -> None:
-        """Re-apply offline commits the online store missed (a failed online write, a crash
-        between the two writes, an emptied store) when a process first opens the group. A
-        store that is down does not stop the offline data from being read: it warns."""
-        try:
-            self._sync.catch_up(fg, latest=latest)
-        except Exception as exc:  # any backend failure; the next insert or open retries
-            warnings.warn(
-                f"{fg.name} v{fg.version}: the online store ({self._online.address}) could "
-                f"not catch up ({type(exc).__name__}: {exc}); online reads may be stale until "
-                "the next insert or fg.online_sync()",
-                OnlineStoreWarning,
-                stacklevel=3,
-            )
-            return
-        self._caught_up.add(fg.id)
+        return FeatureView(self._storage, record, query)

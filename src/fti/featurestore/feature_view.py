@@ -29,14 +29,14 @@ from fti.transform import ModelTransform, Pipeline
 from fti.types import parse_type
 
 if TYPE_CHECKING:
-    from fti.featurestore.feature_store import FeatureStore
+    from fti.featurestore.storage import Storage
 
 
 class FeatureView:
     """Features for one model family; obtain it with ``fs.get_or_create_feature_view``."""
 
-    def __init__(self, fs: FeatureStore, record: FeatureViewRecord, query: Query) -> None:
-        self._fs = fs
+    def __init__(self, storage: Storage, record: FeatureViewRecord, query: Query) -> None:
+        self._storage = storage
         self._record = record
         self.query = query
         self._batch_spec: Spec | None = None
@@ -45,7 +45,7 @@ class FeatureView:
         self._serving: ServingPlan | None = None
         self._pipeline_cache: Pipeline | None = None
         self._batch_commits: dict[str, int] | None = None
-        self.last_training_dataset_version: int | None = None
+        self._last_training_dataset_version: int | None = None
         # The split rows of the dataset just created, so its frames are not computed twice.
         self._cache: tuple[int, dict[str, pa.Table]] | None = None
 
@@ -71,7 +71,7 @@ class FeatureView:
     def _pipeline(self) -> Pipeline:
         if self._pipeline_cache is None:
             refs = self._record.transformation_functions
-            transforms = model_dependent.load(refs, self._fs._load_transformations)
+            transforms = model_dependent.load(refs, self._storage.load_transformations)
             self._pipeline_cache = Pipeline(transforms)
         return self._pipeline_cache
 
@@ -79,6 +79,23 @@ class FeatureView:
         if not self._pipeline:
             return []
         return model_dependent.states_of(record.transformation_state, record.version)
+
+    @property
+    def last_training_dataset_version(self) -> int | None:
+        """The training dataset version this view object created last (None: none yet); the
+        default of ``create_model`` and ``deploy`` that name none."""
+        return self._last_training_dataset_version
+
+    def transformed_schema(self, training_dataset_version: int) -> pa.Schema:
+        """The schema of the vectors a model reads: :attr:`feature_names` after the
+        model-dependent transformations with that training dataset's state (a one-hot
+        encoder's columns included)."""
+        record = self.get_training_dataset(training_dataset_version)
+        types = {f["name"]: f["type"] for f in self.features}
+        base = pa.schema([(n, parse_type(types[n])) for n in self.feature_names])
+        if not self._pipeline:
+            return base
+        return self._pipeline.schema(base, self._states(record))
 
     @property
     def primary_keys(self) -> list[str]:
@@ -111,7 +128,10 @@ class FeatureView:
             keep.add("inference_helper")
         return [f["name"] for f in self._record.features if f["role"] in keep]
 
-    def _feature_columns(self) -> list[str]:
+    @property
+    def feature_names(self) -> list[str]:
+        """The features a model reads, in the view's order: no labels, keys, event time or
+        helper columns (before model-dependent transformations)."""
         return self._columns(
             labels=False,
             primary_key=False,
@@ -153,12 +173,12 @@ class FeatureView:
         parts = spec.split.assign(table, self.query.group.event_time)
         stats = None
         if config.enabled:
-            stats = self._fs._describe(parts["train"].select(described), config)
+            stats = self._storage.describe(parts["train"].select(described), config)
         state = None
         if self._pipeline:  # fitted on the train split only: test rows never leak into it
-            x_train = parts["train"].select(self._feature_columns())
+            x_train = parts["train"].select(self.feature_names)
             state = {"steps": self._pipeline.fit(x_train)}
-        record = self._fs._catalog.create_training_dataset(
+        record = self._storage.catalog.create_training_dataset(
             self.id,
             description=description,
             spec=spec.to_dict(),
@@ -167,9 +187,9 @@ class FeatureView:
             transformation_state=state,
             data_format=None,
             location=None,
-            created_by=self._fs._client,
+            created_by=self._storage.client,
         )
-        self.last_training_dataset_version = record.version
+        self._last_training_dataset_version = record.version
         self._cache = (record.version, parts)
         return record
 
@@ -336,11 +356,12 @@ class FeatureView:
         spec = make_spec(start_time, end_time, extra_filter, split)
         record = self._create(spec, description, statistics_config)
         assert self._cache is not None
-        location = self._fs._training_data_location(self, record.version)
-        uri = self._fs._offline.uri(location)
+        # relative to the offline root, like the tables (a copied home keeps its own)
+        location = f"_training_datasets/{self.name}_v{self.version}/{record.version}"
+        uri = self._storage.offline.uri(location)
         for name, table in self._cache[1].items():
-            self._fs._write_file(table, f"{uri}/{name}.{data_format}", data_format)
-        self._fs._catalog.update_training_dataset(
+            self._storage.write_file(table, f"{uri}/{name}.{data_format}", data_format)
+        self._storage.catalog.update_training_dataset(
             record.id, {"location": location, "data_format": data_format}
         )
         return record.version
@@ -395,16 +416,16 @@ class FeatureView:
     get_train_validation_test_split = get_training_data
 
     def get_training_dataset(self, version: int) -> TrainingDatasetRecord:
-        return self._located(self._fs._catalog.get_training_dataset(self.id, version))
+        return self._located(self._storage.catalog.get_training_dataset(self.id, version))
 
     def get_training_datasets(self) -> list[TrainingDatasetRecord]:
-        return [self._located(r) for r in self._fs._catalog.list_training_datasets(self.id)]
+        return [self._located(r) for r in self._storage.catalog.list_training_datasets(self.id)]
 
     def _located(self, record: TrainingDatasetRecord) -> TrainingDatasetRecord:
         """The record with its files' location resolved under this project's offline root."""
         if record.location is None:
             return record
-        return dataclasses.replace(record, location=self._fs._offline.uri(record.location))
+        return dataclasses.replace(record, location=self._storage.offline.uri(record.location))
 
     # -- batch data -------------------------------------------------------------------------
 
@@ -565,7 +586,7 @@ class FeatureView:
         *,
         missing: str = "error",
         lookup_timeout: float | None = None,
-    ) -> None:
+    ) -> ServingPlan:
         """Prepare online feature vectors (and batch scoring) with that training dataset's
         transformation state; needed once per process when the view has model-dependent
         transformations or ``missing="impute"``.
@@ -580,25 +601,19 @@ class FeatureView:
         bounds each lookup: a slower one counts as a failed store (SQLite and Redis; LMDB
         reads never wait).
 
-        The view keeps that plan for :meth:`get_feature_vector`; a server builds its own
-        (:func:`fti.featurestore.serving.serving_plan`).
+        The view keeps that plan for :meth:`get_feature_vector` and returns it; a server
+        builds its own (:func:`fti.featurestore.serving.serving_plan`).
         """
-        if training_dataset_version is not None:
-            self.init_batch_scoring(training_dataset_version)
-            self._serving = serving_plan(
-                self, training_dataset_version, missing=missing, lookup_timeout=lookup_timeout
-            )
-            return
-        # Without a version, the batch-scoring state if one was chosen; else a view with MDTs
-        # serves untransformed vectors only.
-        states = self._scoring[1] if self._scoring and self._pipeline else None
-        self._serving = ServingPlan(self, self._pipeline, states, None, missing, lookup_timeout)
+        version = training_dataset_version
+        if version is not None:
+            self.init_batch_scoring(version)
+        elif self._scoring is not None:  # the state batch scoring was given
+            version = self._scoring[0]
+        self._serving = serving_plan(self, version, missing=missing, lookup_timeout=lookup_timeout)
+        return self._serving
 
     def _plan(self) -> ServingPlan:
-        if self._serving is None:
-            self.init_serving()
-        assert self._serving is not None
-        return self._serving
+        return self._serving or self.init_serving()
 
     @property
     def serving_keys(self) -> list[str]:
@@ -695,14 +710,15 @@ class FeatureView:
                 stacklevel=2,
             )
             on_failure = fallback
-        if training_dataset_version is not None:
-            self.last_training_dataset_version = training_dataset_version
-        return self._fs.serving().deploy_view(
+        return self._storage.serving().deploy_view(
             self,
             name or self.name,
             passed_features,
             request_parameters,
             on_failure,
+            training_dataset_version=training_dataset_version
+            if training_dataset_version is not None
+            else self.last_training_dataset_version,
             resources=resources,
             slo=slo,
             untransformed=untransformed,
@@ -724,7 +740,7 @@ class FeatureView:
         ``labels`` (a frame of outcomes that arrived later) is left-joined on ``on``: the
         request id, or columns of the log such as a key feature; unlabelled rows get nulls.
         """
-        return self._fs.serving().read_log(
+        return self._storage.serving().read_log(
             self, start_time, end_time, model_version, dataframe_type, labels=labels, on=on
         )
 
@@ -732,4 +748,4 @@ class FeatureView:
 
     def delete(self, force: bool = False) -> None:
         """Delete the view; refused while training datasets depend on it unless ``force``."""
-        self._fs.delete_feature_view(self.name, self.version, force=force)
+        self._storage.catalog.delete_feature_view(self.id, force=force)

@@ -12,8 +12,6 @@ from typing import Any
 
 from fti.errors import OnlineStoreUnavailable
 
-LAST_KNOWN_KEYS = 100_000  # per online group; the oldest entries go first
-
 Requests = list[tuple[str, list[bytes]]]  # (online table, keys) per lookup
 Found = list[list[bytes | None]]  # the stored value of each key, per lookup
 
@@ -26,7 +24,7 @@ class OnlineReads:
         store: Any,
         missing: str,
         lookups: int,
-        last_known_keys: int = LAST_KNOWN_KEYS,
+        last_known_keys: int,  # per online group; the oldest entries go first
     ) -> None:
         self.store = store
         self.missing = missing

@@ -27,6 +27,7 @@ class ViewServing(Protocol):
         request_parameters: Sequence[str] | None,
         fallback: str | Mapping[str, Any],
         *,
+        training_dataset_version: int | None,
         resources: Mapping[str, Any] | None,
         slo: Mapping[str, Any] | None,
         untransformed: bool,

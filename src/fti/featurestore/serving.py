@@ -12,21 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fti.featurestore.model_dependent import states_of
-from fti.featurestore.online_reads import LAST_KNOWN_KEYS
-from fti.featurestore.vector import (
-    BATCH_ROWS,
-    MISSING_POLICIES,
-    RETURN_TYPES,
-    FeatureVector,
-    ServingPlan,
-)
+from fti.featurestore.vector import MISSING_POLICIES, RETURN_TYPES, FeatureVector, ServingPlan
 
 if TYPE_CHECKING:
     from fti.featurestore.feature_view import FeatureView
 
 __all__ = [
-    "BATCH_ROWS",
-    "LAST_KNOWN_KEYS",
     "MISSING_POLICIES",
     "RETURN_TYPES",
     "FeatureVector",
@@ -41,8 +32,8 @@ def serving_plan(
     *,
     missing: str = "error",
     lookup_timeout: float | None = None,
-    batch_rows: int = BATCH_ROWS,
-    last_known_keys: int = LAST_KNOWN_KEYS,
+    batch_rows: int | None = None,
+    last_known_keys: int | None = None,
 ) -> ServingPlan:
     """A new plan for ``fv``'s online vectors, with the model-dependent state and the
     statistics (for ``missing="impute"``) of ``training_dataset_version``; without one, a
@@ -51,8 +42,10 @@ def serving_plan(
 
     ``missing`` and ``lookup_timeout`` as for :meth:`fti.FeatureView.init_serving`;
     ``batch_rows``: from how many entities a call takes the column core (below, entity by
-    entity); ``last_known_keys``: how many keys per group ``missing="last_known"`` remembers.
+    entity); ``last_known_keys``: how many keys per group ``missing="last_known"`` remembers;
+    both default to the project's :class:`fti.Settings`.
     """
+    settings = fv._storage.settings
     states = None
     statistics = None
     if training_dataset_version is not None:
@@ -67,6 +60,7 @@ def serving_plan(
         statistics,
         missing,
         lookup_timeout,
-        batch_rows=batch_rows,
-        last_known_keys=last_known_keys,
+        store=fv._storage.online,
+        batch_rows=settings.vector_batch_rows if batch_rows is None else batch_rows,
+        last_known_keys=settings.last_known_keys if last_known_keys is None else last_known_keys,
     )

@@ -42,21 +42,18 @@ import pyarrow as pa
 
 from fti import _frames
 from fti.errors import FeatureVectorNotFound, FtiError, InvalidDataError
-from fti.featurestore.online_reads import LAST_KNOWN_KEYS, OnlineReads
+from fti.featurestore.online_reads import OnlineReads
 from fti.featurestore.vector_checks import RequestChecks
 from fti.featurestore.vector_steps import Columns, LookupStep, view_steps
 from fti.types import parse_type
 
 if TYPE_CHECKING:
     from fti.featurestore.feature_view import FeatureView
+    from fti.online import OnlineStore
     from fti.transform import Pipeline
 
 MISSING_POLICIES = ("error", "impute", "null", "last_known")
 RETURN_TYPES = ("list", "dict", "numpy", "pandas", "polars")
-# From this many entities, the column core: a column call costs ~30-60 µs more than one row
-# and saves ~1-3 µs per row per transformation, and columns save the dict per entity
-# (measured, 100 vectors with 1 ODT + 2 MDTs: p50 1.13 -> 0.65 ms).
-BATCH_ROWS = 16
 
 
 @dataclass
@@ -68,6 +65,19 @@ class FeatureVector:
     imputed: list[str] = field(default_factory=list)  # features filled by the missing policy
     missing: list[str] = field(default_factory=list)  # "group:version" without a row
     reason: str | None = None  # why values were not looked up (the online store was down)
+
+
+def _check_options(
+    missing: str, lookup_timeout: float | None, batch_rows: int, last_known_keys: int
+) -> None:
+    if missing not in MISSING_POLICIES:
+        raise FtiError(f"missing must be one of {list(MISSING_POLICIES)}, got {missing!r}")
+    bad = isinstance(lookup_timeout, bool) or not isinstance(lookup_timeout, int | float)
+    if lookup_timeout is not None and (bad or not 0 < lookup_timeout < float("inf")):
+        raise FtiError(f"lookup_timeout must be a number of seconds > 0, got {lookup_timeout!r}")
+    for name, value in (("batch_rows", batch_rows), ("last_known_keys", last_known_keys)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise FtiError(f"{name} must be an integer >= 1, got {value!r}")
 
 
 class ServingPlan:
@@ -83,38 +93,23 @@ class ServingPlan:
         missing: str,
         lookup_timeout: float | None = None,
         *,
-        batch_rows: int = BATCH_ROWS,
-        last_known_keys: int = LAST_KNOWN_KEYS,
+        store: OnlineStore,
+        batch_rows: int,
+        last_known_keys: int,
     ) -> None:
-        if missing not in MISSING_POLICIES:
-            raise FtiError(f"missing must be one of {list(MISSING_POLICIES)}, got {missing!r}")
-        bad = isinstance(lookup_timeout, bool) or not isinstance(lookup_timeout, int | float)
-        if lookup_timeout is not None and (bad or not 0 < lookup_timeout < float("inf")):
-            raise FtiError(
-                f"lookup_timeout must be a number of seconds > 0, got {lookup_timeout!r}"
-            )
-        for name, value in (("batch_rows", batch_rows), ("last_known_keys", last_known_keys)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise FtiError(f"{name} must be an integer >= 1, got {value!r}")
+        _check_options(missing, lookup_timeout, batch_rows, last_known_keys)
         self.view = repr(fv)
         self.missing = missing
         self.batch_rows = batch_rows
+        # the features as stored, then as the model reads them
         self._types = {f["name"]: f["type"] for f in fv.features}
-        self.base = tuple(fv._feature_columns())
+        self.base = tuple(fv.feature_names)
         self.base_schema = pa.schema([(n, parse_type(self._types[n])) for n in self.base])
         self._mdt = pipeline.compile(self.base_schema, states) if states is not None else None
         self.schema = self.base_schema if self._mdt is None else self._mdt.schema
         self.names = tuple(self.schema.names)
         self.untransformed_only = bool(pipeline) and states is None
-        steps = view_steps(fv, list(self.base))
-        self.serving_keys = tuple(steps.serving_keys)
-        self.lookups: tuple[LookupStep, ...] = tuple(steps.lookups)
-        self._on_demand = tuple(steps.on_demand)
-        self._extras = tuple(steps.extras)
-        self.parameter_types = MappingProxyType(dict(steps.parameter_types))
-        self.request_parameters = tuple(steps.request_parameters)
-        self.required_request_parameters = tuple(steps.required_request_parameters)
-        self.required_passed = tuple(steps.required_passed)
+        self._steps(fv)
         self._imputes = self._impute_values(statistics) if missing == "impute" else {}
         self._template = dict.fromkeys([*self.base, *self._extras])
         checks = RequestChecks(
@@ -126,10 +121,21 @@ class ServingPlan:
             self.required_request_parameters,
         )
         self._keys, self._passed, self._params = checks.keys, checks.passed, checks.params
-        store = fv._fs._online
         store = store if lookup_timeout is None else store.with_timeout(lookup_timeout)
         self._reads = OnlineReads(store, missing, len(self.lookups), last_known_keys)
         self._frozen = True
+
+    def _steps(self, fv: FeatureView) -> None:
+        """The lookups and on-demand transformations of the view, and what a request names."""
+        steps = view_steps(fv, list(self.base))
+        self.serving_keys = tuple(steps.serving_keys)
+        self.lookups: tuple[LookupStep, ...] = tuple(steps.lookups)
+        self._on_demand = tuple(steps.on_demand)
+        self._extras = tuple(steps.extras)
+        self.parameter_types = MappingProxyType(dict(steps.parameter_types))
+        self.request_parameters = tuple(steps.request_parameters)
+        self.required_request_parameters = tuple(steps.required_request_parameters)
+        self.required_passed = tuple(steps.required_passed)
 
     def __setattr__(self, name: str, value: Any) -> None:
         # a server reads one plan from many requests: a changed plan is a new plan

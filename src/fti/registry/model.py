@@ -60,6 +60,7 @@ class Model:
         draft: dict[str, Any] | None = None,
     ) -> None:
         self._registry = registry
+        self._context = registry._context
         self.flavor = flavor
         self.name = name
         self._version = version
@@ -90,7 +91,10 @@ class Model:
     def saved(self) -> bool:
         return self._record is not None
 
-    def _saved_record(self) -> ModelVersionRecord:
+    @property
+    def record(self) -> ModelVersionRecord:
+        """The saved version as the catalog records it (id, feature view, files, ...);
+        :class:`FtiError` before :meth:`save`."""
         if self._record is None:
             raise FtiError(f"model {self.name!r} is not saved yet: call model.save(...)")
         return self._record
@@ -106,7 +110,7 @@ class Model:
         if self._record is not None:
             raise FtiError(f"{self!r} is already saved; create a new version instead")
         flavor = FLAVORS[self.flavor]
-        registry = self._registry
+        context = self._context
         with tempfile.TemporaryDirectory(prefix="fti-model-") as tmp:
             if isinstance(model, str | os.PathLike):
                 files = artifacts.collect(Path(model))
@@ -118,7 +122,7 @@ class Model:
                 saved = {"kind": "object", **flavor.save(model, directory)}
                 files = artifacts.collect(directory)
             manifest = {"files": artifacts.manifest_of(files), "saved": saved}
-            uri = registry._store.upload(files, self.name)
+            uri = context.store.upload(files, self.name)
             fields = {
                 "flavor": self.flavor,
                 "description": self.description,
@@ -134,14 +138,14 @@ class Model:
                 "manifest": manifest,
             }
             try:
-                self._record = registry._catalog.register_model_version(
-                    self.name, self._version, fields, registry._client
+                self._record = context.catalog.register_model_version(
+                    self.name, self._version, fields, context.client
                 )
             except BaseException:
-                registry._store.delete(uri)  # nothing half-registered
+                context.store.delete(uri)  # nothing half-registered
                 raise
-        registry._catalog.update_model_version(self._record.id, {"card": self.card()})
-        self._record = registry._catalog.get_model_version_by_id(self._record.id)
+        context.catalog.update_model_version(self._record.id, {"card": self.card()})
+        self._record = context.catalog.get_model_version_by_id(self._record.id)
         return self
 
     # -- reading back -----------------------------------------------------------------------
@@ -149,13 +153,13 @@ class Model:
     def download(self, dir: str | os.PathLike[str] | None = None) -> Path:
         """The version's files in ``dir`` (a new temporary directory by default), each checked
         against its recorded sha256 and size: a tampered or truncated artifact is refused."""
-        record = self._saved_record()
+        record = self.record
         files = record.manifest["files"]
         # before any directory is made: a refused manifest leaves nothing behind
         artifacts.check_names(files, Path(dir) if dir is not None else None)
         destination = Path(dir) if dir is not None else Path(tempfile.mkdtemp(prefix="fti-"))
         destination.mkdir(parents=True, exist_ok=True)
-        self._registry._store.download(record.artifact_uri, list(files), destination)
+        self._context.store.download(record.artifact_uri, list(files), destination)
         artifacts.verify(destination, files)
         return destination
 
@@ -163,7 +167,7 @@ class Model:
         """The model object, read by its flavor (see :mod:`fti.registry.flavors`); for a
         version saved from a path, the flavor's model file if it holds exactly one (known by
         its ending), else the directory."""
-        record = self._saved_record()
+        record = self.record
         flavor = FLAVORS[record.flavor]
         flavor.require()
         saved = record.manifest["saved"]
@@ -186,13 +190,13 @@ class Model:
 
     def set_alias(self, alias: str, approved_by: str | None = None) -> None:
         """Point ``alias`` (``production``, ``staging``, any name) at this version."""
-        record = self._saved_record()
+        record = self.record
         self._registry.set_alias(self.name, record.version, alias, approved_by=approved_by)
 
     @property
     def aliases(self) -> list[str]:
-        record = self._saved_record()
-        found = self._registry._catalog.model_aliases(self.name).items()
+        record = self.record
+        found = self._context.catalog.model_aliases(self.name).items()
         return sorted(a for a, v in found if v == record.version)
 
     # -- lineage ----------------------------------------------------------------------------
@@ -200,11 +204,11 @@ class Model:
     def get_feature_view(self, init: bool = True) -> FeatureView:
         """The feature view this version was trained from, initialized for serving and batch
         scoring with its training-dataset version (filters and transformation state)."""
-        record = self._saved_record()
+        record = self.record
         if record.feature_view_id is None:
             raise FtiError(f"{self!r} was registered without a feature view")
-        fs = self._registry._project.get_feature_store()
-        view = self._registry._catalog.get_feature_view_by_id(record.feature_view_id)
+        fs = self._context.feature_store
+        view = self._context.catalog.get_feature_view_by_id(record.feature_view_id)
         fv = fs.get_feature_view(view.name, view.version)
         if init and record.training_dataset_version is not None:
             fv.init_serving(training_dataset_version=record.training_dataset_version)
@@ -213,7 +217,7 @@ class Model:
     def lineage(self) -> dict[str, Any]:
         """Everything this version came from: feature view, feature groups with the commits
         its training data read, training dataset, code and environment."""
-        record = self._saved_record()
+        record = self.record
         out: dict[str, Any] = {
             "model": {"name": record.name, "version": record.version, "flavor": record.flavor},
             "feature_view": None,
@@ -226,7 +230,7 @@ class Model:
         }
         if record.feature_view_id is None:
             return out
-        catalog = self._registry._catalog
+        catalog = self._context.catalog
         view = catalog.get_feature_view_by_id(record.feature_view_id)
         out["feature_view"] = {"name": view.name, "version": view.version}
         commits: dict[str, int] = {}
@@ -336,10 +340,8 @@ class Model:
                 stacklevel=2,
             )
             on_failure = fallback
-        self._saved_record()
-        fv = self.get_feature_view(init=False)
-        serving = self._registry._project.get_model_serving()
-        return serving.create_deployment(
+        fv = self.get_feature_view(init=False)  # FtiError for a model not saved
+        return self._context.deployments().create_deployment(
             fv,
             self,
             name or self.name,
@@ -354,8 +356,8 @@ class Model:
     def delete(self) -> None:
         """Delete this version (refused while an alias or a deployment uses it, also as its
         fallback model) and its artifacts."""
-        record = self._saved_record()
-        deployments = self._registry._catalog.deployments_of_model_version(record.id)
+        record = self.record
+        deployments = self._context.catalog.deployments_of_model_version(record.id)
         if deployments:
             names = [
                 f"{d.name} v{d.version}"
@@ -363,8 +365,8 @@ class Model:
                 for d in deployments
             ]
             raise FtiError(f"{self!r} is deployed ({', '.join(names)}): delete those first")
-        self._registry._catalog.delete_model_version(self.name, record.version)
-        self._registry._store.delete(record.artifact_uri)
+        self._context.catalog.delete_model_version(self.name, record.version)
+        self._context.store.delete(record.artifact_uri)
 
 
 def check_example(example: Any, schema: Mapping[str, Any] | None) -> None:

@@ -6,19 +6,15 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
 from fti.catalog import AliasMove
 from fti.errors import AlreadyExistsError, FtiError, ModelNotFound
-from fti.registry.artifacts import ArtifactStore
+from fti.registry.context import RegistryContext
 from fti.registry.flavors import FLAVORS
 from fti.registry.model import Model, _jsonable, check_example
 from fti.transform import UdfTransform
-from fti.types import parse_type
 
 if TYPE_CHECKING:
     from fti.featurestore import FeatureView
-    from fti.project import Project
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,127}$")
 
@@ -26,11 +22,8 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,127}$")
 def model_schema_of(fv: FeatureView, training_dataset_version: int) -> dict[str, Any]:
     """Inputs: the view's features after its model-dependent transformations with that
     training dataset's state (a one-hot encoder's columns included); outputs: the labels."""
-    record = fv.get_training_dataset(training_dataset_version)
     types = {f["name"]: f["type"] for f in fv.features}
-    base = pa.schema([(n, parse_type(types[n])) for n in fv._feature_columns()])
-    states = fv._states(record) if fv._pipeline else None
-    schema = fv._pipeline.schema(base, states) if states is not None else base
+    schema = fv.transformed_schema(training_dataset_version)
     return {
         "inputs": [
             {"name": f.name, "type": str(f.type), "description": _describe(fv, f.name)}
@@ -124,13 +117,10 @@ class FlavorApi:
 class ModelRegistry:
     """Models and their versions, aliases and lineage; artifacts in the project's store."""
 
-    def __init__(
-        self, project: Project, store: ArtifactStore, require_approval: Sequence[str] = ()
-    ) -> None:
-        self._project = project
-        self._catalog = project._catalog
-        self._client = project._client
-        self._store = store
+    def __init__(self, context: RegistryContext, require_approval: Sequence[str] = ()) -> None:
+        self._context = context
+        self._catalog = context.catalog
+        self._client = context.client
         self.require_approval = list(require_approval)
         for flavor in FLAVORS:
             setattr(self, flavor, FlavorApi(self, flavor))

@@ -26,11 +26,13 @@ from typing import TYPE_CHECKING, Any
 from fti.catalog import Catalog, DeploymentRecord
 from fti.config import ProjectLocation
 from fti.errors import FeatureVectorNotFound, FtiError, InvalidDataError
+from fti.featurestore.serving import serving_plan
 from fti.serving import code, contract, log_reader, options, predictor, states
 from fti.serving.inference_log import InferenceLogger, log_group, row
 from fti.serving.log_process import LogProcess
 from fti.serving.names import check_deployment_name
 from fti.serving.predictor import PredictorContext, PredictorInputs
+from fti.settings import Settings
 
 if TYPE_CHECKING:
     from fti.featurestore import FeatureStore, FeatureView
@@ -61,7 +63,7 @@ class Deployment(states.RecordedState):
         self._predictor: Any = None
         self._feature_names: list[str] = []
         self._model_version: Model | None = None
-        self._fv: FeatureView | None = None
+        self._plan: ServingPlan | None = None  # set by start()
         self._logger: InferenceLogger | None = None
         self._fallback: _FallbackModel | None = None
         # a feature-view deployment asked for the untransformed features in its answers
@@ -101,18 +103,16 @@ class Deployment(states.RecordedState):
     @property
     def lookup_failure(self) -> str | None:
         """Why the last online lookup failed, None when it answered (or none ran)."""
-        plan = None if self._fv is None else self._fv._serving
-        return None if plan is None else plan.failure
+        return None if self._plan is None else self._plan.failure
 
     def probe_lookup(self) -> None:
         """One lookup outside any request, to learn whether the store answers again. Once
         called, requests no longer try a store whose last lookup failed: they answer from
         the fallback at once, until a probe succeeds (a stalled lookup would hold a
         server's event loop for the whole timeout, per request)."""
-        plan = None if self._fv is None else self._fv._serving
-        if plan is not None:
-            plan.fail_fast = True
-            plan.probe()
+        if self._plan is not None:
+            self._plan.fail_fast = True
+            self._plan.probe()
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -143,18 +143,22 @@ class Deployment(states.RecordedState):
 
     @property
     def running(self) -> bool:
-        return self._fv is not None
+        return self._plan is not None
 
     def __repr__(self) -> str:
         return f"Deployment(name={self.name!r}, version={self.version})"
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self, *, log_process: bool = False) -> Deployment:
+    def start(
+        self, *, log_process: bool = False, log_observer: Callable[..., None] | None = None
+    ) -> Deployment:
         """Load the model and the feature view (serving state of the training dataset).
 
         ``log_process``: commit the inference log from a separate lower-priority process
-        (:mod:`fti.serving.log_process`; what ``fti serve`` does) instead of a thread."""
+        (:mod:`fti.serving.log_process`; what ``fti serve`` does) instead of a thread.
+        ``log_observer``: told the log's state after each batch (see
+        :attr:`fti.serving.inference_log.InferenceLogger.observer`)."""
         if self.running:
             return self
         catalog = self._serving.catalog
@@ -166,7 +170,7 @@ class Deployment(states.RecordedState):
             trusted.check(code.needed(self))
         view = catalog.get_feature_view_by_id(self._record.feature_view_id)
         fv = fs.get_feature_view(view.name, view.version)
-        fv.init_serving(
+        plan = fv.init_serving(  # the deployment's own view (a predictor's context)
             self._record.training_dataset_version,
             missing=self.missing,
             lookup_timeout=(self.lookup_timeout_ms or options.LOOKUP_TIMEOUT_MS) / 1000,
@@ -189,15 +193,23 @@ class Deployment(states.RecordedState):
         self._fallback = self._load_fallback(predictor_class, fv)
         self._max_batch = resources["max_batch"]
         group = log_group(fs, fv)
-        sink = LogProcess(self._serving.location, group) if log_process else None
+        serving = self._serving
+        sink = (
+            LogProcess(serving.location, serving.client, serving.settings, group)
+            if log_process
+            else None
+        )
         self._logger = InferenceLogger(
             group,
+            serving.location.home,
+            compact_every=serving.settings.log_compact_every,
             max_queue=resources["log_queue"],
             flush_seconds=resources["log_flush_seconds"],
             sink=sink,
+            observer=log_observer,
         )
-        self._feature_names = [f["name"] for f in fv.serving_schema["features"]]
-        self._fv = fv
+        self._feature_names = list(plan.names)
+        self._plan = plan
         return self
 
     def _load_fallback(self, predictor_class: type, fv: FeatureView) -> _FallbackModel | None:
@@ -211,8 +223,7 @@ class Deployment(states.RecordedState):
         if model.training_dataset_version != self._record.training_dataset_version:
             served = model.get_feature_view(init=False)
             # only its transformations are used: nothing is looked up or imputed through it
-            served.init_serving(model.training_dataset_version, missing="null")
-            plan = served._plan()
+            plan = served.init_serving(model.training_dataset_version, missing="null")
         context = PredictorContext(
             model.load(),
             served,
@@ -228,7 +239,7 @@ class Deployment(states.RecordedState):
         """Stop serving; queued log rows are written first."""
         if self._logger is not None:
             self._logger.close()
-        self._fv = None
+        self._plan = None
         self._logger = None
         self._predictor = None
         self._fallback = None
@@ -274,7 +285,7 @@ class Deployment(states.RecordedState):
     ) -> list[Any]:
         """The instances of a request, refused unless started, exactly one form given, not
         empty and within ``max_batch``."""
-        if self._fv is None:
+        if self._plan is None:
             raise FtiError(f"{self!r} is not started: call deployment.start()")
         if (inputs is None) == (instances is None):
             raise InvalidDataError("give one instance (inputs=) or a batch (instances=)")
@@ -293,10 +304,10 @@ class Deployment(states.RecordedState):
     ) -> list[FeatureVector]:
         """The feature vectors, in one online round trip: lookup, on-demand transformations,
         model-dependent transformations (each step's milliseconds into ``timings``)."""
-        fv = self._fv
-        assert fv is not None  # _checked_batch refused a deployment not started
+        plan = self._plan
+        assert plan is not None  # _checked_batch refused a deployment not started
         try:
-            vectors: list[FeatureVector] = fv.get_feature_vectors(
+            vectors: list[FeatureVector] = plan.get_feature_vectors(
                 [k for k, _, _ in parts],
                 [p for _, p, _ in parts],
                 [r for _, _, r in parts],
@@ -450,12 +461,14 @@ class ModelServing(states.ServingStates):
         registry: Callable[[], ModelRegistry],
         client: str,
         location: ProjectLocation,
+        settings: Settings,
     ) -> None:
         self.catalog = catalog
         self.feature_store = feature_store
         self._registry = registry  # opened on first use, as by the project
         self.client = client
         self.location = location  # how a log process opens the same project
+        self.settings = settings
 
     @property
     def registry(self) -> ModelRegistry:
@@ -469,6 +482,7 @@ class ModelServing(states.ServingStates):
         request_parameters: Sequence[str] | None,
         fallback: str | Mapping[str, Any],
         *,
+        training_dataset_version: int | None,
         resources: Mapping[str, Any] | None,
         slo: Mapping[str, Any] | None,
         untransformed: bool,
@@ -484,6 +498,7 @@ class ModelServing(states.ServingStates):
             resources=resources,
             slo=slo,
             untransformed=untransformed,
+            training_dataset_version=training_dataset_version,
         )
 
     def read_log(
@@ -538,23 +553,26 @@ class ModelServing(states.ServingStates):
         resources: Mapping[str, Any] | None = None,
         slo: Mapping[str, Any] | None = None,
         untransformed: bool = False,
+        training_dataset_version: int | None = None,
     ) -> Deployment:
         """Record a new deployment version (see ``Model.deploy`` / ``FeatureView.deploy``);
-        every option (and the name) is checked before anything is written."""
+        every option (and the name) is checked before anything is written.
+        ``training_dataset_version``: whose transformation state a feature-view deployment
+        applies (a model deployment applies its model's)."""
         check_deployment_name(name)
         if untransformed and model is not None:
             raise FtiError("untransformed= is for feature-view deployments (fv.deploy)")
         chosen = options.parse_fallback(fallback)
         limits = options.parse_resources(resources)
         targets = options.parse_slo(slo)
-        fallback_model = options.fallback_model(model, chosen.model_version)
+        fallback_model = options.fallback_model(self.registry, model, chosen.model_version)
         if predictor_class is None:
             for served in (model, fallback_model):
                 if served is not None:
                     predictor.check_model_files(served)
-        td = model.training_dataset_version if model else fv.last_training_dataset_version
-        fv.init_serving(td, missing=chosen.missing)
-        serving = fv.serving_schema
+        td = model.training_dataset_version if model else training_dataset_version
+        # a plan of its own: the caller's view keeps its serving state
+        serving = serving_plan(fv, td, missing=chosen.missing).serving_schema
         required_passed = [f["name"] for f in serving["required_passed_features"]]
         passed = list(passed_features) if passed_features is not None else required_passed
         allowed = [f["name"] for f in serving["passed_features"]]
@@ -590,7 +608,7 @@ class ModelServing(states.ServingStates):
         record = catalog.create_deployment(
             name,
             {
-                "model_version_id": model._record.id if model and model._record else None,
+                "model_version_id": model.record.id if model else None,
                 "feature_view_id": fv.id,
                 "training_dataset_version": td,
                 "passed_features": passed,
@@ -599,9 +617,7 @@ class ModelServing(states.ServingStates):
                 if predictor_class is None
                 else predictor.reference(predictor_class),
                 "fallback": chosen.stored(),
-                "fallback_model_version_id": fallback_model._record.id
-                if fallback_model and fallback_model._record
-                else None,
+                "fallback_model_version_id": fallback_model.record.id if fallback_model else None,
                 "resources": limits,
                 "slo": targets,
                 "schema": published,

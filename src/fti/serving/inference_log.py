@@ -29,15 +29,17 @@ from typing import TYPE_CHECKING, Any
 from fti.errors import InferenceLogError
 from fti.serving.log_rows import LOG_COLUMNS, log_group, log_table, row
 from fti.serving.log_spill import FailureLog, LogSpill, committed_ids
+from fti.settings import Settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pyarrow as pa
 
     from fti.featurestore import FeatureGroup
 
 __all__ = ["LOG_COLUMNS", "InferenceLogger", "LogWriter", "log_group", "log_table", "row"]
 
-COMPACT_EVERY = 100  # commits of one writer between compactions of the log table
 # waits before the retries of a failed commit: a conflict with another worker's commit or a
 # catalog restart passes in seconds; a longer outage would only hold up the queue
 RETRY_DELAYS = (0.5, 2.0, 5.0)
@@ -48,18 +50,22 @@ class LogWriter:
     """Commits batches of log rows into the log group (in the serving process, or in the
     separate process of :mod:`fti.serving.log_process`).
 
-    Each commit adds a file; every ``COMPACT_EVERY`` commits the writer compacts the table
+    Each commit adds a file; every ``compact_every`` commits (the project's
+    :class:`fti.Settings`) the writer compacts the table
     (:meth:`DeltaOfflineStore.compact`), so a server running for days neither slows its own
     commits (an append took ~9 ms on a new table, 25-33 ms after 400 commits, ~20 ms once
     compacted) nor leaves ``fv.read_log`` a hundred thousand files to open."""
 
-    def __init__(self, group: FeatureGroup) -> None:
+    def __init__(
+        self, group: FeatureGroup, home: Path, compact_every: int = Settings.log_compact_every
+    ) -> None:
         schema = group.schema
         assert schema is not None
         self.group = group
         self.schema = schema
         self.commits = 0
-        self.spill = LogSpill.of(group)
+        self.compact_every = compact_every
+        self.spill = LogSpill.of(home, group)
 
     def __call__(self, batch: list[dict[str, Any]]) -> None:
         table = log_table(self.schema, batch)
@@ -70,7 +76,7 @@ class LogWriter:
                 raise
             _log.warning("inference log %s: commit reported an error, yet landed", self.group.name)
         self.commits += 1
-        if self.commits % COMPACT_EVERY == 0:
+        if self.commits % self.compact_every == 0:
             self.compact()
         self.replay()  # the log commits again: rows spilled while it did not go in now
 
@@ -89,7 +95,7 @@ class LogWriter:
 
     def compact(self) -> None:
         try:
-            self.group._fs._offline.compact(self.group.location)
+            self.group.compact()
         except Exception as exc:  # the rows are committed; compaction can wait for next time
             # (another worker's writer compacting at the same moment is the usual cause)
             _log.warning("inference log %s: compaction failed: %s", self.group.name, exc)
@@ -101,12 +107,15 @@ class InferenceLogger:
     def __init__(
         self,
         group: FeatureGroup,
+        home: Path,
         *,
+        compact_every: int = Settings.log_compact_every,
         max_queue: int = 100_000,
         flush_rows: int = 5_000,
         flush_seconds: float = 1.0,
         sink: Callable[[list[dict[str, Any]], Callable[[], float]], None] | None = None,
         retry_delays: Sequence[float] = RETRY_DELAYS,
+        observer: Callable[..., None] | None = None,
     ) -> None:
         self.group = group
         # what commits a batch: this process (default) or a LogProcess of fti serve
@@ -119,12 +128,12 @@ class InferenceLogger:
         self.written = 0
         # called by the writer thread after each batch and wake-up with (dropped, queued) and
         # the keywords failed_batches, failed_rows, lost_rows (see ServingMetrics.log_state)
-        self.observer: Callable[..., None] | None = None
+        self.observer = observer
         self.failed_batches = 0  # batches not committed after every retry
         self.failed_rows = 0  # their rows, spilled or lost
         self.lost_rows = 0  # rows that could not be spilled either
         self._reported = (0, 0)  # failed_rows, lost_rows told by the last flush or close
-        self._spill = LogSpill.of(group)
+        self._spill = LogSpill.of(home, group)
         self._failures = FailureLog(group.name)
         self._rows: collections.deque[dict[str, Any]] = collections.deque()
         self._lock = threading.Condition()
@@ -132,7 +141,7 @@ class InferenceLogger:
         self._stop = threading.Event()  # closing: a failing batch is spilled, not retried
         self._flushing = False
         self._in_flight = 0  # rows of the batch being committed
-        self._writer = LogWriter(group) if sink is None else None
+        self._writer = LogWriter(group, home, compact_every) if sink is None else None
         self._thread = threading.Thread(target=self._run, name="fti-inference-log", daemon=True)
         self._thread.start()
 

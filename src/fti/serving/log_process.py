@@ -31,6 +31,7 @@ from fti.errors import FtiError
 if TYPE_CHECKING:
     from fti.config import ProjectLocation
     from fti.featurestore import FeatureGroup
+    from fti.settings import Settings
 
 SLICE = 32  # rows per message: pickling one holds the GIL ~0.1 ms, a request may be waiting
 COMMIT = "commit"  # after a batch's slices: commit them and answer
@@ -41,19 +42,16 @@ BEHIND = 0.1  # queue fullness from which the writer runs at normal priority
 class LogProcess:
     """A child process committing batches of log rows into one feature group."""
 
-    def __init__(self, location: ProjectLocation, group: FeatureGroup) -> None:
+    def __init__(
+        self, location: ProjectLocation, client: str, settings: Settings, group: FeatureGroup
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        settings = (
-            str(location.home),
-            location.catalog_url,
-            location.offline_root,
-            location.online_store,
-            group.name,
-            group.version,
-        )
         self._proc = context.Process(
-            target=_main, args=(child, settings), name="fti-inference-log", daemon=True
+            target=_main,
+            args=(child, location, client, settings, group.name, group.version),
+            name="fti-inference-log",
+            daemon=True,
         )
         self._proc.start()
         child.close()
@@ -125,8 +123,14 @@ def _threads(pid: int) -> list[int]:
         return [pid]
 
 
-def _main(conn: Any, settings: tuple[str, str, str, str, str, int]) -> None:
-    home, catalog_url, offline_root, online_store, name, version = settings
+def _main(
+    conn: Any,
+    location: ProjectLocation,
+    client: str,
+    settings: Settings,
+    name: str,
+    version: int,
+) -> None:
     # Ctrl+C reaches the whole process group: the server decides when this process stops
     # (after the last batch), not the terminal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -135,15 +139,13 @@ def _main(conn: Any, settings: tuple[str, str, str, str, str, int]) -> None:
         os.sched_setaffinity(0, range(os.cpu_count() or 1))
     try:
         _set_priority(0, hurry=False)
-        import fti
+        from fti.featurestore import FeatureStore
+        from fti.featurestore.storage import open_storage
         from fti.serving.inference_log import LogWriter
 
-        project = fti.connect(
-            home, catalog_url=catalog_url, offline_root=offline_root, online_store=online_store
-        )
-        group = project.get_feature_store().get_feature_group(name, version)
-        group._keys_unique = True
-        write = LogWriter(group)
+        storage = open_storage(location, client, settings=settings)
+        group = FeatureStore(storage).get_feature_group(name, version).append_only()
+        write = LogWriter(group, location.home, settings.log_compact_every)
     except Exception as exc:
         conn.send(f"{type(exc).__name__}: {exc}")
         return
@@ -164,4 +166,4 @@ def _main(conn: Any, settings: tuple[str, str, str, str, str, int]) -> None:
     except EOFError:  # the server went away without closing
         pass
     finally:
-        project.close()
+        storage.close()

@@ -41,11 +41,11 @@ def log_group(fs: FeatureStore, fv: FeatureView) -> FeatureGroup:
     """The view's logging feature group, created on first use."""
     types = {f["name"]: f["type"] for f in fv.features}
     names = {c.name for c in LOG_COLUMNS}
-    clash = [n for n in fv._feature_columns() if n in names]
+    clash = [n for n in fv.feature_names if n in names]
     if clash:
         raise SchemaError(f"feature(s) {clash} clash with the inference log's own columns")
     features = LOG_COLUMNS + [
-        Feature(n, parse_type(types[n]), "untransformed feature") for n in fv._feature_columns()
+        Feature(n, parse_type(types[n]), "untransformed feature") for n in fv.feature_names
     ]
     group = fs.get_or_create_feature_group(
         f"{fv.name}_inference_log",
@@ -56,8 +56,7 @@ def log_group(fs: FeatureStore, fv: FeatureView) -> FeatureGroup:
         statistics_enabled=False,
         description=f"Predictions served from feature view {fv.name} v{fv.version}",
     )
-    group._keys_unique = True  # request ids are uuid4: a commit never needs a merge
-    return group
+    return group.append_only()  # request ids are uuid4: a commit never needs a merge
 
 
 _SLICE = 256  # values per Arrow conversion (about 50 µs holding the GIL)

@@ -44,8 +44,8 @@ class LogSpill:
         self._last_error = ""
 
     @classmethod
-    def of(cls, group: FeatureGroup) -> LogSpill:
-        home = Path(group._fs._home)
+    def of(cls, home: Path, group: FeatureGroup) -> LogSpill:
+        """Under the home of the project the rows are written for."""
         return cls(home / "log_spill" / f"{group.name}_{group.version}")
 
     def write(self, table: pa.Table) -> Path:

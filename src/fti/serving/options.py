@@ -35,7 +35,7 @@ from fti.featurestore.serving import MISSING_POLICIES
 from fti.serving.runtime import RUNTIMES
 
 if TYPE_CHECKING:
-    from fti.registry import Model
+    from fti.registry import Model, ModelRegistry
 
 RESOURCE_DEFAULTS: dict[str, Any] = {
     "model_threads": 1,
@@ -166,7 +166,9 @@ def without_online_row(message: str, deployment: str) -> str:
     )
 
 
-def fallback_model(model: Model | None, version: int | None) -> Model | None:
+def fallback_model(
+    registry: ModelRegistry, model: Model | None, version: int | None
+) -> Model | None:
     """The fallback model version, checked: another saved version of ``model``, trained from
     the same feature view on the same transformed features, so the deployment's feature
     vectors fit it (put through its own training dataset's transformation state)."""
@@ -176,8 +178,8 @@ def fallback_model(model: Model | None, version: int | None) -> Model | None:
         raise FtiError("fallback_model_version needs a model: a feature-view deployment has none")
     if version == model.version:
         raise FtiError(f"fallback_model_version: {version} is the deployed version itself")
-    other = model._registry.get_model(model.name, version=version)  # ModelNotFound
-    primary, record = model._saved_record(), other._saved_record()
+    other = registry.get_model(model.name, version=version)  # ModelNotFound
+    primary, record = model.record, other.record
     if record.feature_view_id != primary.feature_view_id:
         raise FtiError(
             f"fallback_model_version: version {version} of {model.name!r} was trained "

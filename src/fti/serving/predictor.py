@@ -139,7 +139,7 @@ def check_model_files(model: Model) -> None:
     """Refuse (at deploy) a model saved from a directory that the default predictor cannot
     serve: it loads the flavor's one model file in it, and with none or several it would get
     the directory itself."""
-    record = model._saved_record()
+    record = model.record
     if record.manifest["saved"]["kind"] == "object":
         return
     names = sorted(record.manifest["files"])

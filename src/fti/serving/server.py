@@ -16,14 +16,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import os
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
-import fti
-from fti import trust
+from fti._version import __version__
 from fti.errors import DeploymentNotFound, FtiError
 from fti.serving import docs_ui, http_errors, routes_admin, routes_v1, routes_v2
 from fti.serving.deployment import Deployment
@@ -33,12 +31,15 @@ from fti.serving.served import Served
 from fti.serving.watcher import STATE_POLL_SECONDS, StateWatcher
 from fti.trust import TrustedCode
 
+if TYPE_CHECKING:
+    from fti.project import Project
+
 MAX_BODY_BYTES = 1 << 20
 MAX_BATCH = 1_000
 
 
 def create_app(
-    project: fti.Project,
+    project: Project,
     names: list[str] | None = None,
     *,
     max_batch: int = MAX_BATCH,
@@ -67,13 +68,13 @@ def create_app(
     metrics = ServingMetrics()
     watcher = StateWatcher(
         deployments,
-        project._catalog.deployment_states,
+        project.get_model_serving().catalog.deployment_states,
         _starter(metrics, log_process=log_process, freeze_gc=freeze_gc),
     )
     served = Served(deployments, watcher, metrics, max_batch)
     app = ServingApp(
         title="fti serving",
-        version=fti.__version__,
+        version=__version__,
         lifespan=_lifespan(served, state_poll_seconds),
         docs_url=None,  # served from the package's files by add_docs
         redoc_url=None,
@@ -96,9 +97,7 @@ def _starter(
     """How the watcher starts a deployment (see :func:`create_app` for the options)."""
 
     def start(d: Deployment) -> None:
-        d.start(log_process=log_process)
-        assert d._logger is not None
-        d._logger.observer = functools.partial(metrics.log_state, d.name)
+        d.start(log_process=log_process, log_observer=functools.partial(metrics.log_state, d.name))
         if d.slo:
             metrics.add_slo(d.name, d.slo)
         if freeze_gc:  # loaded by the watcher, this stalls requests once instead of now and then
@@ -131,7 +130,7 @@ def _lifespan(
 
 
 def select(
-    project: fti.Project, names: list[str] | None = None, allow_empty: bool = False
+    project: Project, names: list[str] | None = None, allow_empty: bool = False
 ) -> dict[str, Deployment]:
     """The latest version of the deployments ``names`` (default: all), checked as
     :func:`create_app` describes."""
@@ -165,17 +164,3 @@ class ServingApp(FastAPI):
             await super().__call__(scope, receive, send)
         else:
             await self.fast_path(scope, receive, send)
-
-
-def app_from_environment() -> FastAPI:
-    """The app ``fti serve`` runs in each worker: the project in ``FTI_HOME``."""
-    names = os.environ.get("FTI_SERVE_DEPLOYMENTS")
-    project = fti.connect(os.environ.get("FTI_HOME"), create=False)
-    return create_app(
-        project,
-        names.split(",") if names else None,
-        freeze_gc=True,
-        log_process=True,
-        allow_empty=os.environ.get("FTI_SERVE_ALLOW_EMPTY") == "1",
-        trusted_code=trust.configured(project.home),
-    )

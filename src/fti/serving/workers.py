@@ -49,7 +49,6 @@ from fti.serving.http_protocol import FastHttpProtocol
 from fti.serving.limits import Limits
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-APP = "fti.serving.server:app_from_environment"
 
 
 def uvicorn_options() -> dict[str, Any]:
@@ -73,14 +72,20 @@ class LimitedConfig(uvicorn.Config):
 
 
 def serve(
-    host: str, port: int, workers: int, pin_cpus: bool = True, limits: Limits | None = None
+    app: str,
+    host: str,
+    port: int,
+    workers: int,
+    pin_cpus: bool = True,
+    limits: Limits | None = None,
 ) -> None:
-    """Serve the project in ``FTI_HOME`` until SIGINT/SIGTERM, with ``limits`` on every
-    connection (the defaults of :class:`Limits` when None)."""
+    """Serve ``app`` (``"module:factory"``, the factory each worker calls for its app) until
+    SIGINT/SIGTERM, with ``limits`` on every connection (the defaults of :class:`Limits`
+    when None)."""
     limits = limits or Limits()
     if workers <= 1 or not hasattr(socket, "send_fds"):  # Windows: uvicorn's own workers
         config = LimitedConfig(
-            APP, limits, host=host, port=port, workers=workers, **uvicorn_options()
+            app, limits, host=host, port=port, workers=workers, **uvicorn_options()
         )
         server = uvicorn.Server(config)
         if workers > 1:
@@ -101,7 +106,7 @@ def serve(
         stopping = True
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    pool = _Pool(workers, _cpus() if pin_cpus else [], limits)
+    pool = _Pool(app, workers, _cpus() if pin_cpus else [], limits)
     try:
         pool.start_all()
         announced = False
@@ -181,7 +186,8 @@ class _Worker:
 
 
 class _Pool:
-    def __init__(self, size: int, cpus: list[int], limits: Limits) -> None:
+    def __init__(self, app: str, size: int, cpus: list[int], limits: Limits) -> None:
+        self._app = app
         self._limits = limits
         self._context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked locks
         self._cpus = cpus
@@ -202,7 +208,7 @@ class _Pool:
         cpu = self._cpus[i % len(self._cpus)] if self._cpus else None
         proc = self._context.Process(
             target=_worker,
-            args=(theirs, self._counts, i, size, cpu, self._limits),
+            args=(self._app, theirs, self._counts, i, size, cpu, self._limits),
             daemon=False,
         )
         proc.start()
@@ -272,11 +278,17 @@ def _dead(pid: int | None) -> None:
 
 
 def _worker(
-    channel: socket.socket, counts: Any, index: int, size: int, cpu: int | None, limits: Limits
+    app: str,
+    channel: socket.socket,
+    counts: Any,
+    index: int,
+    size: int,
+    cpu: int | None,
+    limits: Limits,
 ) -> None:
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
-    config = LimitedConfig(APP, limits, **uvicorn_options())
+    config = LimitedConfig(app, limits, **uvicorn_options())
     HandedServer(config, channel, counts, index, size).run()
 
 
