@@ -289,21 +289,15 @@ def test_online_vectors_match_a_brute_force_model(
     offline = fv.get_batch_data(spine=spine(dt.datetime.now(dt.UTC)), dataframe_type="arrow")
     assert same_rows(offline.to_pylist(), [model(i, "null")[1] for i in range(len(ENTITIES))])
 
-    # the newest rows per entity, read from the offline table or from the online store
-    if g_age is None and h_age is None:  # see the xfail test below for ages
-        for factor in (10**12, 0):  # never / always worth reading the online store
-            monkeypatch.setattr(fs._storage, "settings", fti.Settings(online_scan_factor=factor))
-            latest = fv.get_batch_data(latest_features=True, dataframe_type="arrow")
-            expected = [model(i, "null")[1] for i in range(len(ENTITIES))]
-            assert same_rows(latest.to_pylist(), expected), factor
+    # the newest rows per entity, read from the offline table or from the online store, aged
+    # from now as online
+    for factor in (10**12, 0):  # never / always worth reading the online store
+        monkeypatch.setattr(fs._storage, "settings", fti.Settings(online_scan_factor=factor))
+        latest = fv.get_batch_data(latest_features=True, dataframe_type="arrow")
+        expected = [model(i, "null")[1] for i in range(len(ENTITIES))]
+        assert same_rows(latest.to_pylist(), expected), factor
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="get_batch_data(latest_features=True) ignores max_feature_age (Query.to_sql turns "
-    "point-in-time nodes into 'latest' ones, and _expression ages only point-in-time nodes), "
-    "while the online vector it stands for nulls a row older than max_feature_age",
-)
 def test_latest_batch_data_nulls_what_max_feature_age_nulls_online(fs: fti.FeatureStore) -> None:
     now = dt.datetime.now(dt.UTC)
     tx = fs.create_feature_group("tx", primary_key=["tx_id"], event_time="event_ts")

@@ -37,7 +37,7 @@ from fti.featurestore.schema import (
     serialize_schema,
 )
 from fti.offline import CommitInfo, CommitResult
-from fti.types import Feature
+from fti.types import Feature, check_distinct
 
 if TYPE_CHECKING:
     from fti.featurestore.storage import Storage
@@ -354,7 +354,9 @@ class FeatureGroup:
             schema = self.schema
             if schema is None:
                 raise SchemaError(f"{self!r} has no schema yet: declare features or insert first")
-            clash = [f.name for f in features if f.name in schema.names]
+            existing = {n.lower() for n in schema.names}  # Delta compares names without case
+            clash = [f.name for f in features if f.name.lower() in existing]
+            check_distinct([f.name for f in features], "feature")
             if clash:
                 raise SchemaError(
                     f"feature(s) {clash} already exist; changing an existing feature needs a new "

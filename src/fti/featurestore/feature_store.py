@@ -18,7 +18,7 @@ from fti.featurestore.query import Query
 from fti.featurestore.schema import features_to_schema, serialize_schema
 from fti.featurestore.storage import Storage
 from fti.transform import UDF
-from fti.types import Feature, check_name
+from fti.types import Feature, check_distinct, check_name
 
 if TYPE_CHECKING:
     from fti.trust import TrustedCode
@@ -117,8 +117,7 @@ class FeatureStore:
         missing = [c for c in [*primary_key, *partition_key, event_time] if c and c not in names]
         if missing:
             raise SchemaError(f"declared features lack the key column(s) {missing}")
-        if len(set(names)) != len(names):
-            raise SchemaError(f"declared features repeat a name: {names}")
+        check_distinct(names, "declared feature")
         if event_time is not None:
             typ = next(f.type for f in features if f.name == event_time)
             if not (pa.types.is_timestamp(typ) and typ.tz is not None):

@@ -362,6 +362,13 @@ class Condition(Filter):
     def _isin(col: str, typ: pa.DataType, values: list[Any], value: Render) -> str:
         sql_type = _sql_type(typ)
         if len(values) <= LIST_PARAMETER or sql_type is None:
+            if pa.types.is_integer(typ) or pa.types.is_decimal(typ):
+                # bound() makes a float of only what no number of the column equals (NaN, an
+                # infinity past its range); in the list it would make DuckDB compare every
+                # value as a DOUBLE, which rounds (2**53 + 1 would equal 2**53)
+                values = [v for v in values if not isinstance(v, float)]
+            if not values:
+                return f"(CASE WHEN {col} IS NOT NULL THEN FALSE END)"
             return f"({col} IN ({', '.join(value(v) for v in values)}))"
         members = _members(values, typ)
         if not members:  # none can match; a null still compares as unknown, as in a list

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from fti import _duckdb
 from fti.errors import InvalidDataError, SchemaError
 from fti.online.codec import oversized_keys
-from fti.types import check_name, normalize_type
+from fti.types import check_distinct, check_name, normalize_type
 
 if TYPE_CHECKING:
     from fti.online import OnlineStore
@@ -44,14 +44,11 @@ def to_arrow(data: Any) -> pa.Table:
 
 def normalize(table: pa.Table, event_time: str | None) -> pa.Table:
     """Check column names and cast every column to the type fti stores."""
-    seen: set[str] = set()
     for name in table.column_names:
         check_name(name, "column")
-        if name in seen:
-            raise SchemaError(f"column {name!r} appears twice")
-        seen.add(name)
+    check_distinct(table.column_names, "column")
     if event_time is not None:
-        if event_time not in seen:
+        if event_time not in table.column_names:
             raise SchemaError(
                 f"event time column {event_time!r} is missing; columns: {table.column_names}"
             )

@@ -253,6 +253,9 @@ class Query:
         """The statement, with ``value`` rendering each value in it (typed for the feature
         it is compared with)."""
         nodes = self.nodes()
+        # the newest rows stand for what the online store serves now, where a row older than
+        # max_feature_age is aged from now (a point-in-time join ages it from the root's time)
+        now = dt.datetime.now(dt.UTC) if latest else None
         if latest:
             nodes = [replace(n, kind="latest") if n.kind == "point_in_time" else n for n in nodes]
         by_alias = {n.alias: n for n in nodes}
@@ -269,7 +272,7 @@ class Query:
             return types[key]
 
         columns = [
-            f"{_expression(node, col, time, value)} AS {q(out)}"
+            f"{_expression(node, col, time, value, now)} AS {q(out)}"
             for node in nodes
             for col, out in node.outputs
         ]
@@ -299,7 +302,7 @@ class Query:
 
             def column(ref: FeatureRef) -> str:
                 # the value the output shows (e.g. nulled by max_feature_age), not the raw one
-                return _expression(self._node_of(nodes, ref), ref.name, time, value)
+                return _expression(self._node_of(nodes, ref), ref.name, time, value, now)
 
             sql.append("WHERE " + condition.to_sql(column, type_of, value))
         order = (
@@ -490,13 +493,26 @@ class Query:
             con.close()
 
 
-def _expression(node: Node, column: str, root_time: str | None, value: Callable[[Any], str]) -> str:
-    """A group's column as the query outputs it: nulled when older than max_feature_age."""
+def _expression(
+    node: Node,
+    column: str,
+    root_time: str | None,
+    value: Callable[[Any], str],
+    now: dt.datetime | None = None,
+) -> str:
+    """A group's column as the query outputs it: nulled when older than max_feature_age, at
+    the root row's event time (a point-in-time join) or at ``now`` (the newest rows)."""
     expr = f"{node.alias}.{q(column)}"
-    if node.max_feature_age is not None and node.kind == "point_in_time":
+    event_time = node.group.event_time
+    if node.max_feature_age is None or event_time is None:
+        return expr
+    if node.kind == "point_in_time":
         age = value(node.max_feature_age // dt.timedelta(microseconds=1))
-        gap = f"t0.{q(root_time or '')} - {node.alias}.{q(node.group.event_time or '')}"
+        gap = f"t0.{q(root_time or '')} - {node.alias}.{q(event_time)}"
         expr = f"CASE WHEN {gap} <= to_microseconds({age}) THEN {expr} END"
+    elif node.kind == "latest" and now is not None:
+        oldest = value(now - node.max_feature_age)
+        expr = f"CASE WHEN {node.alias}.{q(event_time)} >= {oldest} THEN {expr} END"
     return expr
 
 
