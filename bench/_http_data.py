@@ -105,13 +105,12 @@ def fti_reference(
 
     project = fti.connect(home)
     try:
-        record = project.get_model_serving().get_deployment(DEPLOYMENT)
+        model = project.get_model_serving().get_deployment(DEPLOYMENT).model
+        assert model is not None
         fs = project.get_feature_store()
         fv = fs.get_feature_view(DEPLOYMENT, 1)
-        fv.init_serving(record.record.training_dataset_version)
+        fv.init_serving(model.training_dataset_version)
         names = [f["name"] for f in fv.serving_schema["features"]]
-        model = record.model
-        assert model is not None
         estimator = model.load()
         raw, vectors = [], []
         for r in sample:
@@ -142,7 +141,7 @@ def fti_reference(
         if features_deployment:
             fv.deploy(
                 FEATURES_DEPLOYMENT,
-                training_dataset_version=record.record.training_dataset_version,
+                training_dataset_version=model.training_dataset_version,
             )
     finally:
         project.close()

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,8 @@ from fti import builtins
 from fti.featurestore.serving import ServingPlan, serving_plan
 from tests.featurestore.helpers import ts
 from tests.featurestore.test_serving import EDGE, FINITE, amount_ratio, build
+
+UTC_US = pa.timestamp("us", tz="UTC")
 
 
 @fti.udf({"over": bool, "label": str})
@@ -227,3 +230,82 @@ def test_last_known_keys_bounds_the_values_kept_per_group(fs: fti.FeatureStore) 
         del fs._storage.online.multi_get  # type: ignore[method-assign]
     assert [v[1] for v in vectors] == [None, 15.0, 25.0]
     assert [v[3] for v in vectors] == [0.5, 0.5, 0.5]  # one merchant, kept throughout
+
+
+def test_a_view_of_stored_values_gives_them_straight_as_rows(fs: fti.FeatureStore) -> None:
+    """A view whose vectors are the online rows as stored (no passed features, on-demand
+    transformations, conversions or ages) takes the shortest way for many vectors: each
+    group's values straight into the rows. Any keys, found or not, under any policy, give
+    what single vectors give, in the view's order (a group's features selected out of their
+    stored order, a one-feature group, a prefix)."""
+    tx = fs.create_feature_group("tx_stored", primary_key=["tx_id"], event_time="event_ts")
+    tx.insert(
+        pa.table(
+            {
+                "tx_id": pa.array([1], pa.int64()),
+                "cc_num": pa.array([0], pa.int64()),
+                "mid": pa.array([0], pa.int64()),
+                "event_ts": pa.array([ts(1000)], UTC_US),
+                "is_fraud": [False],
+            }
+        )
+    )
+    card = fs.create_feature_group(
+        "card_stored", primary_key=["cc_num"], event_time="event_ts", online_enabled=True
+    )
+    card.insert(
+        pa.table(
+            {
+                "cc_num": pa.array([0, 1, 2], pa.int64()),
+                "event_ts": pa.array([ts(0)] * 3, UTC_US),
+                "spend": [5.0, None, 25.0],
+                "tier": ["gold", "silver", None],
+                "count": pa.array([1, 2, 3], pa.int64()),
+            }
+        )
+    )
+    merchant = fs.create_feature_group(
+        "merchant_stored", primary_key=["mid"], event_time="event_ts", online_enabled=True
+    )
+    merchant.insert(
+        pa.table(
+            {"mid": pa.array([0, 1], pa.int64()), "event_ts": pa.array([ts(0)] * 2, UTC_US),
+             "rate": [0.25, 0.5]}
+        )
+    )  # fmt: skip
+    fv = fs.create_feature_view(
+        "stored",
+        query=tx.select(["tx_id", "cc_num", "mid", "event_ts", "is_fraud"])
+        .join(card.select(["count", "spend", "tier"]))
+        .join(merchant.select(["rate"]), prefix="m_"),
+        labels=["is_fraud"],
+    )
+    fv.training_data()
+    plans = {m: serving_plan(fv, 1, missing=m, batch_rows=1) for m in ("error", "null", "impute")}
+    assert all(p._direct for p in plans.values())
+    assert fv.feature_names == ["count", "spend", "tier", "m_rate"]
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        missing=st.sampled_from(["error", "null", "impute"]),
+        keys=st.lists(
+            st.fixed_dictionaries({"cc_num": st.integers(0, 3), "mid": st.integers(0, 2)}),
+            min_size=1,
+            max_size=30,
+        ),
+        as_dict=st.booleans(),
+    )
+    def check(missing: str, keys: list[dict[str, int]], as_dict: bool) -> None:
+        plan, kind = plans[missing], "dict" if as_dict else "list"
+        ones = [_outcome(lambda k=k: plan.get_feature_vector(k, return_type=kind)) for k in keys]
+        many = _outcome(lambda: plan.get_feature_vectors(keys, return_type=kind))
+        errors = [o for o in ones if isinstance(o, tuple)]
+        assert many == errors[0] if errors else _same(many, ones)
+
+    check()
+    assert plans["error"].get_feature_vectors(
+        [{"cc_num": 2, "mid": 1}, {"cc_num": 0, "mid": 0}]
+    ) == [
+        [3, 25.0, None, 0.5],
+        [1, 5.0, "gold", 0.25],
+    ]

@@ -26,7 +26,10 @@ measurably slower: a vector with 1 ODT and 2 MDTs took 61 µs by row and 860 µs
 one-row batch (Arrow and pandas cost tens of microseconds per transformation call, whatever
 the rows), a plain vector 29 against 42 µs. Calls with fewer than ``batch_rows`` entities
 therefore take the row driver entity by entity; the property tests hold the two drivers to
-identical vectors.
+identical vectors. When a plan's vectors are its stored values in order (nothing passed,
+computed, converted or aged) and every entity was found, the core skips the columns and puts
+each group's decoded values straight into the rows (:meth:`ServingPlan._stored_rows`):
+building columns only to turn them back into rows cost 8% of a 100-vector call.
 """
 
 from __future__ import annotations
@@ -136,6 +139,13 @@ class ServingPlan:
         self.request_parameters = tuple(steps.request_parameters)
         self.required_request_parameters = tuple(steps.required_request_parameters)
         self.required_passed = tuple(steps.required_passed)
+        # the stored values are the vector, in order: nothing computed, converted or aged
+        self._direct = (
+            not self._on_demand
+            and not self._extras
+            and all(s.values is not None and s.max_age_us is None for s in self.lookups)
+            and [t[0] for s in self.lookups for t in s.targets] == list(self.base)
+        )
 
     def __setattr__(self, name: str, value: Any) -> None:
         # a server reads one plan from many requests: a changed plan is a new plan
@@ -312,6 +322,14 @@ class ServingPlan:
             ]  # fmt: skip
             vectors = [[row[name] for name in names] for row, _ in rows]
             infos = [info for _, info in rows]
+        elif (
+            self._direct
+            and not details
+            and (not transform or self._mdt is None)
+            and not any(given)
+            and all(None not in values for values in found)
+        ):
+            vectors, infos = self._stored_rows(found), []
         else:
             cols, infos = self._columns(
                 entities, found, given, request, transform, details, clock, reason
@@ -440,6 +458,21 @@ class ServingPlan:
             clock[0] += now - ticked
             clock[1] += time.perf_counter() - now
         return cols, infos
+
+    def _stored_rows(self, found: list[list[bytes | None]]) -> list[list[Any]]:
+        """The column core's answer for a plan whose vectors are the stored values in order
+        (``_direct``), every entity found and nothing passed: each group's decoded values
+        put into every entity's row in one pass, without columns to turn back into rows."""
+        n = len(found[0]) if found else 0
+        rows = [[None] * len(self.base) for _ in range(n)]
+        start = 0
+        for step, values in zip(self.lookups, found, strict=True):
+            decode, take = step.decode, step.values
+            end = start + len(step.targets)
+            for row, value in zip(rows, values):  # noqa: B905 - one value per entity
+                row[start:end] = take(decode(value))  # type: ignore[arg-type, misc]
+            start = end
+        return rows
 
     def _raise_first_missing(
         self,

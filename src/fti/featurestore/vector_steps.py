@@ -59,6 +59,10 @@ class LookupStep:
         self._names = names
         self._get = operator.itemgetter(*positions) if plain else None
         self.fill_row = self._plain_filler() if plain else self._fill_converted
+        # its values in target order from the decoded row, when none needs converting
+        self.values: Callable[[list[Any]], Sequence[Any]] | None = self._get
+        if len(targets) == 1 and targets[0][2] is None:
+            self.values = operator.itemgetter(slice(positions[0], positions[0] + 1))
 
     def _plain_filler(self) -> Callable[[list[Any], dict[str, Any]], None]:
         names, get = self._names, self._get

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from fti.featurestore import FeatureStore, FeatureView
     from fti.registry.artifacts import ArtifactStore
     from fti.registry.model import Model
-    from fti.serving import Deployment  # a type only: the registry never imports serving
 
 
 class ModelDeployments(Protocol):
@@ -32,7 +31,7 @@ class ModelDeployments(Protocol):
         *,
         resources: Mapping[str, Any] | None = None,
         slo: Mapping[str, Any] | None = None,
-    ) -> Deployment: ...
+    ) -> Any: ...  # a fti.Deployment (serving, above the registry, is not imported)
 
 
 @dataclass(frozen=True)

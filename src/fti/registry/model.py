@@ -19,7 +19,6 @@ from fti.registry.flavors import FLAVORS, model_files
 if TYPE_CHECKING:
     from fti.featurestore import FeatureView
     from fti.registry.registry import ModelRegistry
-    from fti.serving import Deployment
 
 
 def _jsonable(example: Any) -> Any:
@@ -301,8 +300,9 @@ class Model:
         resources: Mapping[str, Any] | None = None,
         slo: Mapping[str, Any] | None = None,
         fallback: str | Mapping[str, Any] | None = None,
-    ) -> Deployment:
-        """A new deployment version serving this model (``name`` defaults to the model's).
+    ) -> Any:
+        """A new deployment version serving this model (``name`` defaults to the model's): a
+        :class:`fti.Deployment`.
 
         ``passed_features`` (default: those whose groups are not online) and
         ``request_parameters`` (default: those on-demand transformations need) become fields

@@ -17,22 +17,31 @@ import contextlib
 import functools
 import gc
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from fastapi import FastAPI
 
 from fti._version import __version__
 from fti.errors import DeploymentNotFound, FtiError
 from fti.serving import docs_ui, http_errors, routes_admin, routes_v1, routes_v2
-from fti.serving.deployment import Deployment
+from fti.serving.deployment import Deployment, ModelServing
 from fti.serving.fast import FastPredict
 from fti.serving.metrics import ServingMetrics
 from fti.serving.served import Served
 from fti.serving.watcher import STATE_POLL_SECONDS, StateWatcher
 from fti.trust import TrustedCode
 
-if TYPE_CHECKING:
-    from fti.project import Project
+
+class Project(Protocol):
+    """What a server needs of the project it serves: a :class:`fti.Project` (named by this
+    protocol, not imported: the project is the layer above serving)."""
+
+    home: Path
+    trusted_code: TrustedCode | None
+
+    def get_model_serving(self) -> ModelServing: ...
+
 
 MAX_BODY_BYTES = 1 << 20
 MAX_BATCH = 1_000
