@@ -26,6 +26,9 @@ def connect() -> duckdb.DuckDBPyConnection:
     with _lock:
         if _base is None or _base_pid != os.getpid():  # a forked child needs its own database
             _base, _base_pid = duckdb.connect(), os.getpid()
+            # DuckDB's session zone is the machine's otherwise: times would come back in it
+            # (timestamp[us, tz=Europe/Berlin]) and casts to dates would follow it
+            _base.execute("SET GLOBAL TimeZone = 'UTC'")
         return _base.cursor()
 
 

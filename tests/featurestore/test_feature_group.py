@@ -71,8 +71,10 @@ def test_read_as_of_a_datetime(fs: fti.FeatureStore) -> None:
         fg.read(as_of=first - dt.timedelta(days=1))
     with pytest.raises(fti.CommitNotFound):
         fg.read(as_of=7)
-    with pytest.raises(fti.FtiError, match="timezone-aware"):
-        fg.read(as_of=dt.datetime(2026, 1, 1))
+    # a time without a zone is UTC (as in Hopsworks), also as an ISO string
+    naive = (first + (second - first) / 2).astimezone(dt.UTC).replace(tzinfo=None)
+    assert fg.read(as_of=naive, dataframe_type="arrow").equals(at_first)
+    assert fg.read(as_of=naive.isoformat(sep=" "), dataframe_type="arrow").equals(at_first)
 
 
 def test_accepts_pandas_polars_and_arrow_and_returns_each(fs: fti.FeatureStore) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from typing import Any
 
@@ -128,8 +127,16 @@ def test_time_window_and_extra_filter(fs: fti.FeatureStore) -> None:
         3.0,
         4.0,
     ]
-    with pytest.raises(fti.FtiError, match="timezone-aware"):
-        fv.training_data(start_time=dt.datetime(2026, 1, 1))
+    # the same window without a zone (UTC), as a string, as epoch milliseconds
+    for start, end in [
+        (ts(20).replace(tzinfo=None), ts(50).replace(tzinfo=None)),
+        (ts(20).strftime("%Y-%m-%d %H:%M:%S"), ts(50).strftime("%Y%m%d%H%M%S")),
+        (int(ts(20).timestamp() * 1000), int(ts(50).timestamp() * 1000)),
+    ]:
+        x, _ = fv.training_data(start_time=start, end_time=end, dataframe_type="arrow")
+        assert x.column("amount").to_pylist() == [2.0, 3.0], (start, end)
+    with pytest.raises(fti.FtiError, match="start_time 'soon' is not a time fti can read"):
+        fv.training_data(start_time="soon")
     with pytest.raises(fti.FtiError, match="start_time must be before end_time"):
         fv.training_data(start_time=ts(50), end_time=ts(20))
 

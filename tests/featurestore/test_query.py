@@ -413,12 +413,21 @@ def test_comparing_with_none_points_to_isnull(store: Store, op: str) -> None:
         g.filter(compare(g.i)).read()
 
 
-def test_naive_timestamp_in_filter_is_a_clear_error(store: Store) -> None:
+def test_a_naive_time_in_a_filter_is_utc(store: Store) -> None:
     g = store.items
-    with pytest.raises(fti.FtiError, match="timezone-aware"):
-        g.filter(g.t > dt.datetime(2026, 1, 1)).read()
-    with pytest.raises(fti.FtiError, match="timezone-aware"):
-        g.filter(g.t.isin([dt.datetime(2026, 1, 1)])).read()
+    for naive, aware in [
+        (dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
+        (
+            dt.datetime(2026, 1, 2, 3),
+            dt.datetime(2026, 1, 2, 4, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        ),
+    ]:
+        for build in (lambda v: g.t > v, lambda v: g.t <= v, lambda v: g.t.isin([v])):
+            assert (
+                g.filter(build(naive))
+                .read(dataframe_type="arrow")
+                .equals(g.filter(build(aware)).read(dataframe_type="arrow"))
+            )
 
 
 def test_python_boolean_operators_on_filters_are_a_clear_error(store: Store) -> None:
@@ -1006,10 +1015,16 @@ def test_pinned_query_ignores_later_inserts(fs: fti.FeatureStore) -> None:
     assert latest.to_pydict() == {"k": [1, 2], "event_ts": [ts(100), ts(100)], "v": [99, 98]}
 
 
-def test_as_of_naive_datetime_is_a_clear_error(fs: fti.FeatureStore) -> None:
+def test_as_of_a_naive_datetime_is_utc(fs: fti.FeatureStore) -> None:
     _, feat = _counter(fs)
-    with pytest.raises(fti.FtiError, match="timezone-aware"):
-        feat.select_all().as_of(dt.datetime(2030, 1, 1))
+    later = dt.datetime(2030, 1, 1)
+    assert (
+        feat.select_all().as_of(later).pins
+        == feat.select_all().as_of(later.replace(tzinfo=dt.UTC)).pins
+        == feat.select_all().as_of("2030-01-01").pins
+    )
+    with pytest.raises(fti.FtiError, match="as_of 'later' is not a time fti can read"):
+        feat.select_all().as_of("later")
 
 
 def test_as_of_dict_with_an_unknown_group_is_an_error(fs: fti.FeatureStore) -> None:

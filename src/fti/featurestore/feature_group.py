@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from fti import _frames, _progress
+from fti._time import utc
 from fti.catalog import FeatureGroupRecord, StoredReport
 from fti.errors import (
     BackendUnavailable,
@@ -413,8 +414,8 @@ class FeatureGroup:
             if columns:
                 table = table.select(list(columns))
         else:
-            if isinstance(as_of, dt.datetime) and as_of.tzinfo is None:
-                raise FtiError("as_of must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
+            if as_of is not None and (not isinstance(as_of, int) or isinstance(as_of, bool)):
+                as_of = utc(as_of, "as_of")  # a commit time; naive is UTC
             with self._table_required():
                 table = self._storage.offline.read(self.location, as_of, columns)
         return _frames.to_frame(table, dataframe_type)

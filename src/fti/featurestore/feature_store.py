@@ -18,7 +18,7 @@ from fti.featurestore.query import Query
 from fti.featurestore.schema import features_to_schema, serialize_schema
 from fti.featurestore.storage import Storage
 from fti.transform import UDF
-from fti.types import Feature, check_distinct, check_name
+from fti.types import UTC_MICROS, Feature, check_distinct, check_name
 
 if TYPE_CHECKING:
     from fti.trust import TrustedCode
@@ -118,10 +118,18 @@ class FeatureStore:
         if missing:
             raise SchemaError(f"declared features lack the key column(s) {missing}")
         check_distinct(names, "declared feature")
-        if event_time is not None:
+        if event_time is not None:  # stored as UTC microseconds (see ingest.event_times)
             typ = next(f.type for f in features if f.name == event_time)
-            if not (pa.types.is_timestamp(typ) and typ.tz is not None):
-                raise SchemaError(f"event time {event_time!r} must be a UTC timestamp, got {typ}")
+            kinds = (pa.types.is_timestamp, pa.types.is_date, pa.types.is_integer)
+            if not any(kind(typ) for kind in kinds):
+                raise SchemaError(
+                    f"event time {event_time!r} must be a timestamp, a date or integers of "
+                    f"epoch milliseconds, got {typ}"
+                )
+            features = [
+                Feature(f.name, UTC_MICROS, f.description) if f.name == event_time else f
+                for f in features
+            ]
         schema = features_to_schema(features, [*primary_key, *([event_time] if event_time else [])])
         return {
             "features": [f.to_dict() for f in features],

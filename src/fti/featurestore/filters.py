@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from fti._time import utc
 from fti.errors import FtiError
 
 _COMPARISONS = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -47,28 +48,16 @@ def bound(value: Any, typ: pa.DataType) -> Any:
     """
     if type(value).__module__ == "numpy" and hasattr(value, "item"):
         value = value.item()  # NumPy scalars, to the Python values DuckDB binds
+    if _is_time(value, typ):  # a time in any form fti._time reads: "2022-01-01", epoch ms
+        value = utc(value, "filter time")
+        if pa.types.is_date(typ):
+            return value.date()
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int | float | Decimal):
         return _number(value, typ)
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            raise FtiError(f"filter time {value!r} must be timezone-aware")
-        try:
-            utc = value.astimezone(dt.UTC)
-        except OverflowError:  # e.g. 0001-01-01 east of UTC
-            raise FtiError(f"filter time {value!r} is out of range in UTC") from None
-        # a plain datetime (a pandas Timestamp's nanoseconds go: fti stores microseconds)
-        plain = dt.datetime(
-            utc.year,
-            utc.month,
-            utc.day,
-            utc.hour,
-            utc.minute,
-            utc.second,
-            utc.microsecond,
-            tzinfo=dt.UTC,
-        )
+        plain = utc(value, "filter time")  # naive: UTC
         if pa.types.is_timestamp(typ) and typ.tz is None:
             return plain.replace(tzinfo=None)  # a naive column holds UTC wall times
         return plain
@@ -388,9 +377,21 @@ class Condition(Filter):
         }
 
 
+def _is_time(value: Any, typ: pa.DataType) -> bool:
+    """Whether ``value`` stands for a time compared with a column of times: a string, or
+    for a timestamp column also epoch milliseconds and dates."""
+    if pa.types.is_date(typ):
+        return isinstance(value, str)
+    return pa.types.is_timestamp(typ) and (
+        isinstance(value, str | dt.date) or (isinstance(value, int) and not isinstance(value, bool))
+    )
+
+
 def _fits(value: Any, typ: Any) -> bool:
     if type(value).__module__ == "numpy" and hasattr(value, "item"):
         value = value.item()
+    if _is_time(value, typ):
+        return True  # bound() reads it, or says why it cannot
     if not isinstance(value, bool | int | float | Decimal | str | dt.date):
         return True  # None is handled by its own message, anything else by bound()
     if pa.types.is_boolean(typ):

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from fti import _duckdb
 from fti.errors import InvalidDataError, SchemaError
 from fti.online.codec import oversized_keys
-from fti.types import check_distinct, check_name, normalize_type
+from fti.types import UTC_MICROS, check_distinct, check_name, normalize_type
 
 if TYPE_CHECKING:
     from fti.online import OnlineStore
@@ -42,6 +42,32 @@ def to_arrow(data: Any) -> pa.Table:
     )
 
 
+def event_times(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
+    """An event-time column as fti stores it, UTC microseconds, from what Hopsworks (and
+    Spark) take as one: a timestamp with a zone; one without (read as UTC); a date (its
+    midnight UTC); integers of epoch milliseconds."""
+    typ = column.type
+    if pa.types.is_timestamp(typ):
+        if typ.tz is None:  # UTC wall times, as Spark and Hopsworks read them
+            column = column.cast(pa.timestamp(typ.unit, tz="UTC"))
+        return column
+    if pa.types.is_date(typ):
+        return column.cast(pa.timestamp("us")).cast(UTC_MICROS)
+    if pa.types.is_integer(typ):
+        try:
+            micros = pc.multiply_checked(column.cast(pa.int64()), 1000)
+        except (pa.ArrowInvalid, OverflowError) as exc:
+            raise SchemaError(
+                f"event time column {name!r}: integers are epoch milliseconds, and some are "
+                f"beyond the range of a timestamp ({exc})"
+            ) from exc
+        return micros.cast(UTC_MICROS)
+    raise SchemaError(
+        f"event time column {name!r} must be a timestamp, a date or integers of epoch "
+        f"milliseconds, got {typ}"
+    )
+
+
 def normalize(table: pa.Table, event_time: str | None) -> pa.Table:
     """Check column names and cast every column to the type fti stores."""
     for name in table.column_names:
@@ -52,16 +78,8 @@ def normalize(table: pa.Table, event_time: str | None) -> pa.Table:
             raise SchemaError(
                 f"event time column {event_time!r} is missing; columns: {table.column_names}"
             )
-        typ = table.schema.field(event_time).type
-        if not pa.types.is_timestamp(typ):
-            raise SchemaError(
-                f"event time column {event_time!r} must be a timezone-aware timestamp, got {typ}"
-            )
-        if typ.tz is None:
-            raise SchemaError(
-                f"event time column {event_time!r} holds naive timestamps: make them "
-                "timezone-aware (e.g. pandas .dt.tz_localize('UTC')); fti stores UTC"
-            )
+        index = table.column_names.index(event_time)
+        table = table.set_column(index, event_time, event_times(table.column(index), event_time))
     columns = []
     for field in table.schema:
         column = table.column(field.name)

@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from fti import _duckdb, _frames
 from fti._duckdb import quote as q
+from fti._time import utc
 from fti.errors import CommitNotFound, FtiError, SchemaError
 from fti.featurestore.filters import FeatureRef, Filter, check_types, literal
 
@@ -131,8 +132,8 @@ class Query:
             if unknown:
                 raise FtiError(f"as_of names {unknown}, not in the query: {list(groups)}")
             return replace(self, pins=dict(commits))
-        if isinstance(commits, dt.datetime) and commits.tzinfo is None:
-            raise FtiError("as_of must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
+        if not isinstance(commits, int) or isinstance(commits, bool):  # a time: naive is UTC
+            commits = utc(commits, "as_of")
         pins = {}
         for key, group in groups.items():
             try:

@@ -15,25 +15,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fti._time import utc
 from fti.errors import FtiError
 from fti.featurestore.filters import FeatureRef, Filter
 
 SPLITS = ("train", "validation", "test")
 
 
-def _time(value: dt.datetime | str | None, what: str) -> dt.datetime | None:
+def _time(value: Any, what: str) -> dt.datetime | None:
+    """A time bound (see :mod:`fti._time`), None when absent."""
     if value is None or value == "":
         return None
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise FtiError(f"{what} {value!r} is not an ISO date or time") from exc
-    if not isinstance(value, dt.datetime):
-        raise FtiError(f"{what} must be a datetime, got {value!r}")
-    if value.tzinfo is None:
-        raise FtiError(f"{what} must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
-    return value.astimezone(dt.UTC)
+    return utc(value, what)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
