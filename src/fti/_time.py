@@ -3,9 +3,10 @@
 
 A time without a zone is UTC, as in Hopsworks and Spark; every result is an aware UTC
 ``datetime``. Accepted: a ``datetime`` (pandas ``Timestamp`` included), a ``date`` (its
-midnight), a NumPy ``datetime64``, an integer of epoch milliseconds (Hopsworks' ``bigint``
-times), and strings: ISO 8601 (``"2022-01-01"``, ``"2022-01-01 10:30:00"``,
-``"2022-01-01T10:30:00+02:00"``, ``"...Z"``), the same with slashes (``"2022/01/01"``), and
+midnight), a NumPy ``datetime64``, an integer of epoch seconds (up to 10 digits) or
+milliseconds (more), as Hopsworks reads one, and strings: ISO 8601 (``"2022-01-01"``,
+``"2022-01-01 10:30:00"``, ``"2022-01-01T10:30:00+02:00"``, ``"...Z"``), the same with
+slashes (``"2022/01/01"``), and
 the compact forms ``YYYYMMDD``, ``YYYYMMDDHH``, ``YYYYMMDDHHMM``, ``YYYYMMDDHHMMSS`` and
 ``YYYYMMDDHHMMSSfff`` (milliseconds).
 """
@@ -28,7 +29,7 @@ _COMPACT = {
 _SEPARATORS = re.compile(r"[-/ :.T]")
 _FORMS = (
     '"2022-01-01", "2022/01/01", "2022-01-01 10:30:00", "2022-01-01T10:30:00Z", "20220101", '
-    '"20220101103000", epoch milliseconds or a datetime'
+    '"20220101103000", epoch seconds or ms, or a datetime'
 )
 
 
@@ -54,10 +55,12 @@ def utc(value: Any, what: str = "time") -> dt.datetime:
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
     if isinstance(value, int):
+        seconds = abs(value) < 10**10  # Hopsworks: up to 10 digits are epoch seconds
         try:
-            return dt.datetime.fromtimestamp(value / 1000, dt.UTC)
+            return dt.datetime.fromtimestamp(value if seconds else value / 1000, dt.UTC)
         except (OverflowError, OSError, ValueError):
-            raise FtiError(f"{what} {value} (epoch milliseconds) is out of range") from None
+            unit = "seconds" if seconds else "milliseconds"
+            raise FtiError(f"{what} {value} (epoch {unit}) is out of range") from None
     if isinstance(value, str):
         return _parse(value.strip(), what)
     raise FtiError(f"{what} must be a point in time ({_FORMS}), got {type(value).__name__}")

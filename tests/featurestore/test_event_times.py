@@ -39,6 +39,7 @@ DAY = dt.datetime(2022, 1, 1, tzinfo=dt.UTC)
         ("20220101103045", DAY.replace(hour=10, minute=30, second=45)),
         ("20220101103045123", DAY.replace(hour=10, minute=30, second=45, microsecond=123000)),
         (1640995200000, DAY),  # epoch milliseconds
+        (1640995200, DAY),  # up to 10 digits: epoch seconds, as Hopsworks reads them
         (dt.datetime(2022, 1, 1), DAY),  # naive: UTC
         (dt.date(2022, 1, 1), DAY),
     ],
@@ -50,7 +51,7 @@ def test_time_forms(given: object, expected: dt.datetime) -> None:
 
 @pytest.mark.parametrize("bad", ["soon", "2022-13-01", "123", "", True, 1.5, [2022]])
 def test_anything_else_is_an_error_naming_the_forms(bad: object) -> None:
-    with pytest.raises(fti.FtiError, match=r"start_time.*2022-01-01.*epoch milliseconds"):
+    with pytest.raises(fti.FtiError, match=r"start_time.*2022-01-01.*epoch seconds or ms"):
         utc(bad, "start_time")
 
 
@@ -77,6 +78,7 @@ def test_every_form_of_one_instant_is_that_instant(when: dt.datetime) -> None:
     assert utc(forms[5]) == instant.replace(microsecond=instant.microsecond // 1000 * 1000)
     millis = int(instant.timestamp() * 1000)
     assert utc(millis) == dt.datetime.fromtimestamp(millis / 1000, dt.UTC)
+    assert utc(int(instant.timestamp())) == instant.replace(microsecond=0)
 
 
 KINDS = {
