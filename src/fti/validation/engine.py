@@ -170,6 +170,7 @@ def _run(schema: _Schema, frame: pl.DataFrame) -> dict[Key, _Failure]:
 def _row_result(e: Expectation, rows: pl.Series, frame: pl.DataFrame) -> ExpectationResult:
     import polars as pl
 
+    considered = frame.height
     if e.kind != "not_null":
         # pandera already passes nulls (ignore_na) but not NaN, and counts repeated nulls as
         # duplicates; the documented rule is that only not_null cares about missing values.
@@ -180,15 +181,67 @@ def _row_result(e: Expectation, rows: pl.Series, frame: pl.DataFrame) -> Expecta
             for c in e.columns
         )
         rows = rows.filter(~frame.select(missing.gather(rows)).to_series())
+        considered -= int(frame.select(missing.sum()).item())
     rows = rows.sort()
     if not len(rows):
         return ExpectationResult(e, True)
+    # mostly: the share of the rows considered (for all but not_null, those with values)
+    # that must pass, as in Great Expectations
+    passed = considered - len(rows) >= e.kwargs.get("mostly", 1.0) * considered
     first = rows.head(MAX_FAILED_ROWS)
     picked = frame.select(pl.col(list(e.columns)).gather(first))
     values = picked.to_series().to_list() if picked.width == 1 else picked.rows(named=True)
     return ExpectationResult(
-        e, False, len(rows), tuple(first.to_list()), tuple(json_safe(v) for v in values)
+        e, passed, len(rows), tuple(first.to_list()), tuple(json_safe(v) for v in values)
     )
+
+
+def _statistic_result(e: Expectation, column: pa.ChunkedArray) -> ExpectationResult:
+    """``statistic_between``: the statistic of the present values (finite, for floats)."""
+    import pyarrow.compute as pc
+
+    kw, stat = e.kwargs, e.kwargs["statistic"]
+    values = column.drop_null()
+    if pa.types.is_floating(values.type):
+        values = values.filter(pc.is_finite(values))
+    if len(values) == 0:
+        return ExpectationResult(e, False, message="the column has no values to compute it from")
+    try:
+        observed = _STATISTICS[stat](values)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, TypeError) as exc:
+        return ExpectationResult(e, False, message=f"cannot compute {stat} of {values.type}: {exc}")
+    lo, hi = kw["min"], kw["max"]
+    try:
+        ok = (lo is None or (observed > lo if kw["strict_min"] else observed >= lo)) and (
+            hi is None or (observed < hi if kw["strict_max"] else observed <= hi)
+        )
+    except TypeError:
+        return ExpectationResult(e, False, message=f"its {stat} {observed!r} is not comparable")
+    return ExpectationResult(e, ok, message="" if ok else f"its {stat} is {json_safe(observed)!r}")
+
+
+def _median(values: pa.ChunkedArray) -> Any:
+    import pyarrow.compute as pc
+
+    return pc.quantile(values, q=0.5, interpolation="linear")[0].as_py()
+
+
+def _arrow(name: str, **options: Any) -> Any:
+    import pyarrow.compute as pc
+
+    return lambda values: getattr(pc, name)(values, **options).as_py()
+
+
+_STATISTICS: dict[str, Any] = {
+    "min": _arrow("min"),
+    "max": _arrow("max"),
+    "mean": _arrow("mean"),
+    "median": _median,
+    "stdev": _arrow("stddev", ddof=1),
+    "sum": _arrow("sum"),
+    "distinct_count": _arrow("count_distinct"),
+    "distinctness": lambda values: _arrow("count_distinct")(values) / len(values),
+}
 
 
 def _to_polars(table: pa.Table, columns: list[str]) -> pl.DataFrame:
@@ -224,6 +277,8 @@ def validate(table: pa.Table, suite: ExpectationSuite) -> ValidationReport:
             lo, hi = e.kwargs["min"], e.kwargs["max"]
             ok = (lo is None or n >= lo) and (hi is None or n <= hi)
             results[i] = ExpectationResult(e, ok, message="" if ok else f"the table has {n} rows")
+        elif e.kind == "statistic_between":
+            results[i] = _statistic_result(e, table.column(e.columns[0]))
         else:
             pending[i] = e
     if pending:

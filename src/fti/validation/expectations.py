@@ -135,15 +135,41 @@ def _no_kwargs(kind: str, columns: tuple[str, ...], kw: Mapping[str, Any]) -> di
     return {}
 
 
+STATISTICS = ("min", "max", "mean", "median", "stdev", "sum", "distinct_count", "distinctness")
+
+
+def _statistic(kind: str, columns: tuple[str, ...], kw: Mapping[str, Any]) -> dict[str, Any]:
+    stat = kw.get("statistic")
+    if stat not in STATISTICS:
+        raise SchemaError(f"{kind} on {columns}: statistic must be one of {list(STATISTICS)}")
+    return {"statistic": stat, **_between(kind, columns, kw)}
+
+
+def _with_mostly(normalize: Any) -> Any:
+    """A per-row kind's normalizer that also takes ``mostly`` (Great Expectations' share of
+    rows that must pass, 0 < mostly <= 1; 1, every row, is not stored)."""
+
+    def normalized(kind: str, columns: tuple[str, ...], kw: Mapping[str, Any]) -> dict[str, Any]:
+        mostly = kw.get("mostly", 1.0)
+        valid = isinstance(mostly, int | float) and not isinstance(mostly, bool)
+        if not valid or not 0 < mostly <= 1:
+            raise SchemaError(f"{kind} on {columns}: mostly must be in (0, 1], got {mostly!r}")
+        rest = {k: v for k, v in kw.items() if k != "mostly"}
+        return {**normalize(kind, columns, rest), **({"mostly": mostly} if mostly < 1 else {})}
+
+    return normalized
+
+
 # kind -> (how many columns: 1, "1+" or 0, kwargs normalizer)
 _KINDS: dict[str, tuple[int | str, Any]] = {
-    "not_null": (1, _no_kwargs),
-    "between": (1, _between),
-    "in_set": (1, _in_set),
-    "matches_regex": (1, _regex),
-    "unique": ("1+", _no_kwargs),
+    "not_null": (1, _with_mostly(_no_kwargs)),
+    "between": (1, _with_mostly(_between)),
+    "in_set": (1, _with_mostly(_in_set)),
+    "matches_regex": (1, _with_mostly(_regex)),
+    "unique": ("1+", _with_mostly(_no_kwargs)),
     "of_type": (1, _of_type),
     "row_count_between": (0, _between),
+    "statistic_between": (1, _statistic),
 }
 
 
@@ -183,7 +209,9 @@ class Expectation:
     def describe(self) -> str:
         """Short readable form used in messages, e.g. ``between(amount, 0..10000)``."""
         kw, args = self.kwargs, list(self.columns)
-        if self.kind in ("between", "row_count_between"):
+        if self.kind == "statistic_between":
+            args.insert(0, kw["statistic"])
+        if self.kind in ("between", "row_count_between", "statistic_between"):
             lo, hi = ("" if kw[b] is None else _short(kw[b]) for b in ("min", "max"))
             args.append(f"{lo}..{hi}")
             args += [flag for flag in ("strict_min", "strict_max") if kw.get(flag)]
@@ -194,6 +222,8 @@ class Expectation:
             args.append(repr(kw["pattern"]))
         elif self.kind == "of_type":
             args.append(kw["type"])
+        if "mostly" in kw:
+            args.append(f"mostly={kw['mostly']:g}")
         return f"{self.kind}({', '.join(args)})"
 
     def to_dict(self) -> dict[str, Any]:
