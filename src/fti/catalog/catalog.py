@@ -45,6 +45,7 @@ class FeatureGroupRecord:
     partition_key: list[str]
     online_enabled: bool
     statistics_enabled: bool
+    statistics_config: dict[str, Any] | None
     features: list[dict[str, Any]] | None
     arrow_schema: str | None
     expectation_suite: dict[str, Any] | None
@@ -68,6 +69,7 @@ class FeatureGroupRecord:
             partition_key=list(m["partition_key"]),
             online_enabled=bool(m["online_enabled"]),
             statistics_enabled=bool(m["statistics_enabled"]),
+            statistics_config=m["statistics_config"],
             features=m["features"],
             arrow_schema=m["arrow_schema"],
             expectation_suite=m["expectation_suite"],

@@ -18,6 +18,8 @@ feature_groups = sa.Table(
     sa.Column("partition_key", sa.JSON, nullable=False),
     sa.Column("online_enabled", sa.Boolean, nullable=False),
     sa.Column("statistics_enabled", sa.Boolean, nullable=False),
+    # StatisticsConfig.to_dict() (None: the default, with statistics_enabled)
+    sa.Column("statistics_config", sa.JSON),
     # Readable feature list (name, type, description) and the exact Arrow schema (IPC, base64).
     sa.Column("features", sa.JSON),
     sa.Column("arrow_schema", sa.Text),

@@ -82,8 +82,8 @@ def warn_unrecovered(fg: FeatureGroup, exc: Exception) -> None:
 def recover(storage: Storage, fg: FeatureGroup, after: int, upto: int, newest: int) -> list[int]:
     """Record every insert commit in ``(after, upto]`` from its rows; returns those commits.
     ``newest`` is the table's latest commit: the log is read back to ``after`` only."""
-    record, suite = fg._record, fg.expectation_suite
-    if not record.statistics_enabled and suite is None:
+    suite = fg.expectation_suite
+    if not fg.statistics_config.enabled and suite is None:
         return []  # nothing to record but last_commit
     offline = storage.offline
     commits = offline.history(fg.location, limit=newest - after)
@@ -116,8 +116,9 @@ def _record(storage: Storage, fg: FeatureGroup, commit: CommitInfo) -> None:
         "note": _note(commit.commit_id, rows.num_rows, unknown),
     }
     stats = None
-    if fg._record.statistics_enabled:
-        stats = {**storage.describe(rows), "recovered": how}
+    config = fg.statistics_config
+    if config.enabled:
+        stats = {**storage.describe(rows, config), "recovered": how}
     report, success = None, True
     suite = fg.expectation_suite
     if suite is not None:

@@ -38,6 +38,7 @@ from fti.featurestore.schema import (
     serialize_schema,
 )
 from fti.offline import CommitInfo, CommitResult
+from fti.statistics import StatisticsConfig
 from fti.types import Feature, check_distinct
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ class FeatureGroup:
         self._readers: dict[tuple[str, ...] | None, Any] = {}
         self._readers_revision = record.revision
         self._keys_unique = keys_unique  # see append_only
+        self._statistics_config: StatisticsConfig | None = None  # set, not yet updated
 
     # -- definition -------------------------------------------------------------------------
 
@@ -116,6 +118,43 @@ class FeatureGroup:
 
     def __repr__(self) -> str:
         return f"FeatureGroup(name={self.name!r}, version={self.version})"
+
+    @property
+    def statistics_config(self) -> StatisticsConfig:
+        """What statistics each commit gets. Setting it (a ``StatisticsConfig``, a dict of its
+        fields or a bool, as in Hopsworks) takes effect with :meth:`update_statistics_config`."""
+        if self._statistics_config is not None:
+            return self._statistics_config
+        stored = self._record.statistics_config
+        if stored is None:  # recorded before configurations were: the flag alone
+            return StatisticsConfig(enabled=self._record.statistics_enabled)
+        return StatisticsConfig.of(stored)
+
+    @statistics_config.setter
+    def statistics_config(self, value: bool | Mapping[str, Any] | StatisticsConfig) -> None:
+        self._statistics_config = StatisticsConfig.of(value)
+
+    def update_statistics_config(
+        self, statistics_config: bool | Mapping[str, Any] | StatisticsConfig | None = None
+    ) -> FeatureGroup:
+        """Record the statistics configuration (the one given, or the one set on
+        :attr:`statistics_config`) for the commits that follow."""
+        config = (
+            self.statistics_config
+            if statistics_config is None
+            else StatisticsConfig.of(statistics_config)
+        )
+        if config.columns is not None and self.schema is not None:
+            config.select(self.schema.names)  # unknown names fail here, not at the next insert
+        with self._storage.write_lock(self):
+            record = self._refresh()
+            self._record = self._storage.catalog.update_feature_group(
+                self.id,
+                record.revision,
+                {"statistics_config": config.to_dict(), "statistics_enabled": config.enabled},
+            )
+        self._statistics_config = None
+        return self
 
     @property
     def transformation_functions(self) -> list[UDF]:
@@ -218,9 +257,10 @@ class FeatureGroup:
     ) -> tuple[CommitResult, Future[dict[str, Any]] | None]:
         """One Delta commit of ``table``, and the statistics job (run alongside: both work
         outside the GIL; its failure, after the commit, is :meth:`_finish_commit`'s)."""
-        describe = self._storage.describe
+        config = self.statistics_config
         with ThreadPoolExecutor(1) as pool:
-            stats = pool.submit(describe, table) if record.statistics_enabled else None
+            describe = self._storage.describe
+            stats = pool.submit(describe, table, config) if config.enabled else None
             result = self._storage.offline.write(
                 self.location,
                 table,
@@ -340,10 +380,67 @@ class FeatureGroup:
             self._storage.catalog.record_rejected_report(self.id, report.to_dict())
             raise ValidationFailed(
                 f"insert into {self.name} v{self.version} rejected, nothing was written: "
-                f"{report.summary()}",
+                f"{report.summary()}\n(the suite's policy is strict, fti's default; to write "
+                "failing rows and keep the report, as Hopsworks' validation_ingestion_policy="
+                "'always' does, fg.save_expectation_suite(suite, "
+                "validation_ingestion_policy='always', overwrite=True))",
                 report,
             )
         return report
+
+    def save_expectation_suite(
+        self,
+        expectation_suite: Any,
+        run_validation: bool = True,
+        validation_ingestion_policy: str | None = None,
+        overwrite: bool = False,
+    ) -> ExpectationSuite:
+        """Attach a suite (fti's or Great Expectations') that validates every later insert;
+        ``validation_ingestion_policy``: ``"strict"`` refuses a failing insert, ``"always"``
+        (``"warn"``) writes it and keeps the report. A group that has a suite keeps it
+        unless ``overwrite``."""
+        from fti.validation.great_expectations import as_suite
+
+        if not run_validation:
+            raise FtiError(
+                "fti validates every insert against a group's suite; to stop, call "
+                "fg.delete_expectation_suite()"
+            )
+        suite = as_suite(expectation_suite, validation_ingestion_policy)
+        with self._storage.write_lock(self):
+            record = self._refresh()
+            if record.expectation_suite is not None and not overwrite:
+                held = record.expectation_suite.get("name")
+                raise FtiError(
+                    f"{self!r} has the suite {held!r}: pass overwrite=True to replace it"
+                )
+            self._record = self._storage.catalog.update_feature_group(
+                self.id, record.revision, {"expectation_suite": suite.to_dict()}
+            )
+        return suite
+
+    def get_expectation_suite(self) -> ExpectationSuite | None:
+        """The suite that validates inserts (None without one)."""
+        return self.expectation_suite
+
+    def delete_expectation_suite(self) -> None:
+        """Stop validating inserts; the reports of earlier ones stay."""
+        with self._storage.write_lock(self):
+            record = self._refresh()
+            self._record = self._storage.catalog.update_feature_group(
+                self.id, record.revision, {"expectation_suite": None}
+            )
+
+    def validate(self, dataframe: Any, expectation_suite: Any = None) -> ValidationReport:
+        """Check rows against the group's suite (or the one given) without inserting them."""
+        from fti.validation import validate
+        from fti.validation.great_expectations import as_suite
+
+        suite = self.expectation_suite if expectation_suite is None else as_suite(expectation_suite)
+        if suite is None:
+            raise FtiError(f"{self!r} has no expectation suite: pass expectation_suite=")
+        table = ingest.normalize(ingest.to_arrow(dataframe), self.event_time)
+        return validate(table, suite)
 
     def append_features(self, features: Sequence[Feature]) -> None:
         """Add nullable features in place; older rows read them as null.
@@ -496,6 +593,10 @@ class FeatureGroup:
         Query._check_columns(self, [name], "feature")
         return FeatureRef(self.name, self.version, name)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        _refuse_unknown(self, name)
+        object.__setattr__(self, name, value)
+
     def __getattr__(self, name: str) -> FeatureRef:
         # Only reached for names that are not attributes: fg.amount > 10.
         if name.startswith("_") or "_record" not in self.__dict__ or self.schema is None:
@@ -573,14 +674,25 @@ class FeatureGroup:
         table, see :meth:`compute_statistics`."""
         return self._storage.catalog.get_statistics(self.id, commit_id)
 
-    def compute_statistics(self, as_of: int | dt.datetime | None = None) -> dict[str, Any]:
+    def compute_statistics(
+        self, as_of: int | dt.datetime | str | None = None, *, wallclock_time: Any = None
+    ) -> dict[str, Any]:
         """Descriptive statistics of the whole table as of a commit id or time (the latest
-        by default), computed now: every row the table holds then, not only one commit's."""
+        by default; ``wallclock_time`` is Hopsworks' name for a time), computed now with the
+        group's :attr:`statistics_config`: every row the table holds then, not only one
+        commit's."""
+        if wallclock_time is not None:
+            if as_of is not None:
+                raise FtiError("give as_of or wallclock_time, not both")
+            as_of = utc(wallclock_time, "wallclock_time")
+        elif as_of is not None and not isinstance(as_of, int):
+            as_of = utc(as_of, "as_of")
         commit = self._latest_commit() if as_of is None else self._commit_at(as_of)
         if commit < 0:
             raise CommitNotFound(f"{self!r} has no commits yet: nothing to describe")
         table = self._read_snapshot(commit, self._feature_names())
-        return {"commit_id": commit, "whole_table": True, **self._storage.describe(table)}
+        described = self._storage.describe(table, self.statistics_config)
+        return {"commit_id": commit, "whole_table": True, **described}
 
     def online_sync(self, *, full: bool = False) -> int | None:
         """Bring the online rows up to the offline table's latest commit if the online store
@@ -604,3 +716,13 @@ class FeatureGroup:
     def delete(self) -> None:
         """Delete the definition, the offline table and the online rows."""
         self._storage.delete_group(self)
+
+
+def _refuse_unknown(obj: object, name: str) -> None:
+    """Setting an attribute a class does not have would change nothing that is stored (a typo,
+    or an option of another feature store): an error rather than silence."""
+    if not name.startswith("_") and not hasattr(type(obj), name):
+        raise AttributeError(
+            f"{type(obj).__name__} has no attribute {name!r}: setting it would change nothing "
+            "(settings are arguments of create/update methods, e.g. statistics_config)"
+        )

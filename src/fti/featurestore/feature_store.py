@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -17,8 +17,10 @@ from fti.featurestore.on_demand import check_on_demand, with_outputs
 from fti.featurestore.query import Query
 from fti.featurestore.schema import features_to_schema, serialize_schema
 from fti.featurestore.storage import Storage
+from fti.statistics import StatisticsConfig
 from fti.transform import UDF
 from fti.types import UTC_MICROS, Feature, check_distinct, check_name
+from fti.validation.great_expectations import as_suite
 
 if TYPE_CHECKING:
     from fti.trust import TrustedCode
@@ -55,13 +57,19 @@ class FeatureStore:
         description: str = "",
         partition_key: Sequence[str] | None = None,
         features: Sequence[Feature] | None = None,
-        expectation_suite: ExpectationSuite | None = None,
+        expectation_suite: ExpectationSuite | Any = None,
         statistics_enabled: bool = True,
         transformation_functions: Sequence[UDF] = (),
+        statistics_config: bool | Mapping[str, Any] | StatisticsConfig | None = None,
     ) -> FeatureGroup:
         """Create a new feature group version; :class:`AlreadyExistsError` if it exists.
 
         ``features`` declares the schema up front; otherwise the first insert defines it.
+        ``statistics_config`` (a :class:`StatisticsConfig`, a dict of its fields or a bool)
+        says what statistics every commit gets; ``statistics_enabled=False`` is short for
+        ``statistics_config=False``. ``expectation_suite`` validates every insert: an
+        :class:`fti.ExpectationSuite`, or a Great Expectations suite (object or JSON dict;
+        see :mod:`fti.validation.great_expectations`).
         ``transformation_functions`` are on-demand transformations (``@fti.udf``): every insert
         computes their outputs from the inserted rows and stores them as features; online
         feature vectors compute them from the request instead.
@@ -84,6 +92,12 @@ class FeatureStore:
             names = [f.name for f in features]
             for f in odts:
                 f.check_inputs([*names, *f.drop], f"the features of {name!r} (or drop=)")
+        config = StatisticsConfig.of(
+            statistics_enabled if statistics_config is None else statistics_config
+        )
+        suite = None if expectation_suite is None else as_suite(expectation_suite)
+        if config.columns is not None and features is not None:
+            config.select([f.name for f in features])  # unknown columns fail now
         refs = [self._storage.register(f) for f in odts]
         return FeatureGroup(
             self._storage,
@@ -95,10 +109,9 @@ class FeatureStore:
                 event_time=event_time,
                 partition_key=list(partition_key),
                 online_enabled=online_enabled,
-                statistics_enabled=statistics_enabled,
-                expectation_suite=None
-                if expectation_suite is None
-                else expectation_suite.to_dict(),
+                statistics_enabled=config.enabled,
+                statistics_config=config.to_dict(),
+                expectation_suite=None if suite is None else suite.to_dict(),
                 location=self._storage.offline.table_location(name, version),
                 created_by=self._storage.client,
                 transformation_functions=refs,

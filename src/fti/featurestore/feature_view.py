@@ -20,6 +20,7 @@ from fti import _frames
 from fti.catalog import FeatureViewRecord, TrainingDatasetRecord
 from fti.errors import FtiError
 from fti.featurestore import ingest, model_dependent
+from fti.featurestore.feature_group import _refuse_unknown
 from fti.featurestore.filters import FeatureRef, Filter
 from fti.featurestore.query import Query
 from fti.featurestore.serving import ServingPlan, serving_plan
@@ -38,7 +39,7 @@ class FeatureView:
     def __init__(self, storage: Storage, record: FeatureViewRecord, query: Query) -> None:
         self._storage = storage
         self._record = record
-        self.query = query
+        self._query = query
         self._batch_spec: Spec | None = None
         # (training-dataset version, MDT state) that batch data and serving apply
         self._scoring: tuple[int, list[Any]] | None = None
@@ -48,6 +49,15 @@ class FeatureView:
         self._last_training_dataset_version: int | None = None
         # The split rows of the dataset just created, so its frames are not computed twice.
         self._cache: tuple[int, dict[str, pa.Table]] | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _refuse_unknown(self, name)
+        object.__setattr__(self, name, value)
+
+    @property
+    def query(self) -> Query:
+        """The view's query, as recorded (it defines the view's features and their order)."""
+        return self._query
 
     id = property(lambda self: self._record.id)
     name = property(lambda self: self._record.name)
@@ -173,7 +183,8 @@ class FeatureView:
         parts = spec.split.assign(table, self.query.group.event_time)
         stats = None
         if config.enabled:
-            stats = self._storage.describe(parts["train"].select(described), config)
+            train = parts["train"].select(described)
+            stats = self._storage.describe(train, config, transformations=True)
         state = None
         if self._pipeline:  # fitted on the train split only: test rows never leak into it
             x_train = parts["train"].select(self.feature_names)

@@ -160,10 +160,22 @@ class Storage:
         fs.move(partial, path)
 
     @staticmethod
-    def describe(table: pa.Table, config: StatisticsConfig | None = None) -> dict[str, Any]:
-        if config is None:
-            return describe(table)
-        return describe(table, histograms=config.histograms, correlations=config.correlations)
+    def describe(
+        table: pa.Table, config: StatisticsConfig | None = None, *, transformations: bool = False
+    ) -> dict[str, Any]:
+        """The statistics ``config`` asks for, of its columns of ``table``; with
+        ``transformations`` (a training dataset's) also what model-dependent transformations
+        read (:func:`fti.statistics.describe`)."""
+        config = config or StatisticsConfig()
+        if config.columns is not None:
+            table = table.select(config.select(table.column_names))
+        return describe(
+            table,
+            histograms=config.histograms,
+            correlations=config.correlations,
+            exact_uniqueness=config.exact_uniqueness,
+            transformations=transformations,
+        )
 
     # -- transformations --------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fti.statistics import _numeric, _sql
+from fti.statistics import _extras, _numeric, _sql
 from fti.statistics._common import HISTOGRAM_BINS, QUANTILES, TOP_VALUES, to_json
 
 __all__ = ["HISTOGRAM_BINS", "QUANTILES", "TOP_VALUES", "describe"]
@@ -38,11 +38,19 @@ def _kind(typ: pa.DataType) -> str:
 
 
 def describe(
-    table: pa.Table, *, histograms: bool = True, correlations: bool = False
+    table: pa.Table,
+    *,
+    histograms: bool = True,
+    correlations: bool = False,
+    exact_uniqueness: bool = False,
+    transformations: bool = False,
 ) -> dict[str, Any]:
     """Count, nulls, min/max/mean/std, quantiles, distinct count; with ``histograms`` a
     histogram (numeric) or the top values (categorical); with ``correlations`` the Pearson
-    correlation matrix of the numeric columns."""
+    correlation matrix of the numeric columns; with ``exact_uniqueness`` each column's
+    distinctness, uniqueness and entropy; with ``transformations`` (a training dataset's) what
+    model-dependent transformations read: 100 percentiles of numeric columns and the unique
+    values of categorical ones (:mod:`fti.statistics._extras`)."""
     computed: dict[str, dict[str, Any]] = {}
     by_sql: list[str] = []
     for field in table.schema:
@@ -58,6 +66,14 @@ def describe(
             by_sql.append(field.name)
     if by_sql:
         computed |= _sql.describe_columns(table.select(by_sql), histograms=histograms)
+    for field in table.schema:
+        kind, stats = _kind(field.type), computed[field.name]
+        if exact_uniqueness and kind != "other":
+            stats |= _extras.uniqueness(table.column(field.name))
+        if transformations and kind == "numeric":
+            stats["percentiles"] = _extras.percentiles(table.column(field.name))
+        if transformations and kind == "categorical":
+            stats["unique_values"] = _extras.unique_values(table.column(field.name))
     columns = {
         f.name: {"type": str(f.type), "kind": _kind(f.type), **computed[f.name]}
         for f in table.schema

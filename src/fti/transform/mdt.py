@@ -29,6 +29,7 @@ from typing import Any
 import pyarrow as pa
 
 from fti.errors import TransformationError
+from fti.statistics import UNIQUE_VALUES_LIMIT
 from fti.transform.udf import ARROW_REFUSED, UDF
 
 RowFunction = Callable[[Sequence[Any]], list[Any]]
@@ -76,7 +77,8 @@ class ModelTransform(ABC):
 
 @dataclass(frozen=True)
 class ColumnStatistics:
-    """Training statistics of one input column, as a UDF's ``statistics.<column>`` sees them."""
+    """Training statistics of one input column, as a UDF's ``statistics.<column>`` sees them
+    (the train split's; Hopsworks' names too: ``std_dev``, ``num_null_values``, ...)."""
 
     count: int
     null_count: int
@@ -86,10 +88,49 @@ class ColumnStatistics:
     mean: float | None = None
     std: float | None = None
     quantiles: dict[float, float | None] = field(default_factory=dict)
+    percentiles: list[Any] | None = None  # percentiles[i]: the (i + 1)% quantile
+    distinctness: float | None = None  # with statistics_config exact_uniqueness
+    uniqueness: float | None = None
+    entropy: float | None = None
+    kind: str = "numeric"
+    name: str = ""
+    stored_unique_values: list[Any] | None = None
 
     @property
     def median(self) -> float | None:
         return self.quantiles.get(0.5)
+
+    @property
+    def unique_values(self) -> list[Any]:
+        """The distinct values of a categorical column, sorted (what a label encoder maps)."""
+        if self.stored_unique_values is not None:
+            return list(self.stored_unique_values)
+        if self.kind != "categorical":
+            raise TransformationError(
+                f"training statistics keep unique values of categorical columns (strings, "
+                f"booleans) only; {self.name!r} is {self.kind}"
+            )
+        raise TransformationError(
+            f"the training statistics of {self.name!r} keep no unique values: it has "
+            f"{self.distinct_count} distinct ones, more than {UNIQUE_VALUES_LIMIT:,} (or the "
+            "training dataset was created before fti recorded them: create a new version)"
+        )
+
+    # Hopsworks' names (FeatureTransformationStatistics)
+    std_dev = property(lambda self: self.std)
+    num_null_values = property(lambda self: self.null_count)
+    num_non_null_values = property(lambda self: self.count)
+    exact_num_distinct_values = property(lambda self: self.distinct_count)
+    approx_num_distinct_values = property(lambda self: self.distinct_count)
+
+    @property
+    def completeness(self) -> float | None:
+        total = self.count + self.null_count
+        return None if total == 0 else self.count / total
+
+    @property
+    def sum(self) -> float | None:
+        return None if self.mean is None else self.mean * self.count
 
 
 class Statistics:
@@ -106,6 +147,13 @@ class Statistics:
                 mean=stats.get("mean"),
                 std=stats.get("std"),
                 quantiles={float(q): v for q, v in (stats.get("quantiles") or {}).items()},
+                percentiles=stats.get("percentiles"),
+                distinctness=stats.get("distinctness"),
+                uniqueness=stats.get("uniqueness"),
+                entropy=stats.get("entropy"),
+                kind=stats.get("kind", "numeric"),
+                name=name,
+                stored_unique_values=stats.get("unique_values"),
             )
             for name, stats in columns.items()
         }
@@ -148,8 +196,9 @@ class UdfTransform(ModelTransform):
         from fti.statistics import describe
 
         # Keyed by parameter name: the function body reads statistics.<parameter> whichever
-        # columns it is bound to.
-        columns = describe(train, histograms=False)["columns"]
+        # columns it is bound to; with what transformations read (percentiles, unique values).
+        inputs = list(dict.fromkeys(self.inputs))
+        columns = describe(train.select(inputs), histograms=False, transformations=True)["columns"]
         return {
             "statistics": {p: columns[c] for p, c in zip(self.udf.params, self.inputs, strict=True)}
         }
