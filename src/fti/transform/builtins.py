@@ -75,9 +75,11 @@ class Builtin(ModelTransform):
     kind = ""
     numeric = True  # else categorical (string, integer or boolean)
 
-    def __init__(self, column: str, **params: Any) -> None:
+    def __init__(self, column: str, *, named_as: str | None = None, **params: Any) -> None:
         if not isinstance(column, str) or not column:
             raise FtiError(f"{self.kind} takes a column name, got {column!r}")
+        if named_as is not None:  # outputs named as Hopsworks names them (fti.hsfs)
+            params["named_as"] = named_as
         self.name = self.kind
         self.inputs = (column,)
         self.params = params
@@ -85,6 +87,14 @@ class Builtin(ModelTransform):
     @property
     def column(self) -> str:
         return self.inputs[0]
+
+    def out(self, suffix: str = "") -> str:
+        """The name of an output: the input column's (in place), or with ``named_as``
+        Hopsworks' ``<function>_<column>_<suffix>``."""
+        named_as = self.params.get("named_as")
+        if named_as is None:
+            return f"{self.column}_{suffix}" if suffix else self.column
+        return f"{named_as}_{self.column}_{suffix}"
 
     def reference(self) -> dict[str, Any]:
         return {"builtin": self.kind, "inputs": list(self.inputs), "params": dict(self.params)}
@@ -108,7 +118,7 @@ class _NumericMap(Builtin):
     (``vector``) and on one float (``scalar``); null or NaN in, null out."""
 
     def outputs(self, state: Mapping[str, Any], types: Sequence[pa.DataType]) -> list[pa.Field]:
-        return [pa.field(self.column, pa.float64())]
+        return [pa.field(self.out(), pa.float64())]
 
     def apply(self, table: pa.Table, state: Mapping[str, Any]) -> list[pa.Array]:
         out = self.vector(state)(_floats(table.column(0)))
@@ -153,15 +163,25 @@ def _scale(value: float) -> float:
 
 
 class StandardScaler(_Affine):
-    """``(x - mean) / std`` with the population standard deviation (as scikit-learn)."""
+    """``(x - mean) / std`` with the population standard deviation (as scikit-learn), or with
+    ``ddof=1`` the sample one (as Hopsworks)."""
 
     kind = "standard_scaler"
+
+    def __init__(self, column: str, ddof: int = 0, **naming: Any) -> None:
+        if ddof not in (0, 1) or isinstance(ddof, bool):
+            raise FtiError(f"standard_scaler ddof must be 0 or 1, got {ddof!r}")
+        super().__init__(column, **naming)
+        if ddof:  # not stored otherwise: a view recorded before reads the same
+            self.params["ddof"] = ddof
 
     def fit_column(self, column: pa.ChunkedArray) -> dict[str, Any]:
         x = _finite(column, repr(self))
         if x.min() == x.max():  # exactly 0 out, not the rounding noise of mean and std
             return {"center": float(x[0]), "scale": 1.0}
         mean, std = _mean_std(x)
+        if self.params.get("ddof"):
+            std *= math.sqrt(len(x) / (len(x) - 1))  # x has two values at least here
         return {"center": mean, "scale": _scale(std)}
 
 
@@ -194,10 +214,10 @@ class LogTransform(_NumericMap):
     kind = "log_transform"
     fitted = False
 
-    def __init__(self, column: str, offset: float = 1.0) -> None:
+    def __init__(self, column: str, offset: float = 1.0, **naming: Any) -> None:
         if not isinstance(offset, int | float) or not math.isfinite(offset):
             raise FtiError(f"log_transform offset must be a finite number, got {offset!r}")
-        super().__init__(column, offset=float(offset))
+        super().__init__(column, offset=float(offset), **naming)
 
     def vector(self, state: Mapping[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
         offset = self.params["offset"]
@@ -223,13 +243,13 @@ class LogTransform(_NumericMap):
 class _Binner(Builtin):
     """The index of the bin ``x`` falls in, by the cut points fitted: 0 .. len(cuts)."""
 
-    def __init__(self, column: str, bins: int = 4) -> None:
+    def __init__(self, column: str, bins: int = 4, **naming: Any) -> None:
         if not isinstance(bins, int) or isinstance(bins, bool) or bins < 2:
             raise FtiError(f"{self.kind} needs bins >= 2, got {bins!r}")
-        super().__init__(column, bins=bins)
+        super().__init__(column, bins=bins, **naming)
 
     def outputs(self, state: Mapping[str, Any], types: Sequence[pa.DataType]) -> list[pa.Field]:
-        return [pa.field(self.column, pa.int64())]
+        return [pa.field(self.out(), pa.int64())]
 
     def apply(self, table: pa.Table, state: Mapping[str, Any]) -> list[pa.Array]:
         x = _floats(table.column(0))
@@ -278,27 +298,42 @@ def _categories(column: pa.ChunkedArray) -> list[Any]:
 
 
 class LabelEncoder(Builtin):
-    """The index of the value among the train split's sorted categories; a null or unseen
-    value gets the reserved index ``len(categories)``."""
+    """The index of the value among the train split's sorted categories. A null or unseen
+    value gets the reserved index ``len(categories)``; with ``unseen`` (Hopsworks: -1) an
+    unseen value gets that number and a null stays null."""
 
     kind = "label_encoder"
     numeric = False
+
+    def __init__(self, column: str, unseen: int | None = None, **naming: Any) -> None:
+        if unseen is not None and (isinstance(unseen, bool) or not isinstance(unseen, int)):
+            raise FtiError(f"label_encoder unseen must be an integer, got {unseen!r}")
+        super().__init__(column, **naming)
+        if unseen is not None:  # not stored otherwise: a view recorded before reads the same
+            self.params["unseen"] = unseen
 
     def fit_column(self, column: pa.ChunkedArray) -> dict[str, Any]:
         return {"categories": _categories(column)}
 
     def outputs(self, state: Mapping[str, Any], types: Sequence[pa.DataType]) -> list[pa.Field]:
-        return [pa.field(self.column, pa.int64())]
+        return [pa.field(self.out(), pa.int64())]
 
     def apply(self, table: pa.Table, state: Mapping[str, Any]) -> list[pa.Array]:
         column, categories = table.column(0), state["categories"]
-        found = pc.index_in(column, value_set=pa.array(categories, column.type))
-        return [pc.fill_null(found, len(categories)).cast(pa.int64()).combine_chunks()]
+        found = pc.index_in(column, value_set=pa.array(categories, column.type)).cast(pa.int64())
+        unseen = self.params.get("unseen")
+        if unseen is None:
+            return [pc.fill_null(found, len(categories)).combine_chunks()]
+        marked = pc.if_else(pc.and_(pc.is_null(found), pc.is_valid(column)), unseen, found)
+        return [marked.combine_chunks()]
 
     def row_function(self, state: Mapping[str, Any], types: Sequence[pa.DataType]) -> RowFunction:
         index = {v: i for i, v in enumerate(state["categories"])}
-        unseen = len(index)
-        return lambda values: [index.get(values[0], unseen)]
+        unseen = self.params.get("unseen")
+        if unseen is None:
+            reserved = len(index)
+            return lambda values: [index.get(values[0], reserved)]
+        return lambda values: [None if values[0] is None else index.get(values[0], unseen)]
 
 
 class OneHotEncoder(Builtin):
@@ -312,7 +347,9 @@ class OneHotEncoder(Builtin):
         return {"categories": _categories(column)}
 
     def outputs(self, state: Mapping[str, Any], types: Sequence[pa.DataType]) -> list[pa.Field]:
-        return [pa.field(f"{self.column}_{c}", pa.bool_()) for c in state["categories"]]
+        if "named_as" in self.params:  # Hopsworks numbers them, in the categories' order
+            return [pa.field(self.out(str(i)), pa.bool_()) for i in range(len(state["categories"]))]
+        return [pa.field(self.out(str(c)), pa.bool_()) for c in state["categories"]]
 
     def apply(self, table: pa.Table, state: Mapping[str, Any]) -> list[pa.Array]:
         column = table.column(0)
@@ -342,7 +379,7 @@ class _Imputer(Builtin):
         return state["value"]
 
     def outputs(self, state: Mapping[str, Any], types: Sequence[pa.DataType]) -> list[pa.Field]:
-        return [pa.field(self.column, types[0])]
+        return [pa.field(self.out(), types[0])]
 
     def apply(self, table: pa.Table, state: Mapping[str, Any]) -> list[pa.Array]:
         column = table.column(0).combine_chunks()
@@ -359,7 +396,7 @@ class _NumericImputer(_Imputer):
     """Mean or median imputation: the column becomes float64."""
 
     def outputs(self, state: Mapping[str, Any], types: Sequence[pa.DataType]) -> list[pa.Field]:
-        return [pa.field(self.column, pa.float64())]
+        return [pa.field(self.out(), pa.float64())]
 
     def apply(self, table: pa.Table, state: Mapping[str, Any]) -> list[pa.Array]:
         x = _floats(table.column(0))
@@ -410,10 +447,10 @@ class ConstantImputer(_Imputer):
     kind = "constant_imputer"
     fitted = False
 
-    def __init__(self, column: str, value: Any) -> None:
+    def __init__(self, column: str, value: Any, **naming: Any) -> None:
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             raise FtiError(f"constant_imputer needs a finite value that is not None, got {value}")
-        super().__init__(column, value=value)
+        super().__init__(column, value=value, **naming)
 
     def check_type(self, typ: pa.DataType) -> None:
         try:
@@ -484,9 +521,10 @@ def equal_width_binner(column: str, bins: int = 4) -> Builtin:
     return EqualWidthBinner(column, bins)
 
 
-def label_encoder(column: str) -> Builtin:
-    """Category index; null or unseen -> ``len(categories)``."""
-    return LabelEncoder(column)
+def label_encoder(column: str, unseen: int | None = None) -> Builtin:
+    """Category index; null or unseen -> ``len(categories)``, or with ``unseen`` (e.g. -1,
+    as Hopsworks) unseen -> that number and null -> null."""
+    return LabelEncoder(column, unseen)
 
 
 def one_hot_encoder(column: str) -> Builtin:
