@@ -94,6 +94,12 @@ class OnlineStoreWarning(UserWarning):
     offline reads are unaffected, online reads may be stale until it does."""
 
 
+class IgnoredOptionWarning(UserWarning):
+    """An option of Hopsworks' API that has no meaning in fti (a Kafka topic, Kubernetes
+    resources, a storage format) was given and is ignored; the message says what each one
+    would have done and what fti does instead."""
+
+
 class CommitRecordsWarning(UserWarning):
     """The statistics and validation report of an offline commit a crashed writer did not
     record could not be recovered (the offline data itself is whole)."""

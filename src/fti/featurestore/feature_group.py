@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from fti import _frames, _progress
 from fti._time import utc
-from fti.catalog import FeatureGroupRecord, StoredReport
+from fti.catalog import FeatureGroupRecord
 from fti.errors import (
     BackendUnavailable,
     CommitNotFound,
@@ -25,10 +25,11 @@ from fti.errors import (
     OfflineTableMissing,
     OnlineWriteFailed,
     SchemaError,
-    ValidationFailed,
 )
 from fti.featurestore import commit_records, ingest
 from fti.featurestore.filters import FeatureRef, Filter
+from fti.featurestore.group_quality import GroupQuality
+from fti.featurestore.hopsworks_options import insert_options
 from fti.featurestore.on_demand import apply_on_demand
 from fti.featurestore.query import Query
 from fti.featurestore.schema import (
@@ -44,7 +45,7 @@ from fti.types import Feature, check_distinct
 if TYPE_CHECKING:
     from fti.featurestore.storage import Storage
     from fti.transform import UDF
-    from fti.validation import ExpectationSuite, ValidationReport
+    from fti.validation import ValidationReport
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,13 @@ class InsertResult:
     # columns the data lacked and what filled them (None: null), when the insert allowed it
     filled_columns: dict[str, Any] = dataclasses.field(default_factory=dict)
 
+    def __iter__(self) -> Iterator[Any]:
+        """``job, report = fg.insert(df)`` as with Hopsworks: no job (fti inserts in the
+        call), and the validation report."""
+        return iter((None, self.validation_report))
 
-class FeatureGroup:
+
+class FeatureGroup(GroupQuality):
     """A versioned table of features keyed by primary key (and event time).
 
     Obtain one from :meth:`FeatureStore.get_or_create_feature_group`; every insert is one
@@ -108,53 +114,8 @@ class FeatureGroup:
             Feature(f["name"], f["type"], f["description"]) for f in self._record.features or []
         ]
 
-    @property
-    def expectation_suite(self) -> ExpectationSuite | None:
-        if self._record.expectation_suite is None:
-            return None
-        from fti.validation import ExpectationSuite
-
-        return ExpectationSuite.from_dict(self._record.expectation_suite)
-
     def __repr__(self) -> str:
         return f"FeatureGroup(name={self.name!r}, version={self.version})"
-
-    @property
-    def statistics_config(self) -> StatisticsConfig:
-        """What statistics each commit gets. Setting it (a ``StatisticsConfig``, a dict of its
-        fields or a bool, as in Hopsworks) takes effect with :meth:`update_statistics_config`."""
-        if self._statistics_config is not None:
-            return self._statistics_config
-        stored = self._record.statistics_config
-        if stored is None:  # recorded before configurations were: the flag alone
-            return StatisticsConfig(enabled=self._record.statistics_enabled)
-        return StatisticsConfig.of(stored)
-
-    @statistics_config.setter
-    def statistics_config(self, value: bool | Mapping[str, Any] | StatisticsConfig) -> None:
-        self._statistics_config = StatisticsConfig.of(value)
-
-    def update_statistics_config(
-        self, statistics_config: bool | Mapping[str, Any] | StatisticsConfig | None = None
-    ) -> FeatureGroup:
-        """Record the statistics configuration (the one given, or the one set on
-        :attr:`statistics_config`) for the commits that follow."""
-        config = (
-            self.statistics_config
-            if statistics_config is None
-            else StatisticsConfig.of(statistics_config)
-        )
-        if config.columns is not None and self.schema is not None:
-            config.select(self.schema.names)  # unknown names fail here, not at the next insert
-        with self._storage.write_lock(self):
-            record = self._refresh()
-            self._record = self._storage.catalog.update_feature_group(
-                self.id,
-                record.revision,
-                {"statistics_config": config.to_dict(), "statistics_enabled": config.enabled},
-            )
-        self._statistics_config = None
-        return self
 
     @property
     def transformation_functions(self) -> list[UDF]:
@@ -191,6 +152,12 @@ class FeatureGroup:
         defaults: Mapping[str, Any] | None = None,
         allow_missing_columns: bool = False,
         progress: bool | None = None,
+        overwrite: bool = False,
+        storage: str | None = None,
+        write_options: Mapping[str, Any] | None = None,
+        validation_options: Mapping[str, Any] | None = None,
+        transform: bool = True,
+        **hopsworks: Any,
     ) -> InsertResult | None:
         """Upsert rows (pandas, Polars or Arrow) as one atomic commit; None if ``data`` is empty.
 
@@ -198,13 +165,23 @@ class FeatureGroup:
         mismatch or a failed strict expectation raise before anything is written. A feature
         column the data lacks is an error unless ``defaults`` gives its value or
         ``allow_missing_columns`` lets it be null; the result's ``filled_columns`` says which.
+
+        Hopsworks' options are taken as it spells them: ``wait``, ``write_options`` (its
+        waits are what an fti insert does anyway; the rest is ignored with a warning),
+        ``validation_options={"run_validation": False}`` (skips the suite),
+        ``transform=False`` (the rows already hold the on-demand features); ``overwrite``
+        and ``storage`` are refused, having no meaning here (:mod:`.hopsworks_options`).
+        The result unpacks as Hopsworks' ``(job, report)``.
         """
+        run_validation = insert_options(
+            overwrite, storage, write_options, validation_options, **hopsworks
+        )
         table = ingest.to_arrow(data)
         if table.num_rows == 0:
             return None
         table = ingest.normalize(table, self.event_time)
         input_types = None
-        if self._record.transformation_functions:
+        if self._record.transformation_functions and transform:
             input_types = self._input_types(table)
             table = apply_on_demand(table, self.transformation_functions)
         show = _progress.wanted(progress, table.num_rows)
@@ -222,7 +199,7 @@ class FeatureGroup:
             steps.step(f"checking {table.num_rows:,} rows")
             record = self._refresh()
             table, schema, filled = self._conformed(record, table, defaults, allow_missing_columns)
-            report = self._validate(table)
+            report = self._validate(table) if run_validation else None
             steps.step("committing offline")
             result, stats = self._write_offline(record, table, steps)
             steps.step("recording commit")
@@ -369,79 +346,6 @@ class FeatureGroup:
             {"features": features, "arrow_schema": serialize_schema(schema)},
         )
 
-    def _validate(self, table: pa.Table) -> ValidationReport | None:
-        suite = self.expectation_suite
-        if suite is None:
-            return None
-        from fti.validation import validate
-
-        report = validate(table, suite)
-        if not report.success and report.policy == "strict":
-            self._storage.catalog.record_rejected_report(self.id, report.to_dict())
-            raise ValidationFailed(
-                f"insert into {self.name} v{self.version} rejected, nothing was written: "
-                f"{report.summary()}\n(the suite's policy is strict, fti's default; to write "
-                "failing rows and keep the report, as Hopsworks' validation_ingestion_policy="
-                "'always' does, fg.save_expectation_suite(suite, "
-                "validation_ingestion_policy='always', overwrite=True))",
-                report,
-            )
-        return report
-
-    def save_expectation_suite(
-        self,
-        expectation_suite: Any,
-        run_validation: bool = True,
-        validation_ingestion_policy: str | None = None,
-        overwrite: bool = False,
-    ) -> ExpectationSuite:
-        """Attach a suite (fti's or Great Expectations') that validates every later insert;
-        ``validation_ingestion_policy``: ``"strict"`` refuses a failing insert, ``"always"``
-        (``"warn"``) writes it and keeps the report. A group that has a suite keeps it
-        unless ``overwrite``."""
-        from fti.validation.great_expectations import as_suite
-
-        if not run_validation:
-            raise FtiError(
-                "fti validates every insert against a group's suite; to stop, call "
-                "fg.delete_expectation_suite()"
-            )
-        suite = as_suite(expectation_suite, validation_ingestion_policy)
-        with self._storage.write_lock(self):
-            record = self._refresh()
-            if record.expectation_suite is not None and not overwrite:
-                held = record.expectation_suite.get("name")
-                raise FtiError(
-                    f"{self!r} has the suite {held!r}: pass overwrite=True to replace it"
-                )
-            self._record = self._storage.catalog.update_feature_group(
-                self.id, record.revision, {"expectation_suite": suite.to_dict()}
-            )
-        return suite
-
-    def get_expectation_suite(self) -> ExpectationSuite | None:
-        """The suite that validates inserts (None without one)."""
-        return self.expectation_suite
-
-    def delete_expectation_suite(self) -> None:
-        """Stop validating inserts; the reports of earlier ones stay."""
-        with self._storage.write_lock(self):
-            record = self._refresh()
-            self._record = self._storage.catalog.update_feature_group(
-                self.id, record.revision, {"expectation_suite": None}
-            )
-
-    def validate(self, dataframe: Any, expectation_suite: Any = None) -> ValidationReport:
-        """Check rows against the group's suite (or the one given) without inserting them."""
-        from fti.validation import validate
-        from fti.validation.great_expectations import as_suite
-
-        suite = self.expectation_suite if expectation_suite is None else as_suite(expectation_suite)
-        if suite is None:
-            raise FtiError(f"{self!r} has no expectation suite: pass expectation_suite=")
-        table = ingest.normalize(ingest.to_arrow(dataframe), self.event_time)
-        return validate(table, suite)
-
     def append_features(self, features: Sequence[Feature]) -> None:
         """Add nullable features in place; older rows read them as null.
 
@@ -565,9 +469,31 @@ class FeatureGroup:
 
         return usage(self._storage.catalog, self._refresh(), None)
 
-    def select_all(self) -> Query:
-        """A query of every feature, to read, filter or join."""
-        return Query(self, tuple(self._feature_names()))
+    def select_all(
+        self,
+        include_primary_key: bool = True,
+        include_foreign_key: bool = True,
+        include_partition_key: bool = True,
+        include_event_time: bool = True,
+    ) -> Query:
+        """A query of every feature, to read, filter or join; without the primary key,
+        partition key or event time when told (Hopsworks' options; fti has no foreign keys,
+        so ``include_foreign_key`` changes nothing). A join may use key columns that the
+        query does not select."""
+        left_out = [
+            *([] if include_primary_key else self.primary_key),
+            *([] if include_partition_key else self.partition_key),
+            *([] if include_event_time or self.event_time is None else [self.event_time]),
+        ]
+        names = tuple(n for n in self._feature_names() if n not in left_out)
+        if not names:
+            raise FtiError(f"{self!r} has no feature besides its keys and event time")
+        return Query(self, names)
+
+    def select_features(self) -> Query:
+        """Every feature but the primary key and the event time (as Hopsworks': joins can
+        still use the keys)."""
+        return self.select_all(include_primary_key=False, include_event_time=False)
 
     def select(self, features: Sequence[str]) -> Query:
         names = [features] if isinstance(features, str) else list(features)
@@ -587,6 +513,15 @@ class FeatureGroup:
 
     def filter(self, condition: Filter) -> Query:
         return self.select_all().filter(condition)
+
+    def show(self, n: int = 10, online: bool = False) -> Any:
+        """The first ``n`` rows (pandas), as Hopsworks' ``fg.show(n)``; ``online``: of the
+        online store's rows."""
+        if online:
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise FtiError(f"show() takes a number of rows >= 0, got {n!r}")
+            return self.read(online=True).head(n)
+        return self.select_all().show(n)
 
     def __getitem__(self, name: str) -> FeatureRef:
         """A feature for filter expressions: ``fg["amount"] > 10``."""
@@ -668,32 +603,6 @@ class FeatureGroup:
             raise self._missing_table()
         return history
 
-    def statistics(self, commit_id: int | None = None) -> dict[str, Any] | None:
-        """Descriptive statistics of the rows one commit wrote (the latest one by default),
-        as stored at insert; ``commit_id`` in the result says which commit. For the whole
-        table, see :meth:`compute_statistics`."""
-        return self._storage.catalog.get_statistics(self.id, commit_id)
-
-    def compute_statistics(
-        self, as_of: int | dt.datetime | str | None = None, *, wallclock_time: Any = None
-    ) -> dict[str, Any]:
-        """Descriptive statistics of the whole table as of a commit id or time (the latest
-        by default; ``wallclock_time`` is Hopsworks' name for a time), computed now with the
-        group's :attr:`statistics_config`: every row the table holds then, not only one
-        commit's."""
-        if wallclock_time is not None:
-            if as_of is not None:
-                raise FtiError("give as_of or wallclock_time, not both")
-            as_of = utc(wallclock_time, "wallclock_time")
-        elif as_of is not None and not isinstance(as_of, int):
-            as_of = utc(as_of, "as_of")
-        commit = self._latest_commit() if as_of is None else self._commit_at(as_of)
-        if commit < 0:
-            raise CommitNotFound(f"{self!r} has no commits yet: nothing to describe")
-        table = self._read_snapshot(commit, self._feature_names())
-        described = self._storage.describe(table, self.statistics_config)
-        return {"commit_id": commit, "whole_table": True, **described}
-
     def online_sync(self, *, full: bool = False) -> int | None:
         """Bring the online rows up to the offline table's latest commit if the online store
         is behind (a failed online write, an emptied Redis); ``full`` drops and rebuilds
@@ -708,10 +617,6 @@ class FeatureGroup:
         longer ago than the table's retention. The rows of every commit, before or after,
         read the same. Returns how many files it removed."""
         return self._storage.offline.compact(self.location)
-
-    def validation_reports(self) -> list[StoredReport]:
-        """Every validation report, oldest first, including rejected inserts."""
-        return self._storage.catalog.list_reports(self.id)
 
     def delete(self) -> None:
         """Delete the definition, the offline table and the online rows."""

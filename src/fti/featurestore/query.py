@@ -483,6 +483,20 @@ class Query:
         finally:
             con.close()
 
+    def show(self, n: int = 10, online: bool = False, dataframe_type: str = "pandas") -> Any:
+        """The first ``n`` rows, as Hopsworks' ``query.show(n)``; ``online``: of the newest
+        row per entity (what the online store serves) instead of the point-in-time join."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise FtiError(f"show() takes a number of rows >= 0, got {n!r}")
+        con = self._connect(self.resolve_commits(), online)
+        try:
+            sql, params = self.statement(latest=online)
+            params.append(n)
+            table = con.sql(f"{sql}\nLIMIT ${len(params)}", params=params).to_arrow_table()
+        finally:
+            con.close()
+        return _frames.to_frame(table, dataframe_type)
+
     def read_batches(self, batch_size: int = 100_000) -> Iterator[pa.RecordBatch]:
         """Stream the result in Arrow record batches instead of materializing it."""
         con = self._connect(self.resolve_commits())

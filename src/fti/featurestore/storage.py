@@ -14,7 +14,7 @@ import contextlib
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
@@ -63,6 +63,15 @@ def online_namespace(project_id: str) -> str:
     return "fti_" + project_id[:16]
 
 
+class Versioned(Protocol):
+    """A feature group as far as its write lock goes."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+
+
 class Storage:
     """A project's stores and what its feature groups and views share (see the module)."""
 
@@ -104,7 +113,7 @@ class Storage:
     # -- writing --------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def write_lock(self, fg: FeatureGroup) -> Iterator[None]:
+    def write_lock(self, fg: Versioned) -> Iterator[None]:
         """Serialize writers of one feature group across every process using the catalog,
         on any host (:mod:`fti.catalog.locks`).
 
