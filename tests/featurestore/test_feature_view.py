@@ -279,7 +279,8 @@ def test_create_training_data_writes_files(fs: fti.FeatureStore, data_format: st
     import pyarrow.parquet as pq
 
     _, _, fv = build(fs)
-    version = fv.create_training_data(data_format=data_format, test_size=0.5, seed=1)
+    version, job = fv.create_training_data(data_format=data_format, test_size=0.5, seed=1)
+    assert job is None  # Hopsworks returns (version, job); fti writes in the call
     td = fv.get_training_dataset(version)
     assert td.data_format == data_format and td.location is not None
     read = pq.read_table if data_format == "parquet" else pcsv.read_csv

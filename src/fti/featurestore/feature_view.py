@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from fti import _frames
 from fti.catalog import FeatureViewRecord, TrainingDatasetRecord
 from fti.errors import FtiError
-from fti.featurestore import ingest, model_dependent
+from fti.featurestore import model_dependent
 from fti.featurestore.feature_group import _refuse_unknown
 from fti.featurestore.filters import FeatureRef
 from fti.featurestore.query import Query
-from fti.featurestore.serving import ServingPlan, serving_plan
-from fti.featurestore.training_data import Spec, Split, make_spec
+from fti.featurestore.serving import ServingPlan
+from fti.featurestore.training_data import Spec
+from fti.featurestore.view_batch import ViewBatch
 from fti.featurestore.view_training import ViewTraining
+from fti.featurestore.view_vectors import ViewVectors
 from fti.transform import ModelTransform, Pipeline
 from fti.types import parse_type
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from fti.featurestore.storage import Storage
 
 
-class FeatureView(ViewTraining):
+class FeatureView(ViewTraining, ViewBatch, ViewVectors):
     """Features for one model family; obtain it with ``fs.get_or_create_feature_view``."""
 
     def __init__(self, storage: Storage, record: FeatureViewRecord, query: Query) -> None:
@@ -159,248 +160,6 @@ class FeatureView(ViewTraining):
         condition = spec.row_filter(self._root_time())
         query = self.query if condition is None else self.query.filter(condition)
         return query.to_arrow(commits)
-
-    # -- batch data -------------------------------------------------------------------------
-
-    def init_batch_scoring(self, training_dataset_version: int) -> None:
-        """Apply that training dataset's filters and transformation state to batch data."""
-        record = self.get_training_dataset(training_dataset_version)
-        spec = Spec.from_dict(record.spec)
-        self._batch_spec = Spec(None, None, spec.extra_filter, Split())
-        self._scoring = (record.version, self._states(record))
-
-    def _scoring_states(self, transform: bool) -> list[Any] | None:
-        """The state batch data and serving apply, ``None`` for untransformed output."""
-        if not transform or not self._pipeline:
-            return None
-        if self._scoring is None:
-            raise FtiError(
-                f"{self!r} has model-dependent transformations, fitted per training dataset: "
-                "call fv.init_batch_scoring(training_dataset_version=N) or "
-                "fv.init_serving(training_dataset_version=N) first, or pass transform=False"
-            )
-        return self._scoring[1]
-
-    def transform(self, data: Any) -> Any:
-        """Apply the model-dependent transformations of the initialized training dataset to
-        untransformed features: a dict (one vector, as logged), a list of dicts, or a
-        DataFrame / Arrow table (returned as the same kind)."""
-        states = self._scoring_states(True)
-        if states is None:
-            return data
-        if isinstance(data, dict):
-            return self._transform_rows([data], states)[0]
-        if isinstance(data, list) and all(isinstance(d, dict) for d in data):
-            return self._transform_rows(data, states)
-        table = ingest.to_arrow(data)
-        out = self._pipeline.apply(table, states)
-        return _frames.to_frame(out, _frames.kind_of(data))
-
-    def _transform_rows(self, rows: list[dict[str, Any]], states: list[Any]) -> list[Any]:
-        schema = pa.schema([(f["name"], parse_type(f["type"])) for f in self.features])
-        run = self._pipeline.row_runner(schema, states)
-        out = []
-        for row in rows:
-            row = dict(row)
-            run(row)
-            out.append(row)
-        return out
-
-    def _batch_query(
-        self,
-        start_time: dt.datetime | str | None,
-        end_time: dt.datetime | str | None,
-        primary_key: bool,
-        event_time: bool,
-        inference_helpers: bool,
-    ) -> tuple[Query, list[str]]:
-        """The query of batch data (window and the scoring dataset's filter) and its columns."""
-        extra = self._batch_spec.extra_filter if self._batch_spec else None
-        spec = make_spec(start_time, end_time, extra, Split())
-        columns = self._columns(
-            labels=False,
-            primary_key=primary_key,
-            event_time=event_time,
-            training_helpers=False,
-            inference_helpers=inference_helpers,
-        )
-        condition = spec.row_filter(self._root_time())
-        return (self.query if condition is None else self.query.filter(condition)), columns
-
-    def get_batch_data(
-        self,
-        start_time: dt.datetime | str | None = None,
-        end_time: dt.datetime | str | None = None,
-        *,
-        latest_features: bool = False,
-        spine: Any = None,
-        primary_key: bool = False,
-        event_time: bool = False,
-        inference_helpers: bool = False,
-        dataframe_type: str = "pandas",
-        transform: bool = True,
-    ) -> Any:
-        """Features (no labels) for batch inference on the newest commits.
-
-        By the root's event-time window (point-in-time joins), ``latest_features=True`` for the
-        newest row per entity of every group (what the online store serves; read from the
-        online store itself when it holds the latest commit and the history is long, so the
-        cost follows the number of entities, not of rows), or ``spine=`` rows supplied by the
-        caller (they replace the root group's rows, order kept).
-
-        Model-dependent transformations apply with the state of the training dataset chosen
-        by ``init_batch_scoring`` / ``init_serving``; ``transform=False`` skips them.
-        """
-        states = self._scoring_states(transform)
-        query, columns = self._batch_query(
-            start_time, end_time, primary_key, event_time, inference_helpers
-        )
-        commits = query.resolve_commits()
-        if spine is not None:
-            if latest_features:
-                raise FtiError("give either spine= or latest_features=True, not both")
-            table = query.to_arrow(commits, spine=self._spine(spine))
-        else:
-            table = query.to_arrow(commits, latest=latest_features)
-        table = table.select(columns)
-        if states is not None:
-            table = self._pipeline.apply(table, states)
-        return _frames.to_frame(table, dataframe_type)
-
-    def read_batches(
-        self,
-        start_time: dt.datetime | str | None = None,
-        end_time: dt.datetime | str | None = None,
-        *,
-        batch_size: int = 100_000,
-        primary_key: bool = False,
-        event_time: bool = False,
-        inference_helpers: bool = False,
-        transform: bool = True,
-    ) -> Iterator[pa.RecordBatch]:
-        """Batch data (as ``get_batch_data``) streamed in Arrow record batches, for results
-        too large to hold at once."""
-        states = self._scoring_states(transform)
-        query, columns = self._batch_query(
-            start_time, end_time, primary_key, event_time, inference_helpers
-        )
-        for batch in query.read_batches(batch_size):
-            batch = batch.select(columns)
-            if states is not None:
-                table = self._pipeline.apply(pa.Table.from_batches([batch]), states)
-                batch = table.combine_chunks().to_batches()[0]
-            yield batch
-
-    def _spine(self, data: Any) -> pa.Table:
-        """The caller's rows in place of the root group's: keys, event time and root features.
-
-        Labels (unknown at inference time) may be left out; they read as null.
-        """
-        root = self.query.nodes()[0]
-        spine = ingest.normalize(ingest.to_arrow(data), root.group.event_time)
-        schema = root.group.schema
-        assert schema is not None
-        needed = [c for c, _ in root.outputs] + [c for n in self.query.nodes() for c in n.left_on]
-        needed += [root.group.event_time] if root.group.event_time else []
-        missing = [c for c in dict.fromkeys(needed) if c not in spine.column_names]
-        absent_labels = [c for c in missing if c in self.labels]
-        missing = [c for c in missing if c not in self.labels]
-        if missing:
-            raise FtiError(f"the spine lacks column(s) {missing}; it has {spine.column_names}")
-        for label in absent_labels:
-            spine = spine.append_column(label, pa.nulls(spine.num_rows, schema.field(label).type))
-        return spine
-
-    # -- online feature vectors ---------------------------------------------------------------
-
-    def init_serving(
-        self,
-        training_dataset_version: int | None = None,
-        *,
-        missing: str = "error",
-        lookup_timeout: float | None = None,
-    ) -> ServingPlan:
-        """Prepare online feature vectors (and batch scoring) with that training dataset's
-        transformation state; needed once per process when the view has model-dependent
-        transformations or ``missing="impute"``.
-
-        ``missing`` is what a serving key without an online row gets: ``"error"`` (raise
-        :class:`fti.FeatureVectorNotFound`), ``"impute"`` (the training mean, or most frequent
-        value, of each of that group's features), ``"null"``, or ``"last_known"`` (null for a
-        key never served). When the online store itself fails, ``"error"`` raises
-        :class:`fti.OnlineStoreUnavailable`, ``"impute"`` / ``"null"`` answer as for missing
-        rows, ``"last_known"`` serves the values last served for each key (kept in memory,
-        the newest 100,000 keys per group); the details say why. ``lookup_timeout`` (seconds)
-        bounds each lookup: a slower one counts as a failed store (SQLite and Redis; LMDB
-        reads never wait).
-
-        The view keeps that plan for :meth:`get_feature_vector` and returns it; a server
-        builds its own (:func:`fti.featurestore.serving.serving_plan`).
-        """
-        version = training_dataset_version
-        if version is not None:
-            self.init_batch_scoring(version)
-        elif self._scoring is not None:  # the state batch scoring was given
-            version = self._scoring[0]
-        self._serving = serving_plan(self, version, missing=missing, lookup_timeout=lookup_timeout)
-        return self._serving
-
-    def _plan(self) -> ServingPlan:
-        return self._serving or self.init_serving()
-
-    @property
-    def serving_keys(self) -> list[str]:
-        """The keys a feature vector request names: the root's primary key when the root is
-        online, and every join key."""
-        return list(self._plan().serving_keys)
-
-    @property
-    def serving_schema(self) -> dict[str, Any]:
-        """What a request must and may carry, and what it returns."""
-        return self._plan().serving_schema
-
-    def get_feature_vector(
-        self,
-        serving_keys: Mapping[str, Any],
-        passed_features: Mapping[str, Any] | None = None,
-        request_parameters: Mapping[str, Any] | None = None,
-        return_type: str = "list",
-        transform: bool = True,
-        details: bool = False,
-    ) -> Any:
-        """The features of one entity from the online store, transformed as in training.
-
-        ``return_type``: ``"list"`` (the view's order), ``"dict"``, ``"numpy"``, ``"pandas"``
-        or ``"polars"``. ``passed_features`` override looked-up values;
-        ``request_parameters`` feed on-demand transformations. ``details=True`` returns a
-        :class:`FeatureVector` with the untransformed values and what was imputed.
-        """
-        return (self._serving or self._plan()).get_feature_vector(
-            serving_keys, passed_features, request_parameters, return_type, transform, details
-        )
-
-    def get_feature_vectors(
-        self,
-        serving_keys: Sequence[Mapping[str, Any]],
-        passed_features: Sequence[Mapping[str, Any] | None] | None = None,
-        request_parameters: Sequence[Mapping[str, Any] | None] | None = None,
-        return_type: str = "list",
-        transform: bool = True,
-        details: bool = False,
-        timings: dict[str, float] | None = None,
-    ) -> Any:
-        """Feature vectors of many entities in one online round trip (lists aligned with
-        ``serving_keys``); a list of vectors, or one DataFrame / 2-D array. With
-        ``details=True`` a list of :class:`FeatureVector` (each vector a list, or a dict)."""
-        return self._plan().get_feature_vectors(
-            serving_keys,
-            passed_features,
-            request_parameters,
-            return_type,
-            transform,
-            details,
-            timings,
-        )
 
     # -- deployments and the inference log ---------------------------------------------------
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from fti import _frames
+from fti import _compat, _frames
 from fti.catalog import FeatureViewRecord, TrainingDatasetRecord
 from fti.errors import FtiError
 from fti.featurestore.filters import Filter
@@ -146,12 +146,17 @@ class ViewTraining:
         training_helper_columns: bool = False,
         dataframe_type: str = "pandas",
         transform: bool = True,
+        **hopsworks: Any,
     ) -> tuple[Any, Any]:
         """``X, y`` for the window, recorded as a new training-dataset version.
 
         Model-dependent transformations are fitted on the rows (the train split of a split
         method) and applied; ``transform=False`` returns the untransformed features.
+        Hopsworks' options with no meaning here (``read_options``, ``tags``, ...) are
+        ignored with a warning; a ``spine`` is refused (a training dataset is re-created
+        from its groups' commits, which a caller's frame is not).
         """
+        training_options(hopsworks)
         spec = make_spec(start_time, end_time, extra_filter, Split())
         record = self._create(spec, description, statistics_config)
         return self._frames_of(
@@ -175,23 +180,14 @@ class ViewTraining:
         training_helper_columns: bool = False,
         dataframe_type: str = "pandas",
         transform: bool = True,
+        **hopsworks: Any,
     ) -> tuple[Any, Any, Any, Any]:
         """``X_train, X_test, y_train, y_test``: a random split (``test_size``, ``seed``) or a
         time split (``test_start`` ...); statistics and model-dependent state use train only."""
-        if test_size is not None:
-            split = random_split(test_size, 0.0, seed)
-            window = (train_start, train_end)
-        elif test_start is not None:
-            split = time_split(
-                train_start=train_start,
-                train_end=train_end or test_start,
-                test_start=test_start,
-                test_end=test_end,
-            )
-            window = (None, None)
-        else:
-            raise FtiError("give test_size (random split) or test_start (time split)")
-        spec = make_spec(window[0], window[1], extra_filter, split)
+        training_options(hopsworks)
+        spec = test_split(
+            test_size, train_start, train_end, test_start, test_end, seed, extra_filter
+        )
         record = self._create(spec, description, statistics_config)
         return self._frames_of(
             record, dataframe_type, primary_key, event_time, training_helper_columns, transform
@@ -217,24 +213,14 @@ class ViewTraining:
         training_helper_columns: bool = False,
         dataframe_type: str = "pandas",
         transform: bool = True,
+        **hopsworks: Any,
     ) -> tuple[Any, Any, Any, Any, Any, Any]:
         """``X_train, X_val, X_test, y_train, y_val, y_test`` by fractions or time ranges."""
-        if test_size is not None or validation_size is not None:
-            split = random_split(test_size or 0.0, validation_size or 0.0, seed)
-            window = (train_start, train_end)
-        elif validation_start is not None and test_start is not None:
-            split = time_split(
-                train_start=train_start,
-                train_end=train_end or validation_start,
-                validation_start=validation_start,
-                validation_end=validation_end or test_start,
-                test_start=test_start,
-                test_end=test_end,
-            )
-            window = (None, None)
-        else:
-            raise FtiError("give validation_size and test_size, or validation_start and test_start")
-        spec = make_spec(window[0], window[1], extra_filter, split)
+        training_options(hopsworks)
+        spec = validation_split(
+            validation_size, test_size, train_start, train_end, validation_start,
+            validation_end, test_start, test_end, seed, extra_filter,
+        )  # fmt: skip
         record = self._create(spec, description, statistics_config)
         return self._frames_of(
             record, dataframe_type, primary_key, event_time, training_helper_columns, transform
@@ -254,18 +240,79 @@ class ViewTraining:
         test_size: float | None = None,
         validation_size: float | None = None,
         seed: int = 42,
-    ) -> int:
+        **hopsworks: Any,
+    ) -> tuple[int, None]:
         """Write a new training-dataset version as files (``parquet`` or ``csv``), one per
-        split, and return its version. The files hold whole rows (keys, event time, labels);
-        ``get_training_data(version)`` still re-creates the data from the pinned commits."""
-        if data_format not in ("parquet", "csv"):
-            raise FtiError(f"data_format must be 'parquet' or 'csv', got {data_format!r}")
+        split; returns ``(version, None)``, Hopsworks' ``(version, job)`` (fti writes in the
+        call). The files hold whole rows (keys, event time, labels); ``get_training_data(v)``
+        still re-creates the data from the pinned commits."""
+        training_options(hopsworks)
         split = (
             random_split(test_size or 0.0, validation_size or 0.0, seed)
             if test_size is not None or validation_size is not None
             else Split()
         )
         spec = make_spec(start_time, end_time, extra_filter, split)
+        return self._materialized(spec, description, statistics_config, data_format), None
+
+    def create_train_test_split(
+        self,
+        test_size: float | None = None,
+        train_start: dt.datetime | str | None = None,
+        train_end: dt.datetime | str | None = None,
+        test_start: dt.datetime | str | None = None,
+        test_end: dt.datetime | str | None = None,
+        description: str = "",
+        extra_filter: Filter | None = None,
+        data_format: str = "parquet",
+        statistics_config: bool | Mapping[str, Any] | StatisticsConfig = True,
+        seed: int = 42,
+        **hopsworks: Any,
+    ) -> tuple[int, None]:
+        """:meth:`train_test_split` written as files, one per split: ``(version, None)``."""
+        training_options(hopsworks)
+        spec = test_split(
+            test_size, train_start, train_end, test_start, test_end, seed, extra_filter
+        )
+        record = self._materialized(spec, description, statistics_config, data_format)
+        return record, None
+
+    def create_train_validation_test_split(
+        self,
+        validation_size: float | None = None,
+        test_size: float | None = None,
+        train_start: dt.datetime | str | None = None,
+        train_end: dt.datetime | str | None = None,
+        validation_start: dt.datetime | str | None = None,
+        validation_end: dt.datetime | str | None = None,
+        test_start: dt.datetime | str | None = None,
+        test_end: dt.datetime | str | None = None,
+        description: str = "",
+        extra_filter: Filter | None = None,
+        data_format: str = "parquet",
+        statistics_config: bool | Mapping[str, Any] | StatisticsConfig = True,
+        seed: int = 42,
+        **hopsworks: Any,
+    ) -> tuple[int, None]:
+        """:meth:`train_validation_test_split` written as files: ``(version, None)``."""
+        training_options(hopsworks)
+        spec = validation_split(
+            validation_size, test_size, train_start, train_end, validation_start,
+            validation_end, test_start, test_end, seed, extra_filter,
+        )  # fmt: skip
+        record = self._materialized(spec, description, statistics_config, data_format)
+        return record, None
+
+    def _materialized(
+        self,
+        spec: Spec,
+        description: str,
+        statistics_config: bool | Mapping[str, Any] | StatisticsConfig,
+        data_format: str,
+    ) -> int:
+        """A new version of ``spec``, its splits written as files: the version."""
+        if data_format not in ("parquet", "csv"):
+            raise FtiError(f"data_format must be 'parquet' or 'csv', got {data_format!r}")
         record = self._create(spec, description, statistics_config)
         assert self._cache is not None
         # relative to the offline root, like the tables (a copied home keeps its own)
@@ -338,3 +385,82 @@ class ViewTraining:
         if record.location is None:
             return record
         return dataclasses.replace(record, location=self._storage.offline.uri(record.location))
+
+
+def test_split(
+    test_size: float | None,
+    train_start: Any,
+    train_end: Any,
+    test_start: Any,
+    test_end: Any,
+    seed: int,
+    extra_filter: Filter | None,
+) -> Spec:
+    """A random split (``test_size``, ``seed``) in the train window, or a time split."""
+    if test_size is not None:
+        return make_spec(train_start, train_end, extra_filter, random_split(test_size, 0.0, seed))
+    if test_start is not None:
+        split = time_split(
+            train_start=train_start,
+            train_end=train_end or test_start,
+            test_start=test_start,
+            test_end=test_end,
+        )
+        return make_spec(None, None, extra_filter, split)
+    raise FtiError("give test_size (random split) or test_start (time split)")
+
+
+def validation_split(
+    validation_size: float | None,
+    test_size: float | None,
+    train_start: Any,
+    train_end: Any,
+    validation_start: Any,
+    validation_end: Any,
+    test_start: Any,
+    test_end: Any,
+    seed: int,
+    extra_filter: Filter | None,
+) -> Spec:
+    """Train, validation and test by fractions in the train window, or by time ranges."""
+    if test_size is not None or validation_size is not None:
+        split = random_split(test_size or 0.0, validation_size or 0.0, seed)
+        return make_spec(train_start, train_end, extra_filter, split)
+    if validation_start is not None and test_start is not None:
+        split = time_split(
+            train_start=train_start,
+            train_end=train_end or validation_start,
+            validation_start=validation_start,
+            validation_end=validation_end or test_start,
+            test_start=test_start,
+            test_end=test_end,
+        )
+        return make_spec(None, None, extra_filter, split)
+    raise FtiError("give validation_size and test_size, or validation_start and test_start")
+
+
+_TRAINING = {
+    "read_options": "fti reads with DuckDB in this process",
+    "transformation_context": "fti's transformations take no context",
+    "lookback": "a point-in-time join reads each group's whole history",
+    "n_processes": "fti's transformations run column-wise in this process",
+    "tags": "fti keeps no tags",
+    "storage_connector": "training files go under the project's offline root",
+    "location": "training files go under the project's offline root",
+    "coalesce": "one file per split",
+    "write_options": "fti writes the files in the call",
+    "data_source": "training files go under the project's offline root",
+}
+
+
+def training_options(given: Mapping[str, Any]) -> None:
+    """Hopsworks' options of the training-data calls (see :mod:`fti._compat`)."""
+    options = dict(given)
+    for spine in ("spine", "spine_df"):
+        if options.pop(spine, None) is not None:
+            raise FtiError(
+                f"{spine}=: a training dataset is re-created from its groups' commits, which "
+                "a caller's frame is not; insert the spine into a feature group and make it "
+                "the view's root (get_batch_data takes a spine). Nothing was created"
+            )
+    _compat.ignore(options, _TRAINING, "training data", 4)
