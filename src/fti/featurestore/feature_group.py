@@ -157,6 +157,7 @@ class FeatureGroup(GroupQuality):
         write_options: Mapping[str, Any] | None = None,
         validation_options: Mapping[str, Any] | None = None,
         transform: bool = True,
+        wait: bool = False,
         **hopsworks: Any,
     ) -> InsertResult | None:
         """Upsert rows (pandas, Polars or Arrow) as one atomic commit; None if ``data`` is empty.
@@ -174,7 +175,7 @@ class FeatureGroup(GroupQuality):
         The result unpacks as Hopsworks' ``(job, report)``.
         """
         run_validation = insert_options(
-            overwrite, storage, write_options, validation_options, **hopsworks
+            wait, overwrite, storage, write_options, validation_options, **hopsworks
         )
         table = ingest.to_arrow(data)
         if table.num_rows == 0:

@@ -8,6 +8,7 @@ it returns bit-identical data however many rows arrived since.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import warnings
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,8 @@ class FeatureView(ViewTraining, ViewBatch, ViewVectors):
         # (training-dataset version, MDT state) that batch data and serving apply
         self._scoring: tuple[int, list[Any]] | None = None
         self._serving: ServingPlan | None = None
+        self._serving_args: tuple[int | None, float | None] = (None, None)
+        self._serving_any: ServingPlan | None = None
         self._pipeline_cache: Pipeline | None = None
         self._batch_commits: dict[str, int] | None = None
         self._last_training_dataset_version: int | None = None
@@ -159,6 +162,10 @@ class FeatureView(ViewTraining, ViewBatch, ViewVectors):
     def _rows(self, spec: Spec, commits: dict[str, int]) -> pa.Table:
         condition = spec.row_filter(self._root_time())
         query = self.query if condition is None else self.query.filter(condition)
+        time = query.group.event_time
+        if spec.split.kind == "time" and time is not None and time not in query.features:
+            # a time split reads the root's event time, which the view need not select
+            query = dataclasses.replace(query, features=(*query.features, time))
         return query.to_arrow(commits)
 
     # -- deployments and the inference log ---------------------------------------------------

@@ -12,7 +12,6 @@ from fti.errors import FtiError
 # fg.insert: fti writes the offline and online stores in the call, synchronously
 _WAITS = {"wait_for_job", "wait_for_online_ingestion", "start_offline_materialization"}
 _INSERT = {
-    "wait": "an insert returns once both stores are written",
     "transformation_context": "fti's transformations take no context",
     "n_processes": "fti's on-demand transformations run column-wise in this process",
     "operation": "fti upserts on (primary key, event time): a stored key and time is replaced",
@@ -20,6 +19,7 @@ _INSERT = {
 
 
 def insert_options(
+    wait: bool,
     overwrite: bool,
     storage: str | None,
     write_options: Mapping[str, Any] | None,
@@ -27,7 +27,8 @@ def insert_options(
     **ignored: Any,
 ) -> bool:
     """Check Hopsworks' options of ``fg.insert``; returns whether to validate (Hopsworks'
-    ``validation_options={"run_validation": False}`` skips it)."""
+    ``validation_options={"run_validation": False}`` skips it). ``wait`` changes nothing:
+    an insert returns once both stores are written, which is what waiting means there."""
     if overwrite:
         raise FtiError(
             "insert(overwrite=True) would delete every row first: fti keeps every commit "

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from fti import _frames
+from fti import _compat, _frames
 from fti.catalog import FeatureViewRecord, TrainingDatasetRecord
 from fti.errors import FtiError
 from fti.featurestore import ingest
-from fti.featurestore.filters import FeatureRef
+from fti.featurestore.filters import FeatureRef, Filter
 from fti.featurestore.training_data import Spec, Split, make_spec
 from fti.types import parse_type
 
@@ -84,10 +84,13 @@ class ViewBatch:
             )
         return self._scoring[1]
 
-    def transform(self, data: Any) -> Any:
+    def transform(self, data: Any, **hopsworks: Any) -> Any:
         """Apply the model-dependent transformations of the initialized training dataset to
-        untransformed features: a dict (one vector, as logged), a list of dicts, or a
-        DataFrame / Arrow table (returned as the same kind)."""
+        untransformed features: a dict (one vector, as logged), a list (one vector in the
+        view's order of :attr:`feature_names`, as ``get_feature_vector(transform=False)``
+        gives it), a list of dicts or of such lists, or a DataFrame / Arrow table; returned as
+        the same kind (lists in the transformed order)."""
+        _compat.ignore(hopsworks, _TRANSFORM, "transform")
         states = self._scoring_states(True)
         if states is None:
             return data
@@ -95,9 +98,28 @@ class ViewBatch:
             return self._transform_rows([data], states)[0]
         if isinstance(data, list) and all(isinstance(d, dict) for d in data):
             return self._transform_rows(data, states)
+        if isinstance(data, list | tuple) and all(isinstance(d, list | tuple) for d in data):
+            return [self._transform_list(v, states) for v in data]
+        if isinstance(data, list | tuple):
+            return self._transform_list(data, states)
         table = ingest.to_arrow(data)
         out = self._pipeline.apply(table, states)
         return _frames.to_frame(out, _frames.kind_of(data))
+
+    def _transform_list(self, vector: Any, states: list[Any]) -> list[Any]:
+        names = self.feature_names
+        if len(vector) != len(names):
+            raise FtiError(
+                f"a vector to transform holds {len(names)} values, the view's features "
+                f"{names} in that order; got {len(vector)}"
+            )
+        (row,) = self._transform_rows([dict(zip(names, vector, strict=True))], states)
+        return [row[name] for name in self._transformed_names(states)]
+
+    def _transformed_names(self, states: list[Any]) -> list[str]:
+        types = {f["name"]: f["type"] for f in self.features}
+        base = pa.schema([(n, parse_type(types[n])) for n in self.feature_names])
+        return list(self._pipeline.schema(base, states).names)
 
     def _transform_rows(self, rows: list[dict[str, Any]], states: list[Any]) -> list[Any]:
         schema = pa.schema([(f["name"], parse_type(f["type"])) for f in self.features])
@@ -137,11 +159,13 @@ class ViewBatch:
         *,
         latest_features: bool = False,
         spine: Any = None,
-        primary_key: bool = False,
-        event_time: bool = False,
+        primary_key: bool | None = None,
+        event_time: bool | None = None,
         inference_helpers: bool = False,
         dataframe_type: str = "pandas",
         transform: bool = True,
+        extra_filter: Filter | None = None,
+        **hopsworks: Any,
     ) -> Any:
         """Features (no labels) for batch inference on the newest commits.
 
@@ -149,15 +173,31 @@ class ViewBatch:
         newest row per entity of every group (what the online store serves; read from the
         online store itself when it holds the latest commit and the history is long, so the
         cost follows the number of entities, not of rows), or ``spine=`` rows supplied by the
-        caller (they replace the root group's rows, order kept).
+        caller (they replace the root group's rows, order kept). The primary key and event
+        time come back when asked, and with a spine by default (as Hopsworks).
 
         Model-dependent transformations apply with the state of the training dataset chosen
         by ``init_batch_scoring`` / ``init_serving``; ``transform=False`` skips them.
+        Hopsworks' spellings: ``transformed=``, ``spine_df=``, ``inference_helper_columns=``;
+        its options with no meaning here (``read_options``, ``lookback``, ...) are ignored
+        with a warning.
         """
+        options = dict(hopsworks)
+        transform = options.pop("transformed", transform)
+        spine = options.pop("spine_df", spine)
+        inference_helpers = options.pop("inference_helper_columns", inference_helpers)
+        _compat.ignore(options, _BATCH, "get_batch_data")
+        with_keys = spine is not None  # Hopsworks: None means True with a spine
         states = self._scoring_states(transform)
         query, columns = self._batch_query(
-            start_time, end_time, primary_key, event_time, inference_helpers
+            start_time,
+            end_time,
+            with_keys if primary_key is None else primary_key,
+            with_keys if event_time is None else event_time,
+            inference_helpers,
         )
+        if extra_filter is not None:
+            query = query.filter(extra_filter)
         commits = query.resolve_commits()
         if spine is not None:
             if latest_features:
@@ -213,3 +253,18 @@ class ViewBatch:
         for label in absent_labels:
             spine = spine.append_column(label, pa.nulls(spine.num_rows, schema.field(label).type))
         return spine
+
+
+_BATCH = {
+    "read_options": "fti reads with DuckDB in this process",
+    "transformation_context": "fti's transformations take no context",
+    "logging_data": "a deployment logs its own requests",
+    "lookback": "a point-in-time join reads each group's whole history",
+    "n_processes": "fti's transformations run in this process",
+}
+_TRANSFORM = {
+    "external": "fti reads the online store in this process",
+    "transformation_context": "fti's transformations take no context",
+    "return_type": "the result is the kind of what was given",
+    "n_processes": "fti's transformations run in this process",
+}

@@ -149,9 +149,17 @@ class Model:
 
     # -- reading back -----------------------------------------------------------------------
 
-    def download(self, dir: str | os.PathLike[str] | None = None) -> Path:
-        """The version's files in ``dir`` (a new temporary directory by default), each checked
-        against its recorded sha256 and size: a tampered or truncated artifact is refused."""
+    def download(
+        self, dir: str | os.PathLike[str] | None = None, *, local_path: str | None = None
+    ) -> str:
+        """The version's files in ``dir`` (Hopsworks: ``local_path``; a new temporary
+        directory by default), each checked against its recorded sha256 and size: a tampered
+        or truncated artifact is refused. Returns the directory's path, a ``str`` as in
+        Hopsworks."""
+        if local_path is not None:
+            if dir is not None:
+                raise FtiError("give dir or local_path, not both")
+            dir = local_path
         record = self.record
         files = record.manifest["files"]
         # before any directory is made: a refused manifest leaves nothing behind
@@ -160,7 +168,7 @@ class Model:
         destination.mkdir(parents=True, exist_ok=True)
         self._context.store.download(record.artifact_uri, list(files), destination)
         artifacts.verify(destination, files)
-        return destination
+        return str(destination)
 
     def load(self) -> Any:
         """The model object, read by its flavor (see :mod:`fti.registry.flavors`); for a
@@ -175,7 +183,7 @@ class Model:
         if saved["kind"] != "object":
             found = model_files(record.flavor, files)
             if len(found) != 1:  # which file is the model is for a custom predictor to say
-                return self.download()
+                return Path(self.download())
             saved = {"file": found[0]}
         elif saved.get("file") not in files:  # the catalog row may have been edited
             raise ArtifactIntegrityError(
@@ -183,7 +191,7 @@ class Model:
                 "model file, which is not one of the version's files"
             )
         with tempfile.TemporaryDirectory(prefix="fti-load-") as tmp:  # read fully, then gone
-            return flavor.load(self.download(tmp), saved)
+            return flavor.load(Path(self.download(tmp)), saved)
 
     # -- aliases ----------------------------------------------------------------------------
 

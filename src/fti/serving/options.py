@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from fti import _compat
 from fti.errors import FtiError
 from fti.featurestore.serving import MISSING_POLICIES
 from fti.serving.runtime import RUNTIMES
@@ -82,10 +83,26 @@ def _number(what: str, value: Any) -> float:
     return float(value)
 
 
+# Hopsworks' keys of resources=: Kubernetes sizes of a deployment's pods
+_HOPSWORKS_RESOURCES = {
+    "num_instances": "a deployment is served by every worker of `fti serve --workers N`",
+    "requested_instances": "a deployment is served by every worker of `fti serve --workers N`",
+    "requests": "fti serve runs on this machine: no pod requests cores or memory",
+    "limits": "fti serve runs on this machine: no pod limits cores or memory",
+    "predictor_resources": "Kubernetes resources of Hopsworks' predictor pod",
+}
+
+
 def parse_resources(given: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``resources=`` checked, with the defaults filled in for the keys not given."""
+    """``resources=`` checked, with the defaults filled in for the keys not given. Hopsworks'
+    keys (``num_instances``, ``requests``, ``limits``) are taken and ignored with a warning
+    that says what they map to."""
     if given is None:
         return dict(RESOURCE_DEFAULTS)
+    if isinstance(given, Mapping):
+        hopsworks = {k: v for k, v in given.items() if k in _HOPSWORKS_RESOURCES}
+        _compat.ignore(hopsworks, _HOPSWORKS_RESOURCES, "deploy(resources)", 4)
+        given = {k: v for k, v in given.items() if k not in _HOPSWORKS_RESOURCES}
     given = _mapping(given, "resources", tuple(RESOURCE_DEFAULTS))
     out = dict(RESOURCE_DEFAULTS)
     for key, value in given.items():
