@@ -98,11 +98,13 @@ def _categorical(column: pa.ChunkedArray, histograms: bool) -> dict[str, Any]:
         present = values.is_valid()
         values, counts = values.filter(present), counts.filter(present)
     found = pa.table({"value": values, "count": counts})
-    top = found.take(
-        pc.select_k_unstable(
-            found, k=TOP_VALUES, sort_keys=[("count", "descending"), ("value", "ascending")]
+    top = found
+    if found.num_rows:  # an old pyarrow (< 26) cannot wrap select_k_unstable's empty result
+        top = found.take(
+            pc.select_k_unstable(
+                found, k=TOP_VALUES, sort_keys=[("count", "descending"), ("value", "ascending")]
+            )
         )
-    )
     return {
         "count": count,
         "null_count": column.null_count,
