@@ -147,7 +147,7 @@ def test_transform_takes_what_feature_vectors_give(
     assert fv.transform(raw) == fv.get_feature_vector({"cc_num": 1}, {"amount": 7.0}) == [0.5, 1.0]
     assert fv.transform([raw, [9.0, 2.0]]) == [[0.5, 1.0], [1.0, 2.0]]
     with pytest.raises(
-        fti.FtiError, match=r"holds 2 values, the view's features \['amount', 'spend'\]"
+        fti.FtiError, match=r"holds 2 values, the view's columns \['amount', 'spend'\]"
     ):
         fv.transform([1.0])
 
@@ -165,7 +165,10 @@ def test_batch_data_in_hopsworks_spelling(fs: fti.FeatureStore, fg: fti.FeatureG
         {"tx_id": [50], "cc_num": [2], "event_ts": pa.array([ts(60)], UTC_US), "amount": [5.0]}
     )
     with_keys = fv.get_batch_data(spine_df=spine, dataframe_type="arrow")
-    assert with_keys.to_pylist() == [{"amount": 0.0, "spend": 2.0}]
+    # with a spine the keys (the root's and the join's) and the event time come back
+    assert with_keys.to_pylist() == [
+        {"tx_id": 50, "cc_num": 2, "event_ts": ts(60), "amount": 0.0, "spend": 2.0}
+    ]
     filtered = fv.get_batch_data(extra_filter=fv.query.group.amount > 6, dataframe_type="arrow")
     assert filtered.num_rows == 2
     with pytest.warns(fti.IgnoredOptionWarning, match=r"\['read_options'\]"):

@@ -274,16 +274,22 @@ def test_online_vectors_match_a_brute_force_model(
 
     passed = [{"amount": float(i)} for i in range(len(ENTITIES))]
     vectors = [model(i, missing) for i in range(len(ENTITIES))]
+
+    def online(i: int, features: dict[str, Any]) -> dict[str, Any]:
+        """A vector holds the selected keys (the request's) and the transaction's id and time
+        (its group is not online: null when not passed)."""
+        return {"tx_id": None, **ENTITIES[i], "event_ts": None, **features}
+
     for i, (found, want) in enumerate(vectors):
         if missing == "error" and not found:
             with pytest.raises(fti.FeatureVectorNotFound, match="no online row in"):
                 fv.get_feature_vector(ENTITIES[i], passed[i])
             continue
         got = fv.get_feature_vector(ENTITIES[i], passed[i], return_type="dict")
-        assert same_rows([got], [want]), (ENTITIES[i], got, want)
+        assert same_rows([got], [online(i, want)]), (ENTITIES[i], got, want)
     if missing != "error" or all(found for found, _ in vectors):
         many = fv.get_feature_vectors(ENTITIES, passed, return_type="dict")
-        assert same_rows(many, [want for _, want in vectors])
+        assert same_rows(many, [online(i, want) for i, (_, want) in enumerate(vectors)])
 
     # offline, the same entities at the same time: a null where the store has no row
     now = spine(dt.datetime.now(dt.UTC))
@@ -331,6 +337,7 @@ def test_latest_batch_data_nulls_what_max_feature_age_nulls_online(fs: fti.Featu
     )
     fv = fs.create_feature_view("fraud", query=query)
     online = fv.get_feature_vector({"cc_num": 1}, {"amount": 1.0}, return_type="dict")
-    assert online == {"amount": 1.0, "spend": None}  # five hours old, one allowed
+    features = {"amount": 1.0, "spend": None}  # five hours old, one allowed
+    assert online == {"tx_id": None, "cc_num": 1, "event_ts": None, **features}
     latest = fv.get_batch_data(latest_features=True, dataframe_type="arrow")
-    assert latest.to_pylist() == [online]
+    assert latest.to_pylist() == [features]

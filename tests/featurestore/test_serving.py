@@ -84,7 +84,7 @@ def build(
         )
     )
     query = (
-        tx.select(["tx_id", "cc_num", "mid", "event_ts", "amount", "is_fraud"])
+        tx.select(["amount", "is_fraud"])  # keys and time come back when asked for
         .join(card.select_except(["event_ts"]))
         .join(merchant.select_except(["event_ts"]), prefix="m_", max_feature_age=max_feature_age)
     )
@@ -366,21 +366,35 @@ def test_root_online_makes_its_key_a_serving_key(fs: fti.FeatureStore) -> None:
     query = card.select_all().join(merchant.select_all(), left_on=["home_mid"], right_on=["mid"])
     fv = fs.create_feature_view("cards", query=query)
     assert fv.serving_keys == ["cc_num", "home_mid"]
-    assert fv.get_feature_vector({"cc_num": 2, "home_mid": 8}) == [2.5, 0.2]
-    # many plain vectors with nothing passed take the list-only path: same values
+    # the selected key, event time and join key come back, as Hopsworks returns them; a key
+    # column holds the key looked up with (card 2's row says home_mid 8, the request 7)
+    assert fv.vector_names == ["cc_num", "event_ts", "home_mid", "spend", "rate"]
+    assert fv.feature_names == ["spend", "rate"]
+    assert fv.get_feature_vector({"cc_num": 2, "home_mid": 8}) == [2, ts(1), 8, 2.5, 0.2]
     keys = [
         {"cc_num": 2, "home_mid": 8},
         {"cc_num": 1, "home_mid": 7},
         {"cc_num": 2, "home_mid": 7},
     ]
-    assert fv.get_feature_vectors(keys) == [[2.5, 0.2], [1.5, 0.1], [2.5, 0.1]]
-    assert fv.get_feature_vectors(keys, return_type="dict")[2] == {"spend": 2.5, "rate": 0.1}
+    assert fv.get_feature_vectors(keys) == [
+        [2, ts(1), 8, 2.5, 0.2],
+        [1, ts(0), 7, 1.5, 0.1],
+        [2, ts(1), 7, 2.5, 0.1],
+    ]
+    assert [fv.get_feature_vector(k) for k in keys] == fv.get_feature_vectors(keys)
+    assert fv.get_feature_vectors(keys, return_type="dict")[2] == {
+        "cc_num": 2,
+        "event_ts": ts(1),
+        "home_mid": 7,
+        "spend": 2.5,
+        "rate": 0.1,
+    }
     with pytest.raises(fti.FeatureVectorNotFound, match="home_mid"):
         fv.get_feature_vectors([*keys, {"cc_num": 1, "home_mid": 9}])
     fv.init_serving(missing="null")
     assert fv.get_feature_vectors([{"cc_num": 1, "home_mid": 9}, keys[0]]) == [
-        [1.5, None],
-        [2.5, 0.2],
+        [1, ts(0), 9, 1.5, None],
+        [2, ts(1), 8, 2.5, 0.2],
     ]
 
 
@@ -440,9 +454,8 @@ def test_vector_equals_latest_batch_row(
     fv.init_serving(1, missing="null")
     batch = _rows(fv.get_batch_data(latest_features=True, primary_key=True, dataframe_type="arrow"))
     assert len(batch) == 6
-    for row in batch:
-        key = row.pop("cc_num")
-        assert fv.get_feature_vector({"cc_num": key}, return_type="dict") == row
+    for row in batch:  # the selected key in both
+        assert fv.get_feature_vector({"cc_num": row["cc_num"]}, return_type="dict") == row
 
 
 def test_training_rows_equal_what_serving_returned_at_their_time(fs: fti.FeatureStore) -> None:
@@ -489,8 +502,10 @@ def test_training_rows_equal_what_serving_returned_at_their_time(fs: fti.Feature
             )
         for key in range(4):
             amount = float(rng.integers(1, 100))
+            # the transaction being scored: its id and time are the request's
+            event = {"amount": amount, "tx_id": tx_id, "event_ts": ts(second)}
             vector = fv.get_feature_vector(
-                {"cc_num": key}, {"amount": amount}, return_type="dict", transform=False
+                {"cc_num": key}, event, return_type="dict", transform=False
             )
             served.append((tx_id, second, vector))
             tx_id += 1
@@ -505,14 +520,14 @@ def test_training_rows_equal_what_serving_returned_at_their_time(fs: fti.Feature
             }
         )
     )
-    x, _ = fv.training_data(start_time=ts(1), primary_key=True, dataframe_type="arrow")
+    x, _ = fv.training_data(
+        start_time=ts(1), primary_key=True, event_time=True, dataframe_type="arrow"
+    )
     fv.init_serving(1)
-    by_id = {row.pop("tx_id"): row for row in x.to_pylist()}
-    for tx_id, _, vector in served:
+    by_id = {row["tx_id"]: row for row in x.to_pylist()}
+    for tx_id, _, vector in served:  # the same columns: the keys and time asked for
         expected = fv.transform(vector)
-        row = by_id[tx_id]
-        row.pop("cc_num")
-        assert row == expected, (tx_id, row, expected)
+        assert by_id[tx_id] == expected, (tx_id, by_id[tx_id], expected)
 
 
 # -- the Redis online store ------------------------------------------------------------------

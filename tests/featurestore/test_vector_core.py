@@ -276,7 +276,7 @@ def test_a_view_of_stored_values_gives_them_straight_as_rows(fs: fti.FeatureStor
     )  # fmt: skip
     fv = fs.create_feature_view(
         "stored",
-        query=tx.select(["tx_id", "cc_num", "mid", "event_ts", "is_fraud"])
+        query=tx.select(["is_fraud"])
         .join(card.select(["count", "spend", "tier"]))
         .join(merchant.select(["rate"]), prefix="m_"),
         labels=["is_fraud"],

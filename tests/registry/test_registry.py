@@ -70,7 +70,7 @@ def test_sklearn_version_with_lineage_schema_and_feature_view(project: fti.Proje
     vector = served.get_feature_vector(
         {"cc_num": 2}, passed_features={"amount": 5.0}, return_type="pandas"
     )
-    assert again.load().predict(vector).shape == (1,)
+    assert again.load().predict(vector[served.feature_names]).shape == (1,)
     card = again.card()
     assert "# Model card: fraud_lr v1" in card and "**auc**: 0.9" in card
     assert "feature view **fraud** v1" in card and "`amount` (double)" in card
@@ -240,8 +240,10 @@ def test_bad_input_is_refused_and_writes_nothing(project: fti.Project, tmp_path:
         mr.python.create_model("e").save(tmp_path / "missing")
     with pytest.raises(fti.FtiError, match="predict"):
         mr.python.create_model("e").save(object())
-    with pytest.raises(fti.SchemaError, match="do not match"):
-        mr.sklearn.create_model("e", feature_view=fv, input_example=x_train[["spend"]])
+    with pytest.raises(fti.SchemaError, match=r"unknown: \['nope'\]"):
+        mr.sklearn.create_model(
+            "e", feature_view=fv, input_example=x_train.assign(nope=1)[["spend", "nope"]]
+        )
     with pytest.raises(fti.FtiError, match="invalid model name"):
         mr.sklearn.create_model("bad name")
     with pytest.raises(fti.FtiError, match="must be a number"):

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 import fti
-from fti.registry.registry import model_schema_of
+from fti.registry.model_schema import model_schema_of
 from fti.serving.inference_log import LOG_COLUMNS, InferenceLogger
 from tests.registry.conftest import build_view
 from tests.serving.conftest import deployed
@@ -239,17 +239,28 @@ def test_feature_view_deployment_returns_vectors(project: fti.Project) -> None:
     output = deployment.schema["output"]["properties"]
     assert list(output) == ["prediction"]  # no untransformed features unless asked for
     assert [i["anyOf"][0]["type"] for i in output["prediction"]["prefixItems"]] == [
+        "integer",  # tx_id: the view selects the keys and the event time, which vectors hold
+        "integer",  # cc_num
+        "string",  # event_ts
         "number",  # amount, scaled
         "number",  # spend
     ]
     with_raw = fv.deploy("fraud_raw", untransformed=True).start()
     try:
         result = deployment.predict({"cc_num": 3, "amount": 4.0})
-        assert result["prediction"] == pytest.approx(vector(3, 4.0), rel=1e-12)
+        # the transaction's id and time were not passed: their group is not online
+        assert result["prediction"][:3] == [None, 3, None]
+        assert result["prediction"][3:] == pytest.approx(vector(3, 4.0), rel=1e-12)
         assert result["model_version"] is None and "untransformed" not in result
         raw = with_raw.predict({"cc_num": 3, "amount": 4.0})
         assert raw["prediction"] == result["prediction"]
-        assert raw["untransformed"] == {"amount": 4.0, "spend": 4.0}
+        assert raw["untransformed"] == {
+            "tx_id": None,
+            "cc_num": 3,
+            "event_ts": None,
+            "amount": 4.0,
+            "spend": 4.0,
+        }
         batch = with_raw.predict(instances=[{"cc_num": c, "amount": 1.0} for c in (1, 2)])
         assert [u["spend"] for u in batch["untransformed"]] == [2.0, 3.0]
     finally:

@@ -212,7 +212,7 @@ def test_a_failing_model_is_answered_by_the_fallback_version(project: fti.Projec
         alone.stop()
     fv.init_serving(1)
     vector = fv.get_feature_vector({"cc_num": 1}, {"amount": 3.0}, return_type="pandas")
-    assert single["prediction"] == clf.predict(vector)[0]
+    assert single["prediction"] == clf.predict(vector[fv.feature_names])[0]
     reason = "model version 2 raised ValueError; answered by fallback model version 1"
     assert (single["degraded"], single["reason"], single["model_version"]) == (True, reason, 1)
     assert batch["degraded"] == [True, True] and batch["model_version"] == 1
@@ -247,9 +247,11 @@ def test_a_fallback_on_another_training_dataset_gets_its_own_transformations(
     fv.init_serving(1)
     assert expected != fv.get_feature_vector({"cc_num": 1}, {"amount": 3.0})
     frame = own.get_feature_vector({"cc_num": 1}, {"amount": 3.0}, return_type="pandas")
-    assert result["prediction"] == clf.predict(frame)[0] and result["model_version"] == 2
+    assert result["prediction"] == clf.predict(frame[own.feature_names])[0]
+    assert result["model_version"] == 2
     logged = fv.read_log(dataframe_type="arrow").to_pylist()
-    assert json.loads(logged[0]["transformed"]) == expected
+    # the log holds what the model read: the features, without the keys and event time
+    assert json.loads(logged[0]["transformed"]) == expected[3:]
 
 
 def test_fallback_versions_are_checked_and_cannot_be_deleted(project: fti.Project) -> None:

@@ -37,7 +37,7 @@ def test_a_directory_with_one_joblib_file_is_served(project: fti.Project, tmp_pa
     assert response.status_code == 200, response.text
     fv.init_serving(1)
     vector = fv.get_feature_vector({"cc_num": 1}, {"amount": 3.0}, return_type="pandas")
-    assert response.json()["prediction"] == bool(clf.predict(vector)[0])
+    assert response.json()["prediction"] == bool(clf.predict(vector[fv.feature_names])[0])
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 import fti
-from fti.registry.registry import model_schema_of
+from fti.registry.model_schema import model_schema_of
 from fti.serving.server import create_app
 from tests.registry.conftest import build_view
 

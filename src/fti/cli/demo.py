@@ -109,13 +109,15 @@ def demo(
             )
         if report.vector is not None:
             vector = table(
-                "feature",
+                "column",
                 "untransformed",
                 "to the model",
                 title=f"Online feature vector for {report.serving_keys}",
             )
             for name, value in report.vector.vector.items():
-                vector.add_row(name, fmt(report.vector.untransformed.get(name, "")), fmt(value))
+                # the keys and event time come with the vector; the model does not read them
+                given = fmt(value) if name in report.model_features else "[dim]not read[/dim]"
+                vector.add_row(name, fmt(report.vector.untransformed.get(name, "")), given)
             console.print(vector)
         if report.data is not None and report.training is not None:
             from fti.demo.system import run_system

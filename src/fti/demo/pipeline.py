@@ -48,6 +48,7 @@ class DemoReport:
     training: TrainingReport | None = None
     serving_keys: dict[str, Any] | None = None
     vector: FeatureVector | None = None
+    model_features: list[str] = field(default_factory=list)  # of the vector's columns
     data: CreditCardData | None = None
 
 
@@ -175,12 +176,12 @@ def run_feature_pipeline(
     fv.init_serving(training_dataset_version=report.training.training_dataset_version)
     first = data.transactions.slice(0, 1).to_pylist()[0]
     report.serving_keys = {k: first[k] for k in fv.serving_keys}
+    # the transaction being scored: its amount, and its id and time (the view selects them)
+    passed = {k: first[k] for k in ("tx_id", "event_ts", "amount")}
     report.vector = fv.get_feature_vector(
-        report.serving_keys,
-        passed_features={"amount": first["amount"]},
-        return_type="dict",
-        details=True,
+        report.serving_keys, passed_features=passed, return_type="dict", details=True
     )
+    report.model_features = fv.feature_names
     return report
 
 

@@ -8,7 +8,6 @@ it returns bit-identical data however many rows arrived since.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import warnings
 from collections.abc import Mapping, Sequence
@@ -33,6 +32,8 @@ from fti.types import parse_type
 if TYPE_CHECKING:
     from fti.featurestore.storage import Storage
 
+Source = tuple[str, int, str]  # (group name, group version, column)
+
 
 class FeatureView(ViewTraining, ViewBatch, ViewVectors):
     """Features for one model family; obtain it with ``fs.get_or_create_feature_view``."""
@@ -47,6 +48,7 @@ class FeatureView(ViewTraining, ViewBatch, ViewVectors):
         self._serving: ServingPlan | None = None
         self._serving_args: tuple[int | None, float | None] = (None, None)
         self._serving_any: ServingPlan | None = None
+        self._helpers: dict[str, ServingPlan] = {}
         self._pipeline_cache: Pipeline | None = None
         self._batch_commits: dict[str, int] | None = None
         self._last_training_dataset_version: int | None = None
@@ -112,7 +114,27 @@ class FeatureView(ViewTraining, ViewBatch, ViewVectors):
 
     @property
     def primary_keys(self) -> list[str]:
-        return [f["name"] for f in self._record.features if f["role"] == "primary_key"]
+        """The columns that identify an entity, as the view names them: the root group's
+        primary key and every join key (what ``primary_key=True`` returns)."""
+        return [name for name, _ in self._identity()[0]]
+
+    def _identity(self) -> tuple[list[tuple[str, Source]], tuple[str, Source] | None]:
+        """The key columns and the root's event time as batch and training data name them,
+        each with the group column it comes from."""
+        nodes = self.query.nodes()
+        by_alias = {node.alias: node for node in nodes}
+        root = nodes[0].group
+        keys = {k: (root.name, root.version, k) for k in root.primary_key}
+        for node in nodes[1:]:
+            parent = by_alias[node.parent] if node.parent else nodes[0]
+            outputs = dict(parent.outputs)
+            for c in node.left_on:
+                keys.setdefault(
+                    outputs.get(c, parent.prefix + c),
+                    (parent.group.name, parent.group.version, c),
+                )
+        time = root.event_time
+        return list(keys.items()), (time, (root.name, root.version, time)) if time else None
 
     def __repr__(self) -> str:
         return f"FeatureView(name={self.name!r}, version={self.version})"
@@ -139,7 +161,22 @@ class FeatureView(ViewTraining, ViewBatch, ViewVectors):
             keep.add("training_helper")
         if inference_helpers:
             keep.add("inference_helper")
-        return [f["name"] for f in self._record.features if f["role"] in keep]
+        names = [f["name"] for f in self._record.features if f["role"] in keep]
+        keys, time = self._identity()
+        wanted = (keys if primary_key else []) + ([time] if event_time and time else [])
+        self._refuse_clashes(wanted)
+        first = [n for n, _ in wanted]  # the rows' identity first, selected or not
+        return first + [n for n in names if n not in first]
+
+    def _refuse_clashes(self, identity: Sequence[tuple[str, Source]]) -> None:
+        """Refuse identity columns whose name the view gives another group's column."""
+        recorded = {f["name"]: (f["group"], f["group_version"], f["column"]) for f in self.features}
+        clash = [n for n, source in identity if recorded.get(n, source) != source]
+        if clash:
+            raise FtiError(
+                f"{self!r} cannot return the key or event-time column(s) {clash}: it selects "
+                "another group's column(s) of that name; give that join a prefix="
+            )
 
     @property
     def feature_names(self) -> list[str]:
@@ -153,6 +190,14 @@ class FeatureView(ViewTraining, ViewBatch, ViewVectors):
             inference_helpers=False,
         )
 
+    @property
+    def vector_names(self) -> list[str]:
+        """The columns of an online feature vector, in the view's order: the features and
+        the primary-key and event-time columns the query selects (no labels or helper
+        columns), as Hopsworks returns them. A model reads :attr:`feature_names` of them."""
+        identity = {"feature", "primary_key", "event_time"}
+        return [f["name"] for f in self._record.features if f["role"] in identity]
+
     def _root_time(self) -> FeatureRef | None:
         group = self.query.group
         if group.event_time is None:
@@ -161,11 +206,11 @@ class FeatureView(ViewTraining, ViewBatch, ViewVectors):
 
     def _rows(self, spec: Spec, commits: dict[str, int]) -> pa.Table:
         condition = spec.row_filter(self._root_time())
-        query = self.query if condition is None else self.query.filter(condition)
-        time = query.group.event_time
-        if spec.split.kind == "time" and time is not None and time not in query.features:
-            # a time split reads the root's event time, which the view need not select
-            query = dataclasses.replace(query, features=(*query.features, time))
+        query = self.query.with_keys()  # a time split reads the root's event time
+        query = query if condition is None else query.filter(condition)
+        time = self._identity()[1]
+        if spec.split.kind == "time" and time is not None:
+            self._refuse_clashes([time])
         return query.to_arrow(commits)
 
     # -- deployments and the inference log ---------------------------------------------------

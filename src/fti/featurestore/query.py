@@ -57,6 +57,7 @@ class Node:
     join_type: str
     kind: str  # root, point_in_time, key or latest
     max_feature_age: dt.timedelta | None
+    prefix: str = ""  # of its output names
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ class Query:
                     join.join_type if join else "",
                     kind,
                     join.max_feature_age if join else None,
+                    prefix,
                 )
             )
             for child in query.joins:
@@ -206,6 +208,32 @@ class Query:
                     )
                 seen[out] = f"{node.group.name} v{node.group.version}"
         return nodes
+
+    def with_keys(self) -> Query:
+        """The query also reading, unselected, the columns that identify its rows: the
+        root's primary key and event time and each join's left keys, under the names the
+        query gives them, where no selected column has that name (what ``primary_key=`` and
+        ``event_time=`` return; a time split reads the root's event time)."""
+        taken = set(self.output_columns)
+
+        def add(query: Query, prefix: str, skip: Sequence[str] | None) -> Query:
+            group = query.group
+            extra = [c for join in query.joins for c in join.left_on]
+            if skip is None:  # the root
+                skip = ()
+                times = [group.event_time] if group.event_time else []
+                extra = [*group.primary_key, *times, *extra]
+            features = list(query.features)
+            for column in extra:
+                if column not in features and column not in skip and prefix + column not in taken:
+                    features.append(column)
+                    taken.add(prefix + column)
+            joins = tuple(
+                replace(j, query=add(j.query, prefix + j.prefix, j.right_on)) for j in query.joins
+            )
+            return replace(query, features=tuple(features), joins=joins)
+
+        return add(self, "", None)
 
     @property
     def output_columns(self) -> list[str]:

@@ -9,6 +9,7 @@ dataset, fallback policy and lookup timeout; ``fv.init_serving`` the plan behind
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from fti.featurestore.model_dependent import states_of
@@ -34,6 +35,7 @@ def serving_plan(
     lookup_timeout: float | None = None,
     batch_rows: int | None = None,
     last_known_keys: int | None = None,
+    columns: Sequence[str] | None = None,
 ) -> ServingPlan:
     """A new plan for ``fv``'s online vectors, with the model-dependent state and the
     statistics (for ``missing="impute"``) of ``training_dataset_version``; without one, a
@@ -43,7 +45,8 @@ def serving_plan(
     ``missing`` and ``lookup_timeout`` as for :meth:`fti.FeatureView.init_serving`;
     ``batch_rows``: from how many entities a call takes the column core (below, entity by
     entity); ``last_known_keys``: how many keys per group ``missing="last_known"`` remembers;
-    both default to the project's :class:`fti.Settings`.
+    both default to the project's :class:`fti.Settings`; ``columns``: other columns of the
+    view than its vectors' (its inference helper columns), untransformed.
     """
     settings = fv._storage.settings
     states = None
@@ -63,4 +66,5 @@ def serving_plan(
         store=fv._storage.online,
         batch_rows=settings.vector_batch_rows if batch_rows is None else batch_rows,
         last_known_keys=settings.last_known_keys if last_known_keys is None else last_known_keys,
+        columns=columns,
     )

@@ -99,6 +99,7 @@ class ServingPlan:
         store: OnlineStore,
         batch_rows: int,
         last_known_keys: int,
+        columns: Sequence[str] | None = None,
     ) -> None:
         _check_options(missing, lookup_timeout, batch_rows, last_known_keys)
         self.view = repr(fv)
@@ -106,7 +107,9 @@ class ServingPlan:
         self.batch_rows = batch_rows
         # the features as stored, then as the model reads them
         self._types = {f["name"]: f["type"] for f in fv.features}
-        self.base = tuple(fv.feature_names)
+        # the features with the selected keys and time, or the columns asked for (helpers)
+        self.base = tuple(fv.vector_names if columns is None else columns)
+        self._features = frozenset(fv.feature_names if columns is None else columns)
         self.base_schema = pa.schema([(n, parse_type(self._types[n])) for n in self.base])
         self._mdt = pipeline.compile(self.base_schema, states) if states is not None else None
         self.schema = self.base_schema if self._mdt is None else self._mdt.schema
@@ -130,7 +133,7 @@ class ServingPlan:
 
     def _steps(self, fv: FeatureView) -> None:
         """The lookups and on-demand transformations of the view, and what a request names."""
-        steps = view_steps(fv, list(self.base))
+        steps = view_steps(fv, list(self.base), self._features)
         self.serving_keys = tuple(steps.serving_keys)
         self.lookups: tuple[LookupStep, ...] = tuple(steps.lookups)
         self._on_demand = tuple(steps.on_demand)
@@ -139,10 +142,12 @@ class ServingPlan:
         self.request_parameters = tuple(steps.request_parameters)
         self.required_request_parameters = tuple(steps.required_request_parameters)
         self.required_passed = tuple(steps.required_passed)
+        self._from_keys = tuple(steps.from_keys)
         # the stored values are the vector, in order: nothing computed, converted or aged
         self._direct = (
             not self._on_demand
             and not self._extras
+            and not self._from_keys
             and all(s.values is not None and s.max_age_us is None for s in self.lookups)
             and [t[0] for s in self.lookups for t in s.targets] == list(self.base)
         )
@@ -169,6 +174,9 @@ class ServingPlan:
         columns = statistics.get("columns", {})
         out: dict[str, Any] = {}
         for name in self.base:
+            if name not in self._features:  # a key or event time: the request's, or null
+                out[name] = None
+                continue
             stats = columns.get(name, {})
             if stats.get("kind") == "numeric" and stats.get("mean") is not None:
                 mean = stats["mean"]
@@ -379,6 +387,8 @@ class ServingPlan:
             if lookup.max_age_us is not None and lookup.too_old(decoded):
                 continue  # null features, as the offline join gives
             lookup.fill_row(decoded, row)
+        for name in self._from_keys:
+            row[name] = entity[name]
         if given:
             row.update(given)
         ticked = time.perf_counter() if clock is not None else 0.0
@@ -433,6 +443,8 @@ class ServingPlan:
                     lookup.fill_row(decoded, row)
                 for name, v in row.items():
                     found_cols[name][i] = v
+        for name in self._from_keys:
+            found_cols[name] = [e[name] for e in entities]
         # a column still None: passed only (a group that is not online), or an ODT's output
         cols: Columns = {k: [None] * n if c is None else c for k, c in found_cols.items()}
         if any(given):

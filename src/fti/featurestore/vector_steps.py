@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -147,10 +147,13 @@ class ViewSteps:
     request_parameters: list[str] = field(default_factory=list)  # every ODT input
     required_request_parameters: list[str] = field(default_factory=list)
     required_passed: list[str] = field(default_factory=list)  # features of offline-only groups
+    from_keys: list[str] = field(default_factory=list)  # selected key columns: the request's
 
 
-def view_steps(fv: FeatureView, base: list[str]) -> ViewSteps:
-    """The steps of ``fv``'s vectors of features ``base``. Serving keys are the root group's
+def view_steps(fv: FeatureView, base: list[str], must_pass: Collection[str]) -> ViewSteps:
+    """The steps of ``fv``'s vectors of columns ``base``, of which those in ``must_pass`` must be
+    passed when their group is not online (others, keys and event time, are then null).
+    Serving keys are the root group's
     primary key when the root is online, plus every join key (the left side's column names),
     so every lookup happens in one round trip."""
     steps = ViewSteps()
@@ -208,7 +211,9 @@ def view_steps(fv: FeatureView, base: list[str]) -> ViewSteps:
             steps.lookups.append(_lookup(node, key_names, targets, features))
     steps.request_parameters = list(parameters)
     steps.required_request_parameters = list(required)
-    steps.required_passed = [n for n in base if n not in provided]
+    # a selected key column holds the key the request looked up with, not a stored copy
+    steps.from_keys = [n for n in base if n in steps.serving_keys]
+    steps.required_passed = [n for n in base if n not in provided and n in must_pass]
     return steps
 
 

@@ -48,6 +48,8 @@ class ViewBatch:
         @property
         def feature_names(self) -> list[str]: ...
         @property
+        def vector_names(self) -> list[str]: ...
+        @property
         def _pipeline(self) -> Pipeline: ...
 
         def _columns(
@@ -87,7 +89,7 @@ class ViewBatch:
     def transform(self, data: Any, **hopsworks: Any) -> Any:
         """Apply the model-dependent transformations of the initialized training dataset to
         untransformed features: a dict (one vector, as logged), a list (one vector in the
-        view's order of :attr:`feature_names`, as ``get_feature_vector(transform=False)``
+        view's order of :attr:`vector_names`, as ``get_feature_vector(transform=False)``
         gives it), a list of dicts or of such lists, or a DataFrame / Arrow table; returned as
         the same kind (lists in the transformed order)."""
         _compat.ignore(hopsworks, _TRANSFORM, "transform")
@@ -107,18 +109,18 @@ class ViewBatch:
         return _frames.to_frame(out, _frames.kind_of(data))
 
     def _transform_list(self, vector: Any, states: list[Any]) -> list[Any]:
-        names = self.feature_names
+        names = self.vector_names
         if len(vector) != len(names):
             raise FtiError(
-                f"a vector to transform holds {len(names)} values, the view's features "
-                f"{names} in that order; got {len(vector)}"
+                f"a vector to transform holds {len(names)} values, the view's columns "
+                f"{names} in that order (as get_feature_vector gives them); got {len(vector)}"
             )
         (row,) = self._transform_rows([dict(zip(names, vector, strict=True))], states)
         return [row[name] for name in self._transformed_names(states)]
 
     def _transformed_names(self, states: list[Any]) -> list[str]:
         types = {f["name"]: f["type"] for f in self.features}
-        base = pa.schema([(n, parse_type(types[n])) for n in self.feature_names])
+        base = pa.schema([(n, parse_type(types[n])) for n in self.vector_names])
         return list(self._pipeline.schema(base, states).names)
 
     def _transform_rows(self, rows: list[dict[str, Any]], states: list[Any]) -> list[Any]:
@@ -150,7 +152,8 @@ class ViewBatch:
             inference_helpers=inference_helpers,
         )
         condition = spec.row_filter(self._root_time())
-        return (self.query if condition is None else self.query.filter(condition)), columns
+        query = self.query.with_keys()
+        return (query if condition is None else query.filter(condition)), columns
 
     def get_batch_data(
         self,

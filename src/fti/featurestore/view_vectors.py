@@ -27,6 +27,7 @@ class ViewVectors:
         _serving: ServingPlan | None
         _serving_args: tuple[int | None, float | None]
         _serving_any: ServingPlan | None  # allow_missing's, when the view's raises
+        _helpers: dict[str, ServingPlan]  # of the inference helper columns, by missing policy
         _scoring: tuple[int, list[Any]] | None
         _last_training_dataset_version: int | None
         _storage: Storage
@@ -215,6 +216,52 @@ class ViewVectors:
             details,
             timings,
         )
+
+    # -- inference helper columns -------------------------------------------------------------
+
+    def get_inference_helper(
+        self,
+        serving_keys: Mapping[str, Any] | None = None,
+        return_type: str = "pandas",
+        *,
+        allow_missing: bool = False,
+        entry: Mapping[str, Any] | None = None,
+        **hopsworks: Any,
+    ) -> Any:
+        """The view's inference helper columns of one entity, from the online store (a
+        one-row pandas DataFrame, or ``return_type="dict"`` / ``"polars"``), as Hopsworks:
+        values a caller needs around a prediction that the model does not read."""
+        keys = _serving_keys(serving_keys, entry)
+        _compat.ignore(hopsworks, _VECTOR, "get_inference_helper")
+        plan = self._helper_plan(allow_missing)
+        found = plan.get_feature_vectors([keys], return_type=return_type, transform=False)
+        return found[0] if return_type == "dict" else found
+
+    def get_inference_helpers(
+        self,
+        serving_keys: Sequence[Mapping[str, Any]] | None = None,
+        return_type: str = "pandas",
+        *,
+        allow_missing: bool = False,
+        entry: Sequence[Mapping[str, Any]] | None = None,
+        **hopsworks: Any,
+    ) -> Any:
+        """:meth:`get_inference_helper` of many entities in one online round trip (a
+        DataFrame, or a list of dicts)."""
+        keys = _serving_keys(serving_keys, entry)
+        _compat.ignore(hopsworks, _VECTOR, "get_inference_helpers")
+        plan = self._helper_plan(allow_missing)
+        return plan.get_feature_vectors(keys, return_type=return_type, transform=False)
+
+    def _helper_plan(self, allow_missing: bool) -> ServingPlan:
+        helpers = self._record.inference_helper_columns
+        if not helpers:
+            raise FtiError(f"{self!r} has no inference helper columns (inference_helper_columns=)")
+        missing = "null" if allow_missing else "error"
+        if missing not in self._helpers:
+            view = cast("FeatureView", self)
+            self._helpers[missing] = serving_plan(view, missing=missing, columns=helpers)
+        return self._helpers[missing]
 
 
 def _serving_keys(serving_keys: Any, entry: Any) -> Any:

@@ -385,8 +385,8 @@ def check_example(example: Any, schema: Mapping[str, Any] | None) -> None:
     expected = [f["name"] for f in schema["inputs"]]
     if columns != expected:
         raise SchemaError(
-            f"the input example's columns {columns} do not match the feature view's "
-            f"transformed features {expected}"
+            f"the input example's columns {columns} are not the model schema's inputs "
+            f"{expected} (in that order)"
         )
 
 

@@ -10,47 +10,13 @@ from fti.catalog import AliasMove
 from fti.errors import AlreadyExistsError, FtiError, ModelNotFound
 from fti.registry.context import RegistryContext
 from fti.registry.flavors import FLAVORS
-from fti.registry.model import Model, _jsonable, check_example
-from fti.transform import UdfTransform
+from fti.registry.model import Model, _example_columns, _jsonable, check_example
+from fti.registry.model_schema import normalize, of_view
 
 if TYPE_CHECKING:
     from fti.featurestore import FeatureView
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,127}$")
-
-
-def model_schema_of(fv: FeatureView, training_dataset_version: int) -> dict[str, Any]:
-    """Inputs: the view's features after its model-dependent transformations with that
-    training dataset's state (a one-hot encoder's columns included); outputs: the labels."""
-    types = {f["name"]: f["type"] for f in fv.features}
-    schema = fv.transformed_schema(training_dataset_version)
-    return {
-        "inputs": [
-            {"name": f.name, "type": str(f.type), "description": _describe(fv, f.name)}
-            for f in schema
-        ],
-        "outputs": [{"name": n, "type": types[n]} for n in fv.labels],
-    }
-
-
-def _describe(fv: FeatureView, name: str) -> str:
-    """The feature group's description of a feature; for a column a model-dependent
-    transformation made (a UDF output, a one-hot column), that transformation."""
-    feature = {f["name"]: f for f in fv.features}.get(name)
-    if feature is not None:
-        for node in fv.query.nodes():
-            group = node.group
-            if (group.name, group.version) == (feature["group"], feature["group_version"]):
-                return {f.name: f.description for f in group.features}.get(feature["column"], "")
-        return ""
-    for t in fv.transformation_functions:
-        if isinstance(t, UdfTransform):
-            made = name in t.udf.output_names
-        else:
-            made = name.startswith(f"{t.inputs[0]}_")  # <column>_<category>
-        if made:
-            return f"made by {t!r}"
-    return ""
 
 
 class FlavorApi:
@@ -94,7 +60,7 @@ class FlavorApi:
             "description": description,
             "tags": dict(tags or {}),
             "input_example": _jsonable(input_example),
-            "model_schema": dict(model_schema) if model_schema else None,
+            "model_schema": normalize(model_schema) if model_schema is not None else None,
         }
         if feature_view is not None:
             td = training_dataset_version or feature_view.last_training_dataset_version
@@ -106,8 +72,8 @@ class FlavorApi:
             feature_view.get_training_dataset(td)  # must exist
             draft["feature_view_id"] = feature_view.id
             draft["training_dataset_version"] = td
-            if draft["model_schema"] is None:
-                draft["model_schema"] = model_schema_of(feature_view, td)
+            columns = _example_columns(input_example)
+            draft["model_schema"] = of_view(feature_view, td, model_schema, columns)
             check_example(input_example, draft["model_schema"])
         elif training_dataset_version is not None:
             raise FtiError("training_dataset_version needs the feature_view it belongs to")

@@ -31,7 +31,7 @@ from fti.serving import code, contract, log_reader, options, predictor, states
 from fti.serving.inference_log import InferenceLogger, log_group, row
 from fti.serving.log_process import LogProcess
 from fti.serving.names import check_deployment_name
-from fti.serving.predictor import PredictorContext, PredictorInputs
+from fti.serving.predictor import ModelColumns, PredictorContext, PredictorInputs
 from fti.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ class _FallbackModel:
     predictor: Any
     # its training dataset's transformations, when they differ from the deployed model's
     plan: ServingPlan | None
+    columns: ModelColumns
 
 
 class Deployment(states.RecordedState):
@@ -61,7 +62,7 @@ class Deployment(states.RecordedState):
         self._serving = serving
         self._record = record
         self._predictor: Any = None
-        self._feature_names: list[str] = []
+        self._columns: ModelColumns | None = None
         self._model_version: Model | None = None
         self._plan: ServingPlan | None = None  # set by start()
         self._logger: InferenceLogger | None = None
@@ -190,7 +191,7 @@ class Deployment(states.RecordedState):
         )
         predictor_class = predictor.build(self._record.predictor, trusted)
         self._predictor = predictor_class(context)
-        self._fallback = self._load_fallback(predictor_class, fv)
+        self._fallback = self._load_fallback(predictor_class, fv, plan)
         self._max_batch = resources["max_batch"]
         group = log_group(fs, fv)
         serving = self._serving
@@ -208,11 +209,13 @@ class Deployment(states.RecordedState):
             sink=sink,
             observer=log_observer,
         )
-        self._feature_names = list(plan.names)
+        self._columns = ModelColumns(model, plan.names, fv)
         self._plan = plan
         return self
 
-    def _load_fallback(self, predictor_class: type, fv: FeatureView) -> _FallbackModel | None:
+    def _load_fallback(
+        self, predictor_class: type, fv: FeatureView, deployed: ServingPlan
+    ) -> _FallbackModel | None:
         """The fallback model with the same predictor class; fed through its own training
         dataset's transformations when they are not the deployed model's."""
         model = self.fallback_model
@@ -233,7 +236,8 @@ class Deployment(states.RecordedState):
             self.resources,
             self._record.schema["output"],
         )
-        return _FallbackModel(model, predictor_class(context), plan)
+        columns = ModelColumns(model, (plan or deployed).names, served)
+        return _FallbackModel(model, predictor_class(context), plan, columns)
 
     def stop(self) -> None:
         """Stop serving; queued log rows are written first."""
@@ -323,9 +327,12 @@ class Deployment(states.RecordedState):
     ) -> tuple[list[Any], list[list[Any]], Model | None, str | None]:
         """The predictions, the vectors they came from, the model version that made them,
         and why it was not the deployed one (None when it was)."""
+        columns = self._columns
+        assert columns is not None  # started
+        raw = [v.vector for v in vectors]
         given = PredictorInputs(
-            [v.vector for v in vectors],
-            list(self._feature_names),  # a predictor may keep or change its copy
+            columns.of(raw),
+            list(columns.names),  # a predictor may keep or change its copy
             [v.untransformed for v in vectors],
             [dict(i) for i in batch],
         )
@@ -334,10 +341,10 @@ class Deployment(states.RecordedState):
         except Exception as exc:
             if self._fallback is None:
                 raise
-            return self._predict_fallback(self._fallback, given, exc)
+            return self._predict_fallback(self._fallback, given, raw, exc)
 
     def _predict_fallback(
-        self, fallback: _FallbackModel, given: PredictorInputs, exc: Exception
+        self, fallback: _FallbackModel, given: PredictorInputs, raw: list[Any], exc: Exception
     ) -> tuple[list[Any], list[list[Any]], Model | None, str | None]:
         """:meth:`_predict` by the fallback model version, once the deployed one raised."""
         failed = self._model_version.version if self._model_version else None
@@ -351,12 +358,13 @@ class Deployment(states.RecordedState):
             exc_info=exc,
         )
         if fallback.plan is not None:
-            given = PredictorInputs(
-                fallback.plan.transform(given.untransformed),
-                list(fallback.plan.names),
-                given.untransformed,
-                given.instances,
-            )
+            raw = fallback.plan.transform(given.untransformed)
+        given = PredictorInputs(
+            fallback.columns.of(raw),
+            list(fallback.columns.names),
+            given.untransformed,
+            given.instances,
+        )
         outputs = _call(fallback.predictor, given)
         reason = (
             f"model version {failed} raised {type(exc).__name__}; answered by fallback "

@@ -10,9 +10,10 @@ custom predictor is a class written like this and passed as ``deploy(predictor=M
             p = self.model.predict_proba(inputs.frame())[:, 1]
             return [{"fraud": bool(x > 0.8), "score": float(x)} for x in p]
 
-``inputs`` holds the transformed vectors (``features``, in the view's order, named by
-``feature_names``; ``frame()`` as a pandas DataFrame), the ``untransformed`` features and the
-raw request ``instances``; ``predict`` returns one prediction per instance. The class's source
+``inputs`` holds the transformed vectors as the model reads them (``features``: the columns of
+its schema, by name and in its order, named by ``feature_names``; ``frame()`` as a pandas
+DataFrame), the ``untransformed`` features (with the view's key and event-time columns) and
+the raw request ``instances``; ``predict`` returns one prediction per instance. The class's source
 is stored with the deployment version (by sha256), so every process runs the same code.
 
 A model saved from a directory is loaded from the flavor's one model file in it; when it holds
@@ -23,8 +24,9 @@ default predictor refuses it when deployed).
 from __future__ import annotations
 
 import inspect
+import operator
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +65,41 @@ class PredictorInputs:
         import pandas as pd
 
         return pd.DataFrame(self.features, columns=self.feature_names)
+
+
+class ModelColumns:
+    """The columns of a view's vectors that a model reads, by name and in its order: its
+    schema's inputs (a subset of the features, perhaps), else the transformed features
+    without the key and event-time columns vectors also carry. A feature-view deployment
+    (no model) answers the whole vectors."""
+
+    def __init__(self, model: Model | None, names: Sequence[str], fv: Any) -> None:
+        names = list(names)
+        wanted = names
+        if model is not None:
+            wanted = [c["name"] for c in (model.model_schema or {}).get("inputs", [])]
+            if not wanted:
+                identity = set(fv.vector_names) - set(fv.feature_names)
+                wanted = [n for n in names if n not in identity]
+            missing = [n for n in wanted if n not in names]
+            if missing:
+                raise FtiError(
+                    f"model {model.name!r} version {model.version} reads {missing}, which the "
+                    f"vectors of {fv!r} do not hold: {names}"
+                )
+        self.names = wanted
+        index = [names.index(n) for n in wanted]
+        self._get = None if index == list(range(len(names))) else operator.itemgetter(*index)
+        self._one = len(index) == 1
+
+    def of(self, vectors: list[list[Any]]) -> list[list[Any]]:
+        """The model's columns of each vector (the vectors themselves when it reads all)."""
+        get = self._get
+        if get is None:
+            return vectors
+        if self._one:
+            return [[get(v)] for v in vectors]
+        return [list(get(v)) for v in vectors]
 
 
 class DefaultPredictor:
