@@ -189,3 +189,68 @@ def test_materialized_splits_return_version_and_job(
         fv.training_data(spine_df=pa.table({"x": [1]}))
     with pytest.warns(fti.IgnoredOptionWarning, match=r"\['tags'\]"):
         fv.training_data(tags={"team": "fraud"})
+
+
+def test_create_feature_group_takes_hopsworks_options(fs: fti.FeatureStore) -> None:
+    with pytest.warns(fti.IgnoredOptionWarning) as caught:
+        first = fs.create_feature_group(
+            "hops",
+            version=None,  # the one after the latest: 1
+            primary_key=["cc_num"],
+            event_time="event_ts",
+            partitioned_by=["cc_num"],
+            time_travel_format="HUDI",
+            stream=True,
+            topic_name="hops_topic",
+            online_config=None,  # at its default: nothing to say
+        )
+    assert len(caught) == 1
+    said = str(caught[0].message)
+    assert "['time_travel_format', 'stream', 'topic_name']" in said and "Delta Lake" in said
+    assert (first.version, first.partition_key) == (1, ["cc_num"])
+    second = fs.create_feature_group("hops", version=None, primary_key=["cc_num"])
+    assert second.version == 2
+    for option, message in [
+        ({"ttl": 3600}, "online rows do not expire: give the view's joins max_feature_age="),
+        ({"embedding_index": object()}, "no similarity search"),
+        ({"storage_connector": object()}, "no external feature groups"),
+        ({"partition_key": ["a"], "partitioned_by": ["a"]}, "not both"),
+    ]:
+        with pytest.raises(fti.FtiError, match=message):
+            fs.create_feature_group("refused", primary_key=["cc_num"], **option)
+    with pytest.raises(TypeError, match=r"\['nope'\]"):
+        fs.create_feature_group("refused", primary_key=["cc_num"], nope=1)
+    assert [g.name for g in fs.get_feature_groups()].count("refused") == 0
+
+
+def test_a_views_max_feature_age_applies_to_every_join_without_its_own(
+    fs: fti.FeatureStore, fg: fti.FeatureGroup
+) -> None:
+    import datetime as dt
+
+    tx = fs.create_feature_group("tx", primary_key=["tx_id"], event_time="event_ts")
+    tx.insert(
+        pa.table(
+            {
+                "tx_id": [1, 2],
+                "cc_num": [1, 2],
+                "event_ts": pa.array([ts(100), ts(100)], UTC_US),
+                "amount": [1.0, 2.0],
+            }
+        )
+    )
+    fg.insert(_rows([1, 2], [95, 0], [1.0, 2.0]))  # card 2's row is 100 s old
+    with pytest.warns(fti.IgnoredOptionWarning, match=r"\['tags'\]"):
+        fv = fs.create_feature_view(
+            "aged",
+            version=None,
+            query=tx.select(["amount"]).join(fg.select(["spend"])),
+            max_feature_age=dt.timedelta(seconds=30),
+            tags={"team": "fraud"},
+        )
+    assert fv.version == 1
+    assert fv.query.joins[0].max_feature_age == dt.timedelta(seconds=30)
+    x, _ = fv.training_data(dataframe_type="arrow")
+    assert x.column("spend").to_pylist() == [1.0, None]
+    with pytest.raises(fti.FtiError, match="must not be negative"):
+        fs.create_feature_view("aged", 2, query=fv.query, max_feature_age=dt.timedelta(seconds=-1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -9,7 +10,7 @@ import pyarrow as pa
 
 from fti.catalog import FeatureViewRecord
 from fti.errors import AlreadyExistsError, SchemaError
-from fti.featurestore import model_dependent
+from fti.featurestore import hopsworks_options, model_dependent
 from fti.featurestore.feature_group import FeatureGroup
 from fti.featurestore.feature_view import FeatureView
 from fti.featurestore.model_dependent import check_model_dependent
@@ -49,7 +50,7 @@ class FeatureStore:
     def create_feature_group(
         self,
         name: str,
-        version: int = 1,
+        version: int | None = 1,
         *,
         primary_key: Sequence[str],
         event_time: str | None = None,
@@ -61,8 +62,10 @@ class FeatureStore:
         statistics_enabled: bool = True,
         transformation_functions: Sequence[UDF] = (),
         statistics_config: bool | Mapping[str, Any] | StatisticsConfig | None = None,
+        **hopsworks: Any,
     ) -> FeatureGroup:
-        """Create a new feature group version; :class:`AlreadyExistsError` if it exists.
+        """Create a new feature group version (``version=None``: the one after the latest, as
+        Hopsworks); :class:`AlreadyExistsError` if it exists.
 
         ``features`` declares the schema up front; otherwise the first insert defines it.
         ``statistics_config`` (a :class:`StatisticsConfig`, a dict of its fields or a bool)
@@ -72,9 +75,15 @@ class FeatureStore:
         see :mod:`fti.validation.great_expectations`).
         ``transformation_functions`` are on-demand transformations (``@fti.udf``): every insert
         computes their outputs from the inserted rows and stores them as features; online
-        feature vectors compute them from the request instead.
+        feature vectors compute them from the request instead. Hopsworks' storage, streaming
+        and layout options are ignored with a warning (``partitioned_by`` is
+        ``partition_key``); those it cannot honour (``ttl``, external data, an embedding
+        index) are refused with what to do instead.
         """
         check_name(name, "feature group")
+        partition_key = hopsworks_options.group_options(hopsworks, partition_key)
+        if version is None:
+            version = self._next_version(self._catalog.get_feature_group, name)
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise SchemaError(f"version must be a positive integer, got {version!r}")
         if isinstance(primary_key, str):
@@ -200,7 +209,7 @@ class FeatureStore:
     def create_feature_view(
         self,
         name: str,
-        version: int = 1,
+        version: int | None = 1,
         *,
         query: Query,
         labels: Sequence[str] = (),
@@ -208,18 +217,28 @@ class FeatureStore:
         inference_helper_columns: Sequence[str] = (),
         training_helper_columns: Sequence[str] = (),
         description: str = "",
+        max_feature_age: dt.timedelta | None = None,
+        **hopsworks: Any,
     ) -> FeatureView:
-        """Create a feature view version; its feature order is fixed from the query now.
+        """Create a feature view version (``version=None``: the one after the latest); its
+        feature order is fixed from the query now.
 
         ``transformation_functions`` are model-dependent transformations (``fti.builtins.*``
         or ``@fti.udf`` functions, applied in order): fitted on the train split of each
         training dataset and applied with that state to training, batch and serving data.
+        ``max_feature_age``: the age past which a joined group's features are null, online
+        and offline alike, for every join that does not set its own.
         """
+        hopsworks_options.view_options(hopsworks)
+        if version is None:
+            version = self._next_version(self._catalog.get_feature_view, name)
         check_name(name, "feature view")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise SchemaError(f"version must be a positive integer, got {version!r}")
         if not isinstance(query, Query):
             raise SchemaError("query must be a Query, e.g. fg.select_all().join(...)")
+        if max_feature_age is not None:
+            query = query.with_max_feature_age(max_feature_age)
         nodes = query.nodes()
         outputs = [out for node in nodes for _, out in node.outputs]
         roles: dict[str, str] = {}
@@ -280,6 +299,13 @@ class FeatureStore:
             created_by=self._storage.client,
         )
         return FeatureView(self._storage, record, query)
+
+    @staticmethod
+    def _next_version(latest: Any, name: str) -> int:
+        try:
+            return int(latest(name, None).version) + 1
+        except LookupError:
+            return 1
 
     def get_or_create_feature_view(self, name: str, version: int = 1, **kwargs: Any) -> FeatureView:
         """The existing version if there is one (definition arguments are then ignored)."""

@@ -53,3 +53,69 @@ def insert_options(
             options, dict.fromkeys(options, "fti validates with its own engine"), "insert", 4
         )
     return bool(run)
+
+
+# fs.create_feature_group: Hopsworks' storage, streaming and layout options
+_LAYOUT = "fti lays out its Delta tables itself"
+_NO_KAFKA = "no Kafka: an insert writes the online store in the call"
+_GROUP = {
+    "time_travel_format": "fti's offline tables are Delta Lake tables, always",
+    "foreign_key": "a join names its keys (query.join(on=...))",
+    "hudi_precombine_key": "of two rows with one key and event time, the later insert wins",
+    "stream": "every insert writes both stores in the call",
+    "parents": "fti's lineage comes from the feature views' queries",
+    "topic_name": _NO_KAFKA,
+    "notification_topic_name": _NO_KAFKA,
+    "online_config": "the online store's tables take no options",
+    "offline_backfill_every_hr": "an insert writes the offline table in the call",
+    "online_disk": "the online store keeps its tables where its settings say",
+    "sink_enabled": "no sink jobs: an insert writes both stores",
+    "sink_job_conf": "no sink jobs: an insert writes both stores",
+    "sink_job": "no sink jobs: an insert writes both stores",
+    "tags": "fti's feature groups carry descriptions, not tags",
+    "ttl_enabled": "online rows do not expire",
+    "online_partition_columns": _LAYOUT,
+    "zorder_by": _LAYOUT,
+    "clustered_by": _LAYOUT,
+    "bucket_index": _LAYOUT,
+    "sort_order": _LAYOUT,
+}
+_GROUP_REFUSED = {
+    "embedding_index": "fti has no similarity search; keep embeddings as list<float> features",
+    "storage_connector": "fti has no external feature groups: insert the data into a group",
+    "path": "fti has no external feature groups: insert the data into a group",
+    "data_source": "fti has no external feature groups: insert the data into a group",
+    "ttl": "online rows do not expire: give the view's joins max_feature_age= to leave "
+    "features older than that out (null) online and offline alike",
+}
+
+
+def group_options(options: dict[str, Any], partition_key: Any) -> Any:
+    """Check Hopsworks' options of ``create_feature_group``; returns the partition key
+    (Hopsworks' ``partitioned_by`` is another name of it)."""
+    refused = [k for k in _GROUP_REFUSED if options.get(k) is not None]
+    if refused:
+        reasons = "; ".join(f"{k}: {_GROUP_REFUSED[k]}" for k in refused)
+        raise FtiError(f"create_feature_group({', '.join(refused)}=...): {reasons}")
+    for k in _GROUP_REFUSED:
+        options.pop(k, None)
+    by = options.pop("partitioned_by", None)
+    if by is not None:
+        if partition_key:
+            raise FtiError("give partition_key= or its other name partitioned_by=, not both")
+        partition_key = by
+    _compat.ignore(options, _GROUP, "create_feature_group", 4)
+    return partition_key
+
+
+# fs.create_feature_view
+_VIEW = {
+    "tags": "fti's feature views carry descriptions, not tags",
+    "logging_materialization_interval": "the inference log is committed as it is written",
+    "logging_transport": "the inference log is committed as it is written",
+}
+
+
+def view_options(options: dict[str, Any]) -> None:
+    """Check Hopsworks' options of ``create_feature_view`` that fti has no use for."""
+    _compat.ignore(options, _VIEW, "create_feature_view", 4)

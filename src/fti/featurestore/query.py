@@ -110,6 +110,20 @@ class Query:
         new = Join(other, left, right, join_type, prefix or "", max_feature_age)
         return replace(self, joins=(*self.joins, new))
 
+    def with_max_feature_age(self, age: dt.timedelta) -> Query:
+        """The query with ``age`` as the max_feature_age of every join that sets none."""
+        if age < dt.timedelta(0):
+            raise FtiError("max_feature_age must not be negative")
+        joins = tuple(
+            replace(
+                j,
+                query=j.query.with_max_feature_age(age),
+                max_feature_age=age if j.max_feature_age is None else j.max_feature_age,
+            )
+            for j in self.joins
+        )
+        return replace(self, joins=joins)
+
     def filter(self, condition: Filter) -> Query:
         """Keep rows matching ``condition`` (ANDed with any earlier filter)."""
         if not isinstance(condition, Filter):
