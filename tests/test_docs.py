@@ -22,3 +22,16 @@ def test_docs_example_runs(block: str, tmp_path: Path, monkeypatch: pytest.Monke
     script = tmp_path / "example.py"
     script.write_text(block)
     runpy.run_path(str(script), run_name="__main__")
+
+
+def test_every_row_of_the_hopsworks_mapping_names_a_test_that_exists() -> None:
+    page = (DOCS / "coming-from-hopsworks.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) > 30 and rows[0].startswith("| Hopsworks |")
+    for row in rows[1:]:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert len(cells) == 4, row
+        assert cells[2].split(":")[0] in {"same", "spelling", "different", "not applicable"}, row
+        path, name = cells[3].strip("`").split("::")
+        source = (DOCS.parent / path).read_text()
+        assert f"def {name}(" in source, row
