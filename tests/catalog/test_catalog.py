@@ -55,7 +55,7 @@ def definition(name: str = "cards", version: int = 1, **extra: Any) -> dict[str,
 
 
 def test_migrations_run_once_and_are_recorded(catalog: Catalog) -> None:
-    assert current_revision(catalog.engine) == "0010"
+    assert current_revision(catalog.engine) == "0011"
     migrate(catalog.engine)  # idempotent
     tables = set(sa.inspect(catalog.engine).get_table_names())
     assert {
@@ -90,7 +90,7 @@ def test_0006_adds_deployment_options_to_existing_deployments(catalog_url: str) 
     engine.dispose()
     catalog = Catalog(catalog_url)  # upgrades to the head
     try:
-        assert current_revision(catalog.engine) == "0010"
+        assert current_revision(catalog.engine) == "0011"
         old = catalog.get_deployment("old")
         assert (old.fallback, old.resources, old.slo, old.fallback_model_version_id) == (
             {"missing": "impute"},
@@ -389,7 +389,7 @@ def test_0008_adds_deployment_states_and_drops_them_on_downgrade(catalog_url: st
     engine.dispose()
     catalog = Catalog(catalog_url)  # upgrades to the head
     try:
-        assert current_revision(catalog.engine) == "0010"
+        assert current_revision(catalog.engine) == "0011"
         assert catalog.deployment_states() == {}
     finally:
         catalog.close()

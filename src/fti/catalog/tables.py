@@ -89,6 +89,8 @@ feature_views = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("created_by", sa.String(256), nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
+    # fv.log: {"enabled", "paused", "extra_columns"} (null: not enabled)
+    sa.Column("logging", sa.JSON),
     sa.UniqueConstraint("name", "version", name="uq_feature_views_name_version"),
 )
 

@@ -33,6 +33,7 @@ class FeatureViewRecord:
     transformation_functions: list[Any]
     created_at: dt.datetime
     created_by: str
+    logging: dict[str, Any] | None = None  # fv.log's: enabled, paused, extra columns
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,16 @@ class FeatureViewCatalog:
                 )
             raise FeatureViewNotFound(f"feature view {name!r} does not exist")
         return _view(row)
+
+    def set_feature_view_logging(self, view_id: int, logging: Mapping[str, Any]) -> None:
+        """Record a view's feature logging (enabled, paused, extra columns)."""
+        fv = t.feature_views
+        with self._writer.begin() as conn:
+            result = conn.execute(
+                sa.update(fv).where(fv.c.id == view_id).values(logging=dict(logging))
+            )
+        if result.rowcount != 1:
+            raise FeatureViewNotFound(f"feature view id {view_id} does not exist")
 
     def get_feature_view_by_id(self, view_id: int) -> FeatureViewRecord:
         fv = t.feature_views

@@ -218,6 +218,8 @@ class FeatureStore:
         training_helper_columns: Sequence[str] = (),
         description: str = "",
         max_feature_age: dt.timedelta | None = None,
+        logging_enabled: bool = False,
+        extra_log_columns: Sequence[Feature] | None = None,
         **hopsworks: Any,
     ) -> FeatureView:
         """Create a feature view version (``version=None``: the one after the latest); its
@@ -227,7 +229,9 @@ class FeatureStore:
         or ``@fti.udf`` functions, applied in order): fitted on the train split of each
         training dataset and applied with that state to training, batch and serving data.
         ``max_feature_age``: the age past which a joined group's features are null, online
-        and offline alike, for every join that does not set its own.
+        and offline alike, for every join that does not set its own. ``logging_enabled``:
+        :meth:`FeatureView.log` writes into the view's inference log, which then also has
+        ``extra_log_columns``.
         """
         hopsworks_options.view_options(hopsworks)
         if version is None:
@@ -297,6 +301,11 @@ class FeatureStore:
             training_helper_columns=list(training_helper_columns),
             transformation_functions=refs,
             created_by=self._storage.client,
+            logging={
+                "enabled": bool(logging_enabled),
+                "paused": False,
+                "extra_columns": [c.to_dict() for c in extra_log_columns or ()],
+            },
         )
         return FeatureView(self._storage, record, query)
 

@@ -8,7 +8,6 @@ it returns bit-identical data however many rows arrived since.
 
 from __future__ import annotations
 
-import datetime as dt
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from fti.featurestore.query import Query
 from fti.featurestore.serving import ServingPlan
 from fti.featurestore.training_data import Spec
 from fti.featurestore.view_batch import ViewBatch
+from fti.featurestore.view_logging import ViewLogging
 from fti.featurestore.view_training import ViewTraining
 from fti.featurestore.view_vectors import ViewVectors
 from fti.transform import ModelTransform, Pipeline
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 Source = tuple[str, int, str]  # (group name, group version, column)
 
 
-class FeatureView(ViewTraining, ViewBatch, ViewVectors):
+class FeatureView(ViewTraining, ViewBatch, ViewVectors, ViewLogging):
     """Features for one model family; obtain it with ``fs.get_or_create_feature_view``."""
 
     def __init__(self, storage: Storage, record: FeatureViewRecord, query: Query) -> None:
@@ -266,26 +266,6 @@ class FeatureView(ViewTraining, ViewBatch, ViewVectors):
             resources=resources,
             slo=slo,
             untransformed=untransformed,
-        )
-
-    def read_log(
-        self,
-        start_time: dt.datetime | str | None = None,
-        end_time: dt.datetime | str | None = None,
-        model_version: int | None = None,
-        dataframe_type: str = "pandas",
-        *,
-        labels: Any = None,
-        on: Sequence[str] = ("request_id",),
-    ) -> Any:
-        """Predictions served from this view, in ``[start_time, end_time)``, optionally of one
-        model version: request, serving keys, untransformed features, prediction, latency.
-
-        ``labels`` (a frame of outcomes that arrived later) is left-joined on ``on``: the
-        request id, or columns of the log such as a key feature; unlabelled rows get nulls.
-        """
-        return self._storage.serving().read_log(
-            self, start_time, end_time, model_version, dataframe_type, labels=labels, on=on
         )
 
     # -- lifecycle --------------------------------------------------------------------------

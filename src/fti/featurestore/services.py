@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class ViewServing(Protocol):
-    """Deployments of feature views and reading their inference log."""
+    """Deployments of feature views, and writing and reading their inference log."""
 
     def deploy_view(
         self,
@@ -43,7 +43,12 @@ class ViewServing(Protocol):
         *,
         labels: Any,
         on: Sequence[str],
+        transformed: bool = False,
+        model_name: str | None = None,
+        **hopsworks: Any,
     ) -> Any: ...
+
+    def log_view(self, fv: FeatureView, untransformed: Any, **rows: Any) -> list[str]: ...
 
 
 # Called when a facade needs serving: opening a project does not load the serving layer.

@@ -283,7 +283,10 @@ _CLIENT = "fti reads the online store in this process: there is no REST or SQL c
 _INIT_SERVING = dict.fromkeys(
     ("external", "options", "init_sql_client", "init_rest_client", "reset_rest_client",
      "config_rest_client", "default_client"), _CLIENT,
-) | {"n_processes": "fti's transformations run in this process"}  # fmt: skip
+) | {
+    "n_processes": "fti's transformations run in this process",
+    "feature_logger": "a deployment logs its own requests; fv.log() logs the others",
+}  # fmt: skip
 _VECTOR = dict.fromkeys(
     ("external", "force_rest_client", "force_sql_client", "timeout"), _CLIENT
 ) | {

@@ -27,7 +27,7 @@ from fti.catalog import Catalog, DeploymentRecord
 from fti.config import ProjectLocation
 from fti.errors import FeatureVectorNotFound, FtiError, InvalidDataError
 from fti.featurestore.serving import serving_plan
-from fti.serving import code, contract, log_reader, options, predictor, states
+from fti.serving import code, contract, log_reader, log_writes, options, predictor, states
 from fti.serving.inference_log import InferenceLogger, log_group, row
 from fti.serving.log_process import LogProcess
 from fti.serving.names import check_deployment_name
@@ -519,6 +519,9 @@ class ModelServing(states.ServingStates):
         *,
         labels: Any,
         on: Sequence[str],
+        transformed: bool = False,
+        model_name: str | None = None,
+        **hopsworks: Any,
     ) -> Any:
         """The view's inference log (``fv.read_log`` delegates here)."""
         return log_reader.read_log(
@@ -530,7 +533,20 @@ class ModelServing(states.ServingStates):
             dataframe_type,
             labels=labels,
             on=on,
+            transformed=transformed,
+            model_name=model_name,
+            inputs=self._model_inputs,
+            **hopsworks,
         )
+
+    def log_view(self, fv: FeatureView, untransformed: Any, **rows: Any) -> list[str]:
+        """Rows of ``fv.log`` into the view's inference log."""
+        return log_writes.log_view(self.feature_store, fv, untransformed, **rows)
+
+    def _model_inputs(self, name: str, version: int) -> list[str]:
+        """The input columns of a model version, by name (its schema's)."""
+        model = self.registry.get_model(name, version)
+        return [c["name"] for c in (model.model_schema or {}).get("inputs", [])]
 
     def get_deployment(self, name: str, version: int | None = None) -> Deployment:
         """A deployment version (the latest by default)."""

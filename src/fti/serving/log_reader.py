@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import pyarrow as pa
 
-from fti import _frames
+from fti import _compat, _frames
 from fti.errors import FtiError
 from fti.featurestore.filters import FeatureRef
 from fti.featurestore.ingest import to_arrow
@@ -18,6 +19,12 @@ from fti.serving.log_rows import log_group
 
 if TYPE_CHECKING:
     from fti.featurestore import FeatureStore, FeatureView
+
+
+_READ = {
+    "online": "the log is read from its offline table, which holds every row",
+    "training_dataset_version": "a row records its model version, whose training dataset is known",
+}
 
 
 def read_log(
@@ -30,22 +37,70 @@ def read_log(
     *,
     labels: Any = None,
     on: Sequence[str] = ("request_id",),
+    transformed: bool = False,
+    model_name: str | None = None,
+    inputs: Callable[[str, int], list[str]] | None = None,
+    **hopsworks: Any,
 ) -> Any:
-    """Predictions served from ``fv`` in ``[start_time, end_time)``, optionally of one model
-    version; ``labels`` left-joined on ``on`` (unlabelled rows get nulls)."""
+    """Predictions made from ``fv`` in ``[start_time, end_time)``, optionally of one model
+    (name and / or version); ``labels`` left-joined on ``on`` (unlabelled rows get nulls).
+    ``transformed=True``: the model's inputs (named by ``inputs(model name, version)``, or
+    as logged) in place of the untransformed features."""
+    if hopsworks.get("filter") is not None:
+        raise FtiError(
+            "read_log(filter=...): filter the frame it returns (the log's columns are the "
+            "view's features by name)"
+        )
+    hopsworks.pop("filter", None)
+    _compat.ignore(hopsworks, _READ, "read_log", 4)
     group = log_group(fs, fv)
     spec = make_spec(start_time, end_time, None, Split())
     query = group.select_all()
     condition = spec.row_filter(FeatureRef(group.name, group.version, "logged_at"))
-    if model_version is not None:
-        by_model = group.model_version == model_version
-        condition = by_model if condition is None else condition & by_model
+    for column, value in (("model_version", model_version), ("model_name", model_name)):
+        if value is not None:
+            match = getattr(group, column) == value
+            condition = match if condition is None else condition & match
     if condition is not None:
         query = query.filter(condition)
     log = query.to_arrow(query.resolve_commits())
+    if transformed:
+        log = _transformed(log, fv, inputs)
     if labels is not None:
         log = join_labels(log, to_arrow(labels), list(on))
     return _frames.to_frame(log, dataframe_type)
+
+
+def _transformed(
+    log: pa.Table, fv: FeatureView, inputs: Callable[[str, int], list[str]] | None
+) -> pa.Table:
+    """The log with the model inputs of each row as columns instead of its untransformed
+    features: a logged dict by its keys, a logged vector by its model's input names."""
+    names: dict[tuple[str, int], list[str]] = {}
+    rows = []
+    for vector, name, version in zip(
+        log.column("transformed").to_pylist(),
+        log.column("model_name").to_pylist(),
+        log.column("model_version").to_pylist(),
+        strict=True,
+    ):
+        value = orjson.loads(vector) if vector is not None else None
+        if isinstance(value, list):
+            if name is None or version is None or inputs is None:
+                raise FtiError(
+                    "a logged transformed vector without its model cannot be named: log "
+                    "transformed_features as a DataFrame, or with model="
+                )
+            if (name, version) not in names:
+                names[(name, version)] = inputs(name, version)
+            value = dict(zip(names[(name, version)], value, strict=True))
+        rows.append(value or {})
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    kept = log.drop_columns([c for c in fv.feature_names if c in log.column_names])
+    values = pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows])
+    for column in columns:
+        kept = kept.append_column(column, values.column(column))
+    return kept
 
 
 def join_labels(log: pa.Table, labels: pa.Table, on: list[str]) -> pa.Table:

@@ -41,12 +41,13 @@ def log_group(fs: FeatureStore, fv: FeatureView) -> FeatureGroup:
     """The view's logging feature group, created on first use."""
     types = {f["name"]: f["type"] for f in fv.features}
     names = {c.name for c in LOG_COLUMNS}
-    clash = [n for n in fv.feature_names if n in names]
+    clash = [n for n in [*fv.feature_names, *(c.name for c in fv.extra_log_columns)] if n in names]
     if clash:
         raise SchemaError(f"feature(s) {clash} clash with the inference log's own columns")
     features = LOG_COLUMNS + [
         Feature(n, parse_type(types[n]), "untransformed feature") for n in fv.feature_names
     ]
+    features += fv.extra_log_columns
     group = fs.get_or_create_feature_group(
         f"{fv.name}_inference_log",
         fv.version,
@@ -80,15 +81,15 @@ def log_table(schema: pa.Schema, batch: list[dict[str, Any]]) -> pa.Table:
 def row(
     *,
     request_id: str,
-    deployment: str,
-    deployment_version: int,
-    model_name: str,
+    deployment: str | None,
+    deployment_version: int | None,
+    model_name: str | None,
     model_version: int | None,
     serving_keys: Mapping[str, Any],
     untransformed: Mapping[str, Any],
     transformed: Any,
     prediction: Any,
-    latency_ms: float,
+    latency_ms: float | None,
     degraded: bool = False,
     reason: str | None = None,
 ) -> dict[str, Any]:
